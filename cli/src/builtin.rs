@@ -1,0 +1,22 @@
+//! The playbooks built into the binary, so that a consultant who installed only
+//! `runner` has them: `runner play setup.rhai` falls back to these, and `runner init`
+//! copies them out for customisation.
+
+/// (path relative to `scripts/`, text). Imports resolve among these, relative to the
+/// importing playbook's folder.
+pub const FILES: &[(&str, &str)] = &[
+    ("setup.rhai", include_str!("../../scripts/setup.rhai")),
+    ("swap.rhai", include_str!("../../scripts/swap.rhai")),
+    ("reauth.rhai", include_str!("../../scripts/reauth.rhai")),
+    ("audit.rhai", include_str!("../../scripts/audit.rhai")),
+    ("lib/storeconnect.rhai", include_str!("../../scripts/lib/storeconnect.rhai")),
+    ("examples/hello.rhai", include_str!("../../scripts/examples/hello.rhai")),
+    ("examples/partner.rhai", include_str!("../../scripts/examples/partner.rhai")),
+    ("examples/lib/acme.rhai", include_str!("../../scripts/examples/lib/acme.rhai")),
+];
+
+/// The path of a built-in playbook, given as `setup.rhai`, `setup` or `examples/hello`.
+pub fn find(name: &str) -> Option<&'static str> {
+    let with_ext = if name.ends_with(".rhai") { name.to_string() } else { format!("{name}.rhai") };
+    FILES.iter().map(|(path, _)| *path).find(|path| *path == with_ext && !path.contains("lib/"))
+}

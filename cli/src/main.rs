@@ -1,0 +1,155 @@
+//! `runner`: sets up and maintains the StoreConnect sync user in Salesforce orgs from
+//! Rhai playbooks.
+
+mod builtin;
+mod output;
+mod play;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Every org ran its playbook to the end.
+    pub const OK: u8 = 0;
+    /// The playbook stopped on an error in at least one org (a step failed, an
+    /// uncaught `throw`, drift found by an audit).
+    pub const PLAYBOOK_FAILED: u8 = 1;
+    /// The command line was wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The playbook does not compile or `runner check` found problems. No org was touched.
+    pub const INVALID_PLAYBOOK: u8 = 3;
+    /// An org could not be reached or authenticated; its playbook did not start.
+    pub const CONNECT_FAILED: u8 = 4;
+}
+
+#[derive(Parser)]
+#[command(name = "runner", version, about = "Sets up and maintains the StoreConnect sync user in Salesforce orgs, from Rhai playbooks.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a playbook against one or more orgs.
+    Play(play::PlayArgs),
+    /// Compile and pre-flight playbooks without touching any org; report every finding.
+    Check {
+        /// Playbook files (or names of built-in playbooks).
+        #[arg(required = true)]
+        playbooks: Vec<String>,
+    },
+    /// List the native steps, or describe one with its parameters.
+    Steps {
+        name: Option<String>,
+    },
+    /// The simulated Salesforce org.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+    /// Print shell completions.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Serve a simulated org on 127.0.0.1 until interrupted.
+    Serve(SimServeArgs),
+}
+
+#[derive(Args)]
+struct SimServeArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The access token clients must send (random when not given).
+    #[arg(long)]
+    token: Option<String>,
+    /// The seed org.
+    #[arg(long, default_value = "storeconnect")]
+    scenario: runner_sim::Scenario,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of requests that fail with a 503 or a dropped connection (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Seed of the fault RNG.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Revoke the token after this many API calls.
+    #[arg(long)]
+    expire_token_after: Option<u64>,
+    /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
+    #[arg(long)]
+    api_limit: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("runner: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::PLAYBOOK_FAILED);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Play(args) => play::play(args).await,
+            Command::Check { playbooks } => play::check(&playbooks),
+            Command::Steps { name } => output::steps(name.as_deref()),
+            Command::Sim { command: SimCommand::Serve(args) } => sim_serve(args).await,
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "runner", &mut std::io::stdout());
+                exit::OK
+            }
+        }
+    });
+    ExitCode::from(code)
+}
+
+async fn sim_serve(args: SimServeArgs) -> u8 {
+    let mut config = runner_sim::SimConfig { port: args.port, scenario: args.scenario, ..Default::default() };
+    if let Some(token) = args.token {
+        config.token = token;
+    }
+    config.faults = runner_sim::Faults {
+        latency_ms: args.latency_ms,
+        fail_rate: args.fail_rate,
+        seed: args.seed,
+        expire_token_after: args.expire_token_after,
+        api_limit: args.api_limit,
+    };
+    let handle = match runner_sim::start(config).await {
+        Ok(handle) => handle,
+        Err(err) => {
+            eprintln!("runner: cannot start the simulated org: {err}");
+            return exit::CONNECT_FAILED;
+        }
+    };
+    println!("instance url: {}", handle.instance_url());
+    println!("token: {}", handle.token());
+    println!("scenario: {}", args.scenario);
+    println!("try: SF_ACCESS_TOKEN={} runner play scripts/examples/hello.rhai --org {}", handle.token(), handle.instance_url());
+    // Flushing matters: scripts wait for these lines before connecting.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    exit::OK
+}
+
+/// Where runner keeps its state (the journals), per the platform's conventions.
+pub fn state_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "runner")
+        .map(|dirs| dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("runner"))
+}

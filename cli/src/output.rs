@@ -1,0 +1,173 @@
+//! What runner prints: live step lines and recaps for people, one JSON document for CI,
+//! and step documentation.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use runner_core::report::{OrgReport, Outcome, StepRecord};
+use runner_core::run::RunObserver;
+use serde_json::json;
+
+use crate::exit;
+
+/// Prints one line per step or call as it finishes, and the recap per org.
+pub struct HumanOutput {
+    prefix_targets: bool,
+    check_mode: bool,
+    color: bool,
+    lock: Mutex<()>,
+}
+
+impl HumanOutput {
+    pub fn new(prefix_targets: bool, check_mode: bool) -> Self {
+        HumanOutput {
+            prefix_targets,
+            check_mode,
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn paint(&self, outcome: Outcome, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match outcome {
+            Outcome::Ok => "32",
+            Outcome::Changed => "33",
+            Outcome::Skipped => "36",
+            Outcome::Failed => "31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn prefix(&self, target: &str) -> String {
+        if self.prefix_targets { format!("[{target}] ") } else { String::new() }
+    }
+
+    pub fn recap(&self, report: &OrgReport) {
+        let r = &report.recap;
+        let org = report.org_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
+        let usage = r.api_usage.map(|u| format!(" · org API usage {}/{}", u.used, u.limit)).unwrap_or_default();
+        let mode = if self.check_mode { " · check mode: nothing was written" } else { "" };
+        let _guard = self.lock.lock();
+        println!(
+            "recap {}{org}: {} ok, {} changed, {} failed, {} skipped · {} API calls · {}{usage}{mode}",
+            report.target,
+            r.ok,
+            r.changed,
+            r.failed,
+            r.skipped,
+            r.api_calls,
+            seconds(r.duration_ms)
+        );
+        if let Some(error) = &report.error
+            && report.diagnostic.is_none()
+        {
+            println!("  error: {}", error.message);
+            if let Some(hint) = &error.hint {
+                println!("  hint: {hint}");
+            }
+        }
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+impl RunObserver for HumanOutput {
+    fn on_record(&self, target: &str, record: &StepRecord) {
+        let label = match (record.outcome, self.check_mode) {
+            (Outcome::Changed, true) => "would change",
+            (outcome, _) => outcome.as_str(),
+        };
+        let status = self.paint(record.outcome, &format!("{label:<12}"));
+        let mut out = std::io::stdout().lock();
+        let _guard = self.lock.lock();
+        let _ = writeln!(
+            out,
+            "{}{status} {:<24} {}  ({}, {} API call{})",
+            self.prefix(target),
+            record.name,
+            record.summary,
+            seconds(record.duration_ms),
+            record.api_calls,
+            if record.api_calls == 1 { "" } else { "s" }
+        );
+        for change in &record.changes {
+            let _ = writeln!(out, "{}    {change}", self.prefix(target));
+        }
+        if let Some(error) = &record.error
+            && let Some(hint) = &error.hint
+        {
+            let _ = writeln!(out, "{}    hint: {hint}", self.prefix(target));
+        }
+    }
+
+    fn on_print(&self, target: &str, text: &str) {
+        let _guard = self.lock.lock();
+        println!("{}{text}", self.prefix(target));
+    }
+}
+
+/// In `--json` mode stdout carries only the document: playbook prints go to stderr.
+pub struct StderrPrints;
+
+impl RunObserver for StderrPrints {
+    fn on_record(&self, _target: &str, _record: &StepRecord) {}
+    fn on_print(&self, target: &str, text: &str) {
+        eprintln!("[{target}] {text}");
+    }
+}
+
+/// The `--json` document, shaped like the sf CLI's envelope.
+pub fn render_json(status: u8, reports: &[OrgReport], warnings: &[String]) -> String {
+    let document = json!({
+        "status": status,
+        "result": { "orgs": reports },
+        "warnings": warnings,
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{\"status\":1}".to_string())
+}
+
+/// `runner steps [NAME]`.
+pub fn steps(name: Option<&str>) -> u8 {
+    let registry = runner_steps::registry();
+    let Some(name) = name else {
+        for step in registry.iter() {
+            let meta = step.meta();
+            println!("{:<24} {}", meta.name, meta.summary);
+        }
+        println!("\n`runner steps NAME` shows a step's parameters.");
+        return exit::OK;
+    };
+    let Some(step) = registry.get(name) else {
+        let names: Vec<&str> = registry.names().collect();
+        eprintln!("runner: there is no step `{name}`; the steps are: {}", names.join(", "));
+        return exit::USAGE;
+    };
+    let meta = step.meta();
+    println!("{} — {}\n", meta.name, meta.summary);
+    if !meta.description.is_empty() {
+        println!("{}\n", meta.description.trim());
+    }
+    println!("Parameters:");
+    for param in meta.params {
+        let required = if param.required { "required".to_string() } else { "optional".to_string() };
+        let default = param.default.map(|d| format!(", default {d}")).unwrap_or_default();
+        println!("  {:<18} {} ({required}{default})", param.name, param.ty.describe());
+        println!("  {:<18} {}", "", param.doc);
+    }
+    println!("\nUsage in a playbook:\n  {}(#{{ {} }});", meta.name, example_args(meta));
+    exit::OK
+}
+
+fn example_args(meta: &runner_core::step::StepMeta) -> String {
+    meta.params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| format!("{}: …", p.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

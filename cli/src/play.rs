@@ -1,0 +1,240 @@
+//! `runner play` and `runner check`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use indexmap::IndexMap;
+use miette::Report;
+use runner_core::facts::OrgFacts;
+use runner_core::journal::Journal;
+use runner_core::playbook::{Playbook, PlaybookError};
+use runner_core::report::{FailureInfo, OrgFailure, OrgReport};
+use runner_core::run::{RunObserver, RunOptions, connect_failure_report, run_playbook};
+use tokio::sync::Semaphore;
+
+use crate::exit;
+use crate::output::{HumanOutput, render_json};
+use crate::target::{Target, connect};
+
+#[derive(Args)]
+pub struct PlayArgs {
+    /// The playbook: a file, or the name of a built-in playbook (`runner playbooks`).
+    pub playbook: String,
+    /// The org(s) to run against: `sim`, `sim:SCENARIO`, or an instance URL.
+    #[arg(short = 'o', long = "org", default_value = "sim")]
+    pub orgs: Vec<String>,
+    /// Check mode: send no writes, show what would change.
+    #[arg(long)]
+    pub check: bool,
+    /// A playbook variable, `key=value` (repeatable); read as `vars.key`.
+    #[arg(long = "var", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Print one JSON document (shaped like the sf CLI's) instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    /// How many orgs run at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+    /// Append the journal of writes to this file (default: under the state directory).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not key=value"))?;
+    let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("`{key}` is not a variable name (letters, digits, _)"));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Finds a playbook: a file that exists, else a built-in one of that name.
+pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
+    let path = Path::new(name);
+    if path.is_file() {
+        return Playbook::load_file(path);
+    }
+    let builtin = name.trim_start_matches("./").trim_start_matches("scripts/");
+    if let Some(entry) = crate::builtin::find(builtin) {
+        return Playbook::load_embedded(crate::builtin::FILES, entry);
+    }
+    Err(PlaybookError::plain("runner::playbook::not_found", format!("no playbook at {name}, and no built-in playbook of that name"))
+        .with_help("`runner playbooks` lists the built-in playbooks"))
+}
+
+pub fn check(playbooks: &[String]) -> u8 {
+    let registry = runner_steps::registry();
+    let mut findings = 0usize;
+    for name in playbooks {
+        match load_playbook(name) {
+            Err(err) => {
+                findings += 1;
+                eprintln!("{:?}", Report::new(err));
+            }
+            Ok(playbook) => {
+                let found = playbook.check(&registry);
+                findings += found.len();
+                for finding in found {
+                    eprintln!("{:?}", Report::new(finding));
+                }
+                if findings == 0 {
+                    println!("{}: ok", playbook.name());
+                }
+            }
+        }
+    }
+    if findings == 0 {
+        exit::OK
+    } else {
+        eprintln!("{findings} finding(s)");
+        exit::INVALID_PLAYBOOK
+    }
+}
+
+pub async fn play(args: PlayArgs) -> u8 {
+    let registry = runner_steps::registry();
+    let playbook = match load_playbook(&args.playbook) {
+        Ok(playbook) => playbook,
+        Err(err) => {
+            eprintln!("{:?}", Report::new(err));
+            return exit::INVALID_PLAYBOOK;
+        }
+    };
+    // Pre-flight before touching any org: a typo should not cost a half-run.
+    let findings = playbook.check(&registry);
+    if !findings.is_empty() {
+        for finding in findings {
+            eprintln!("{:?}", Report::new(finding));
+        }
+        eprintln!("the playbook has problems; no org was touched (`runner check {}`)", args.playbook);
+        return exit::INVALID_PLAYBOOK;
+    }
+    let mut targets = Vec::new();
+    for org in &args.orgs {
+        match Target::parse(org) {
+            Ok(target) => targets.push((org.clone(), target)),
+            Err(err) => {
+                eprintln!("{:?}", Report::new(err));
+                return exit::USAGE;
+            }
+        }
+    }
+    let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
+    let journal = match Journal::open(&journal_path) {
+        Ok(journal) => Arc::new(journal),
+        Err(err) => {
+            eprintln!("runner: cannot open the journal {}: {err}", journal_path.display());
+            return exit::PLAYBOOK_FAILED;
+        }
+    };
+    let human = Arc::new(HumanOutput::new(targets.len() > 1, args.check));
+    let observer: Arc<dyn RunObserver> = if args.json { Arc::new(crate::output::StderrPrints) } else { human.clone() };
+    let options = RunOptions {
+        check_mode: args.check,
+        vars: args.vars.iter().cloned().collect::<IndexMap<_, _>>(),
+        journal: Some(journal.clone()),
+        observer: Some(observer),
+    };
+    let playbook = Arc::new(playbook);
+    let limit = Arc::new(Semaphore::new(args.jobs as usize));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (label, target)) in targets.into_iter().enumerate() {
+        let (playbook, registry, options, limit) = (playbook.clone(), registry.clone(), options.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, run_one(label, target, playbook, registry, options).await)
+        });
+    }
+    let mut reports: Vec<(usize, (OrgReport, Option<Report>))> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(done) => reports.push(done),
+            Err(err) => eprintln!("runner: an org's run stopped unexpectedly: {err}"),
+        }
+    }
+    reports.sort_by_key(|(index, _)| *index);
+    let code = exit_code(reports.iter().map(|(_, (r, _))| r));
+    if args.json {
+        let reports: Vec<OrgReport> = reports.into_iter().map(|(_, (r, _))| r).collect();
+        println!("{}", render_json(code, &reports, &[]));
+        eprintln!("journal: {}", journal.path().display());
+    } else {
+        for (_, (report, diagnostic)) in &reports {
+            human.recap(report);
+            if let Some(diagnostic) = diagnostic {
+                eprintln!("{diagnostic:?}");
+            }
+        }
+        println!("journal: {}", journal.path().display());
+    }
+    code
+}
+
+/// Connects to one target and runs the playbook there. Never fails: a failure is in the report.
+async fn run_one(
+    label: String,
+    target: Target,
+    playbook: Arc<Playbook>,
+    registry: runner_core::step::Registry,
+    options: RunOptions,
+) -> (OrgReport, Option<Report>) {
+    let started = Instant::now();
+    let connection = match connect(&target).await {
+        Ok(connection) => connection,
+        Err(err) => return connect_failed(&label, err, started),
+    };
+    let facts = match OrgFacts::read(&connection.client, &label, connection.simulated).await {
+        Ok(facts) => facts,
+        Err(err) => return connect_failed(&label, err, started),
+    };
+    let report = run_playbook(playbook, registry, connection.client.clone(), facts, options).await;
+    if let Some(sim) = connection.sim {
+        sim.shutdown().await;
+    }
+    let diagnostic = report.diagnostic.clone().map(|d| Report::new(d.as_ref().clone()));
+    (report, diagnostic)
+}
+
+fn connect_failed<E: miette::Diagnostic + Send + Sync + 'static>(label: &str, err: E, started: Instant) -> (OrgReport, Option<Report>) {
+    let info = FailureInfo {
+        code: err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::target::connect".into()),
+        message: err.to_string(),
+        error_code: None,
+        fields: Vec::new(),
+        hint: err.help().map(|h| h.to_string()),
+        location: None,
+    };
+    let report = connect_failure_report(label, info, started.elapsed().as_millis() as u64);
+    (report, Some(Report::new(err)))
+}
+
+fn exit_code<'a>(reports: impl Iterator<Item = &'a OrgReport>) -> u8 {
+    let mut code = exit::OK;
+    for report in reports {
+        match report.failure {
+            Some(OrgFailure::Playbook) => return exit::PLAYBOOK_FAILED,
+            Some(OrgFailure::Connect) => code = exit::CONNECT_FAILED,
+            None => {}
+        }
+    }
+    code
+}
+
+fn default_journal_path() -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(':', "-");
+    crate::state_dir().join("journal").join(format!("{stamp}-{}.jsonl", std::process::id()))
+}
+
+trait WithHelp {
+    fn with_help(self, help: &str) -> Self;
+}
+
+impl WithHelp for PlaybookError {
+    fn with_help(mut self, help: &str) -> Self {
+        self.help = Some(help.to_string());
+        self
+    }
+}

@@ -1,0 +1,275 @@
+//! Errors of the Salesforce client. Every variant has a stable code and a help that
+//! says what to do. No variant ever holds a token or a secret.
+
+use std::time::Duration;
+
+use miette::Diagnostic;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::types::ApiUsage;
+
+/// One error as Salesforce reports it: `errorCode` in REST errors, `statusCode` in
+/// SaveResults and the Metadata API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error_code: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(error_code: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError { error_code: error_code.into(), message: message.into(), fields: Vec::new() }
+    }
+
+    /// Reads one error object (`errorCode` or `statusCode`, `message`, `fields`).
+    pub fn from_value(value: &Value) -> Option<ApiError> {
+        let map = value.as_object()?;
+        let code = map.get("errorCode").or_else(|| map.get("statusCode")).and_then(Value::as_str);
+        let message = map.get("message").and_then(Value::as_str);
+        if code.is_none() && message.is_none() {
+            return None;
+        }
+        let fields = match map.get("fields") {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            Some(Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        Some(ApiError {
+            error_code: code.unwrap_or("UNKNOWN").to_string(),
+            message: message.unwrap_or_default().to_string(),
+            fields,
+        })
+    }
+
+    /// Reads an error body: the usual array of error objects, or a single object.
+    /// An empty array gives an empty list. Anything else gives `None`.
+    pub fn list_from_value(value: &Value) -> Option<Vec<ApiError>> {
+        match value {
+            Value::Array(items) => items.iter().map(ApiError::from_value).collect(),
+            Value::Object(_) => ApiError::from_value(value).map(|e| vec![e]),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_code, self.message.trim())?;
+        if !self.fields.is_empty() {
+            write!(f, " (fields: {})", self.fields.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong talking to Salesforce.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("Salesforce refused {method} {path} (HTTP {status}): {}", first_error(.errors))]
+    #[diagnostic(code(runner::sf::api), help("{}", api_help(.errors)))]
+    Api { method: String, path: String, status: u16, errors: Vec<ApiError> },
+
+    #[error("the Salesforce session is invalid or has expired ({method} {path})")]
+    #[diagnostic(code(runner::sf::session_invalid), help("{hint}"))]
+    SessionInvalid { method: String, path: String, hint: String },
+
+    #[error("the org's daily API request limit is exceeded{}", .usage.map(|u| format!(" ({u} used)")).unwrap_or_default())]
+    #[diagnostic(
+        code(runner::sf::request_limit),
+        help(
+            "stop sending requests to this org: the limit is a rolling 24-hour window. Try again later, or raise the org's API limit"
+        )
+    )]
+    RequestLimit { usage: Option<ApiUsage> },
+
+    #[error("the token endpoint refused the request (HTTP {status}): {error}: {description}")]
+    #[diagnostic(code(runner::sf::oauth), help("{}", oauth_help(.error)))]
+    OAuth { status: u16, error: String, description: String },
+
+    #[error("{method} {path} answered HTTP {status} with {} where Salesforce's API was expected: {snippet:?}", describe_content_type(.content_type))]
+    #[diagnostic(
+        code(runner::sf::unexpected_response),
+        help(
+            "this is not the Salesforce API answering: check the instance URL, and whether a proxy, a login or maintenance page is in the way, then run again"
+        )
+    )]
+    UnexpectedResponse { method: String, path: String, status: u16, content_type: String, snippet: String, write: bool },
+
+    #[error("{method} {path} failed: {}{}", chain(.source.as_ref()), if *.sent { " (the request may have reached Salesforce)" } else { "" })]
+    #[diagnostic(code(runner::sf::transport), help("{}", transport_help(*.sent, *.write)))]
+    Transport {
+        method: String,
+        path: String,
+        /// True when the request may have reached the server.
+        sent: bool,
+        /// True when the request writes (a create, update, delete or metadata update).
+        write: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    #[error("{method} {path} got no answer within {}", humantime::format_duration(*.after))]
+    #[diagnostic(code(runner::sf::timeout), help("{}", timeout_help(*.write)))]
+    Timeout { method: String, path: String, after: Duration, write: bool },
+
+    #[error("refusing to send credentials over plain http to {url}")]
+    #[diagnostic(
+        code(runner::sf::insecure_url),
+        help("use an https:// URL; plain http is only allowed for loopback addresses (127.0.0.1, ::1, localhost)")
+    )]
+    InsecureUrl { url: String },
+
+    #[error("invalid URL `{url}`: {reason}")]
+    #[diagnostic(
+        code(runner::sf::invalid_url),
+        help("give an instance URL such as https://acme.my.salesforce.com (or http://127.0.0.1:PORT for a local org)")
+    )]
+    InvalidUrl { url: String, reason: String },
+
+    #[error("the Metadata API returned a SOAP fault {fault_code}: {message}")]
+    #[diagnostic(code(runner::sf::soap), help("{}", soap_help(.fault_code)))]
+    Soap { fault_code: String, message: String },
+
+    #[error("invalid client configuration: {reason}")]
+    #[diagnostic(code(runner::sf::config), help("fix the connection settings (API version, certificates) and run again"))]
+    Config { reason: String },
+}
+
+const WRITE_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
+
+impl ClientError {
+    /// The Salesforce error code behind this error, if any (`DUPLICATE_VALUE`, `INVALID_SESSION_ID`, …).
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { errors, .. } => errors.first().map(|e| e.error_code.as_str()),
+            ClientError::SessionInvalid { .. } => Some("INVALID_SESSION_ID"),
+            ClientError::RequestLimit { .. } => Some("REQUEST_LIMIT_EXCEEDED"),
+            ClientError::OAuth { error, .. } => Some(error.as_str()),
+            ClientError::Soap { fault_code, .. } => {
+                Some(fault_code.rsplit_once(':').map(|(_, code)| code).unwrap_or(fault_code.as_str()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The first Salesforce error of an [`ClientError::Api`] error.
+    pub fn first_api_error(&self) -> Option<&ApiError> {
+        match self {
+            ClientError::Api { errors, .. } => errors.first(),
+            _ => None,
+        }
+    }
+
+    /// True when a write may or may not have been applied: the connection broke or timed
+    /// out after the request was sent, or a gateway answered instead of Salesforce.
+    /// Re-read by natural key before trying again.
+    pub fn is_ambiguous_write(&self) -> bool {
+        match self {
+            ClientError::Transport { sent, write, .. } => *sent && *write,
+            ClientError::Timeout { write, .. } => *write,
+            ClientError::UnexpectedResponse { status, write, .. } => *write && matches!(status, 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// True when retrying later may succeed (transport trouble, timeouts, gateway errors).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            ClientError::UnexpectedResponse { status, .. } => matches!(status, 502 | 503 | 504),
+            _ => false,
+        }
+    }
+}
+
+pub(crate) fn is_write_method(method: &str) -> bool {
+    WRITE_METHODS.contains(&method)
+}
+
+fn first_error(errors: &[ApiError]) -> String {
+    match errors {
+        [] => "no error details".to_string(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    }
+}
+
+fn api_help(errors: &[ApiError]) -> &'static str {
+    let code = errors.first().map(|e| e.error_code.as_str()).unwrap_or_default();
+    match code {
+        "INSUFFICIENT_ACCESS" | "INSUFFICIENT_ACCESS_OR_READONLY" | "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY" => {
+            "the connected user lacks a permission for this: connect as an administrator (Manage Users, Modify All Data) and run again"
+        }
+        "DUPLICATE_VALUE" | "DUPLICATE_USERNAME" => {
+            "the record already exists: read it (by its natural key) instead of creating it again"
+        }
+        "LICENSE_LIMIT_EXCEEDED" => "no free licence seat is left: free a seat (deactivate a user) or buy more, then run again",
+        "INVALID_TYPE" => "the object does not exist in this org: check the object name, or install the package that provides it",
+        "INVALID_FIELD" | "MALFORMED_QUERY" => "the query or field names do not match this org's schema: check the spelling and the API version",
+        "NOT_FOUND" | "ENTITY_IS_DELETED" => "the record does not exist (any more): re-read the org and run again",
+        "MIXED_DML_OPERATION" => "setup objects (User, assignments) and ordinary records must be written in separate requests",
+        "FIELD_INTEGRITY_EXCEPTION" => "Salesforce rejected the field combination: the message names the dependency to satisfy",
+        _ => "Salesforce rejected the request: the error code and message say why; fix the cause and run again",
+    }
+}
+
+fn oauth_help(error: &str) -> &'static str {
+    match error {
+        "invalid_client_id" | "invalid_client" => "check the connected app's consumer key and secret",
+        "invalid_grant" => {
+            "the grant was refused: check that the client-credentials flow is enabled with a run-as user, or that the refresh token is still valid, and that the token URL is the org's My Domain"
+        }
+        "unsupported_grant_type" => "enable this OAuth flow on the connected app (or External Client App)",
+        _ => "check the connected app's settings and the token URL, then run again",
+    }
+}
+
+fn soap_help(fault_code: &str) -> &'static str {
+    if fault_code.ends_with("INVALID_SESSION_ID") {
+        "the session is invalid or has expired: get a fresh token and run again"
+    } else if fault_code.ends_with("INSUFFICIENT_ACCESS") {
+        "the connected user needs Modify Metadata Through Metadata API Functions or Modify All Data"
+    } else {
+        "the Metadata API could not process the request: the fault message says why"
+    }
+}
+
+fn transport_help(sent: bool, write: bool) -> &'static str {
+    match (sent, write) {
+        (true, true) => {
+            "the write may or may not have been applied: re-read the org (by natural key) before trying again"
+        }
+        (false, _) => "could not reach Salesforce: check the instance URL, the network and any proxy, then run again",
+        (true, false) => "the connection broke: check the network and run again",
+    }
+}
+
+fn timeout_help(write: bool) -> &'static str {
+    if write {
+        "the write may or may not have been applied: re-read the org (by natural key) before trying again; a longer timeout may help"
+    } else {
+        "Salesforce did not answer in time: run again, or allow a longer timeout"
+    }
+}
+
+fn describe_content_type(content_type: &str) -> String {
+    if content_type.is_empty() { "no content type".to_string() } else { format!("`{content_type}`") }
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(inner) = next {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        next = inner.source();
+    }
+    text
+}

@@ -1,0 +1,33 @@
+//! Tests of the Salesforce client: recorded fixtures, and a tiny HTTP server on
+//! 127.0.0.1 standing in for an org.
+
+mod fixtures;
+mod mock;
+mod server;
+mod yaml;
+
+use std::path::PathBuf;
+
+/// A recorded fixture under `shared/fixtures/recorded/`.
+pub(super) fn fixture(relative: &str) -> String {
+    let path: PathBuf =
+        [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "fixtures", "recorded", relative].iter().collect();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+/// Asserts that `secret` shows nowhere in an error: Display, Debug, help, or the
+/// rendered miette report.
+pub(super) fn assert_hidden(err: &super::ClientError, secret: &str) {
+    use miette::Diagnostic;
+    let display = err.to_string();
+    let debug = format!("{err:?}");
+    let help = err.help().map(|h| h.to_string()).unwrap_or_default();
+    let mut report = String::new();
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    handler.render_report(&mut report, err).expect("render");
+    for (what, text) in [("Display", &display), ("Debug", &debug), ("help", &help), ("report", &report)] {
+        assert!(!text.contains(secret), "the secret shows in the error's {what}: {text}");
+    }
+    assert!(err.code().is_some_and(|c| c.to_string().starts_with("runner::sf::")), "no stable code: {err:?}");
+    assert!(!help.is_empty(), "no help: {err:?}");
+}

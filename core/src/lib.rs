@@ -1,0 +1,19 @@
+//! runner-core: the engine behind `runner`.
+//!
+//! - [`playbook`]: the hardened Rhai engine, module loading, pre-flight checks and
+//!   diagnostics that point into `.rhai` files.
+//! - [`step`]: the contract every native step implements (observe, then apply).
+//! - [`run`]: one playbook run against one org: check mode, the `sf` module, records.
+//! - [`client`]: the Salesforce client (REST, composite, collections, Metadata SOAP).
+//! - [`journal`]: the append-only record of every write request.
+
+pub mod client;
+pub mod facts;
+pub mod journal;
+pub mod playbook;
+pub mod report;
+pub mod run;
+pub mod step;
+
+pub use report::{Change, Outcome, OrgReport, Recap, StepRecord};
+pub use step::{Step, StepCtx, StepFailure, StepMeta, StepOutput};

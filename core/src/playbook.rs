@@ -1,0 +1,660 @@
+//! Playbooks: the hardened Rhai engine, module loading confined to the playbook's
+//! folder, pre-flight checks, and errors that point at the line in the right file.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use rhai::{AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, Module, ModuleResolver, Position, Scope, Shared, Stmt};
+
+type SharedModule = Shared<Module>;
+
+use crate::facts::OrgFacts;
+use crate::report::FailureInfo;
+use crate::run::{RunShared, SF_FUNCTIONS, register_run_functions};
+use crate::step::{ParamType, Registry};
+
+/// Where a playbook and the modules it imports come from.
+#[derive(Debug, Clone)]
+pub enum PlaybookRoot {
+    /// A folder on disk. Imports resolve inside it and nowhere else.
+    Dir { dir: PathBuf },
+    /// Playbooks built into the binary: (path, text), and the folder (`""` or
+    /// `"examples/"`) that plays the role of the playbook's own folder.
+    Embedded { files: &'static [(&'static str, &'static str)], dir: String },
+}
+
+impl PlaybookRoot {
+    /// Reads `rel` (a path relative to the root): (display name, text).
+    fn read(&self, rel: &str) -> Result<(String, String), String> {
+        match self {
+            PlaybookRoot::Dir { dir } => {
+                let root = dir.canonicalize().map_err(|e| format!("cannot open folder {}: {e}", dir.display()))?;
+                let candidate = dir.join(rel);
+                let display = candidate.display().to_string();
+                let real = candidate.canonicalize().map_err(|_| format!("{display} does not exist"))?;
+                if !real.starts_with(&root) {
+                    return Err(format!("{display} leads outside the playbook's folder {}", dir.display()));
+                }
+                let text = std::fs::read_to_string(&real).map_err(|e| format!("cannot read {display}: {e}"))?;
+                Ok((display, text))
+            }
+            PlaybookRoot::Embedded { files, dir } => {
+                let path = format!("{dir}{rel}");
+                files
+                    .iter()
+                    .find(|(name, _)| *name == path)
+                    .map(|(name, text)| (format!("{name} (built in)"), text.to_string()))
+                    .ok_or_else(|| format!("{path} is not a built-in playbook file"))
+            }
+        }
+    }
+}
+
+/// Checks an import path: relative, inside the folder, `.rhai` appended when missing.
+fn import_path(path: &str) -> Result<String, String> {
+    let with_ext = if path.ends_with(".rhai") { path.to_string() } else { format!("{path}.rhai") };
+    let p = Path::new(&with_ext);
+    let inside = !path.is_empty()
+        && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && !path.contains('\\');
+    if inside { Ok(with_ext) } else { Err(format!("`{path}` is not a path inside the playbook's folder")) }
+}
+
+/// The text of every file a playbook has loaded, by display name, for diagnostics.
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Mutex<HashMap<String, Arc<String>>>,
+}
+
+impl Sources {
+    fn add(&self, name: &str, text: String) -> Arc<String> {
+        let text = Arc::new(text);
+        if let Ok(mut files) = self.files.lock() {
+            files.insert(name.to_string(), text.clone());
+        }
+        text
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<String>> {
+        self.files.lock().ok()?.get(name).cloned()
+    }
+}
+
+/// Loads `import`ed modules from the playbook's root only, remembering their text.
+struct ConfinedResolver {
+    root: PlaybookRoot,
+    sources: Arc<Sources>,
+    cache: Mutex<HashMap<String, SharedModule>>,
+}
+
+impl ModuleResolver for ConfinedResolver {
+    fn resolve(&self, engine: &Engine, _source: Option<&str>, path: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
+        let not_found = |why: String| Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path}: {why}"), pos));
+        let rel = import_path(path).map_err(not_found)?;
+        if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(&rel).cloned()) {
+            return Ok(module);
+        }
+        let (name, text) = self.root.read(&rel).map_err(not_found)?;
+        self.sources.add(&name, text.clone());
+        let mut ast = engine
+            .compile_with_scope(&constants_scope_for_compile(), &text)
+            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err.into(), pos)))?;
+        ast.set_source(name.as_str());
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err, pos)))?;
+        let module: SharedModule = module.into();
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(rel, module.clone());
+        }
+        Ok(module)
+    }
+}
+
+/// The constants every playbook sees, with placeholder values, so that strict
+/// variables accept them at compile time.
+fn constants_scope_for_compile() -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_constant("org", rhai::Map::new());
+    scope.push_constant("vars", rhai::Map::new());
+    scope
+}
+
+/// Builds the hardened engine: bounded operations, depth and sizes; strict variables;
+/// no `eval`; imports confined to the playbook's folder.
+fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(20_000_000)
+        .set_max_call_levels(48)
+        .set_max_expr_depths(64, 64)
+        .set_max_string_size(1 << 20)
+        .set_max_array_size(100_000)
+        .set_max_map_size(10_000)
+        .set_max_modules(64)
+        .set_max_variables(10_000)
+        .set_max_functions(1_000)
+        .set_strict_variables(true)
+        .set_module_resolver(ConfinedResolver {
+            root: root.clone(),
+            sources: sources.clone(),
+            cache: Mutex::new(HashMap::new()),
+        });
+    engine.disable_symbol("eval");
+    // Strict variables resolve module names at compile time; a run replaces this
+    // placeholder with the live `sf` module.
+    engine.register_static_module("sf", Module::new().into());
+    engine
+}
+
+/// A compiled playbook.
+pub struct Playbook {
+    name: String,
+    root: PlaybookRoot,
+    ast: AST,
+    sources: Arc<Sources>,
+}
+
+impl fmt::Debug for Playbook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Playbook").field("name", &self.name).finish()
+    }
+}
+
+impl Playbook {
+    /// Loads and compiles the playbook at `entry` (relative to `root`).
+    pub fn load(root: PlaybookRoot, entry: &str) -> Result<Playbook, PlaybookError> {
+        let sources = Arc::new(Sources::default());
+        let (name, text) = root.read(entry).map_err(|why| PlaybookError::plain("runner::playbook::not_found", why))?;
+        let text = sources.add(&name, text);
+        let engine = hardened_engine(&root, &sources);
+        let mut ast = engine
+            .compile_with_scope(&constants_scope_for_compile(), text.as_str())
+            .map_err(|err| diagnose(&EvalAltResult::from(err), &sources, &name, &[]))?;
+        ast.set_source(name.as_str());
+        Ok(Playbook { name, root, ast, sources })
+    }
+
+    /// Loads a built-in playbook by its path among `files` (`setup.rhai`, `examples/hello.rhai`).
+    pub fn load_embedded(files: &'static [(&'static str, &'static str)], path: &str) -> Result<Playbook, PlaybookError> {
+        let (dir, entry) = match path.rsplit_once('/') {
+            Some((dir, entry)) => (format!("{dir}/"), entry),
+            None => (String::new(), path),
+        };
+        Playbook::load(PlaybookRoot::Embedded { files, dir }, entry)
+    }
+
+    /// Loads a playbook from a file path: its folder becomes the root.
+    pub fn load_file(path: &Path) -> Result<Playbook, PlaybookError> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        Playbook::load(PlaybookRoot::Dir { dir: dir.to_path_buf() }, &file)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn engine_for_run(&self, registry: &Registry, shared: &Arc<RunShared>) -> Engine {
+        let mut engine = hardened_engine(&self.root, &self.sources);
+        register_run_functions(&mut engine, registry, shared);
+        engine
+    }
+
+    /// Runs the compiled playbook with `org` and `vars` as constants.
+    pub(crate) fn run(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        facts: &OrgFacts,
+        vars: &IndexMap<String, String>,
+        check_mode: bool,
+    ) -> Result<(), PlaybookError> {
+        let mut scope = Scope::new();
+        let mut org = rhai::serde::to_dynamic(facts).unwrap_or(Dynamic::UNIT);
+        if let Some(mut map) = org.write_lock::<rhai::Map>() {
+            map.insert("check_mode".into(), check_mode.into());
+        }
+        scope.push_constant("org", org);
+        let vars: rhai::Map = vars.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
+        scope.push_constant("vars", vars);
+        engine
+            .run_ast_with_scope(&mut scope, &self.ast)
+            .map_err(|err| {
+                let steps: Vec<&str> = registry.names().collect();
+                diagnose(&err, &self.sources, &self.name, &steps)
+            })
+    }
+
+    /// Pre-flights the playbook and every module it imports: unknown functions and
+    /// steps, wrong argument shapes, misspelt or mistyped literal step arguments,
+    /// missing modules. Touches no org. Returns every finding.
+    pub fn check(&self, registry: &Registry) -> Vec<PlaybookError> {
+        let engine = hardened_engine(&self.root, &self.sources);
+        let known = known_functions(&engine, registry);
+        let mut findings = Vec::new();
+        let mut seen_modules = BTreeSet::new();
+        self.check_ast(&self.ast, &self.name, registry, &known, &engine, &mut seen_modules, &mut findings);
+        findings
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_ast(
+        &self,
+        ast: &AST,
+        source: &str,
+        registry: &Registry,
+        known: &BTreeSet<String>,
+        engine: &Engine,
+        seen_modules: &mut BTreeSet<String>,
+        findings: &mut Vec<PlaybookError>,
+    ) {
+        let script_fns: BTreeSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+        let mut imports: Vec<(String, Position)> = Vec::new();
+        let mut module_aliases: BTreeSet<String> = BTreeSet::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            let Some(node) = path.last() else { return true };
+            match node {
+                ASTNode::Stmt(Stmt::Import(import, pos)) => {
+                    if let Expr::StringConstant(p, _) = &import.0 {
+                        imports.push((p.to_string(), *pos));
+                    }
+                    module_aliases.insert(import.1.name.to_string());
+                }
+                ASTNode::Expr(Expr::FnCall(call, pos)) => {
+                    let name = call.name.as_str();
+                    if call.is_operator_call() {
+                        return true;
+                    }
+                    let namespace = call.namespace.to_string();
+                    let at = |message: String, help: Option<String>, code: &str| {
+                        self.finding(code, message, help, source, *pos)
+                    };
+                    if namespace == "sf" {
+                        if !SF_FUNCTIONS.contains(&name) {
+                            findings.push(at(
+                                format!("`sf::{name}` is not a function of the sf module"),
+                                Some(format!("the sf module has: {}", SF_FUNCTIONS.join(", "))),
+                                "runner::playbook::unknown_function",
+                            ));
+                        }
+                    } else if namespace.is_empty() {
+                        if let Some(step) = registry.get(name) {
+                            findings.extend(check_step_call(step.meta(), &call.args, |m, h| {
+                                at(m, h, "runner::playbook::bad_argument")
+                            }));
+                        } else if !known.contains(name) && !script_fns.contains(name) {
+                            let candidates = known.iter().map(String::as_str).chain(script_fns.iter().map(String::as_str));
+                            findings.push(at(
+                                format!("unknown function or step `{name}`"),
+                                Some(match closest(name, candidates) {
+                                    Some(best) => format!("did you mean `{best}`? `runner steps` lists the steps"),
+                                    None => "`runner steps` lists the steps".to_string(),
+                                }),
+                                "runner::playbook::unknown_function",
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            true
+        });
+        for (path, pos) in imports {
+            let rel = match import_path(&path) {
+                Ok(rel) => rel,
+                Err(why) => {
+                    findings.push(self.finding("runner::playbook::module_not_found", why, None, source, pos));
+                    continue;
+                }
+            };
+            if !seen_modules.insert(rel.clone()) {
+                continue;
+            }
+            match self.root.read(&rel) {
+                Err(why) => findings.push(self.finding(
+                    "runner::playbook::module_not_found",
+                    format!("cannot import `{path}`: {why}"),
+                    Some("modules are loaded from the playbook's own folder".into()),
+                    source,
+                    pos,
+                )),
+                Ok((name, text)) => {
+                    self.sources.add(&name, text.clone());
+                    match engine.compile_with_scope(&constants_scope_for_compile(), &text) {
+                        Err(err) => findings.push(diagnose(&EvalAltResult::from(err), &self.sources, &name, &[])),
+                        Ok(module_ast) => {
+                            self.check_ast(&module_ast, &name, registry, known, engine, seen_modules, findings)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finding(&self, code: &str, message: String, help: Option<String>, source: &str, pos: Position) -> PlaybookError {
+        PlaybookError { code: code.to_string(), message, help, location: Location::at(&self.sources, source, pos), calls: Vec::new() }
+    }
+}
+
+/// Every function name a playbook may call without defining it.
+fn known_functions(engine: &Engine, registry: &Registry) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = engine
+        .gen_fn_signatures(true)
+        .into_iter()
+        .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
+        .collect();
+    // Keywords the parser turns into calls.
+    for keyword in ["print", "debug", "type_of", "Fn", "call", "curry", "is_def_var", "is_def_fn", "is_shared", "step", "with_check_mode"] {
+        known.insert(keyword.to_string());
+    }
+    known.extend(registry.names().map(str::to_string));
+    known
+}
+
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .filter(|c| !c.contains("::") && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_'))
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Checks a step call's literal arguments against the step's parameters.
+fn check_step_call(
+    meta: &crate::step::StepMeta,
+    args: &[Expr],
+    at: impl Fn(String, Option<String>) -> PlaybookError,
+) -> Vec<PlaybookError> {
+    let usage = format!("`runner steps {}` lists its parameters", meta.name);
+    if args.len() != 1 {
+        return vec![at(
+            format!("{} takes one object map, e.g. {}(#{{ … }}); it was given {} argument(s)", meta.name, meta.name, args.len()),
+            Some(usage),
+        )];
+    }
+    let entries = match &args[0] {
+        Expr::Map(map, _) => &map.0,
+        Expr::StringConstant(..) | Expr::IntegerConstant(..) | Expr::BoolConstant(..) | Expr::Array(..) => {
+            return vec![at(format!("{} takes one object map, e.g. {}(#{{ … }})", meta.name, meta.name), Some(usage))];
+        }
+        _ => return Vec::new(),
+    };
+    let mut findings = Vec::new();
+    for (key, value) in entries.iter() {
+        let name = key.name.as_str();
+        let Some(param) = meta.param(name) else {
+            let best = closest(name, meta.params.iter().map(|p| p.name));
+            findings.push(at(
+                format!("{}: unknown field `{name}`", meta.name),
+                Some(match best {
+                    Some(best) => format!("did you mean `{best}`? {usage}"),
+                    None => usage.clone(),
+                }),
+            ));
+            continue;
+        };
+        let fits = match value {
+            Expr::StringConstant(..) | Expr::InterpolatedString(..) => param.ty == ParamType::String,
+            Expr::BoolConstant(..) => param.ty == ParamType::Bool,
+            Expr::IntegerConstant(..) => param.ty == ParamType::Int,
+            Expr::Array(..) => param.ty == ParamType::StringList,
+            Expr::Map(..) => param.ty == ParamType::Map,
+            _ => true,
+        };
+        if !fits {
+            findings.push(at(
+                format!("{}: `{name}` must be a {}", meta.name, param.ty.describe()),
+                Some(param.doc.to_string()),
+            ));
+        }
+    }
+    for param in meta.params.iter().filter(|p| p.required) {
+        if !entries.iter().any(|(k, _)| k.name == param.name) {
+            findings.push(at(format!("{}: required field `{}` is missing", meta.name, param.name), Some(usage.clone())));
+        }
+    }
+    findings
+}
+
+/// Where in which file.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub source: String,
+    pub line: usize,
+    pub column: usize,
+    text: Option<Arc<String>>,
+    named: Option<NamedSource<Arc<String>>>,
+}
+
+impl Location {
+    fn at(sources: &Sources, source: &str, pos: Position) -> Option<Location> {
+        let line = pos.line()?;
+        let text = sources.get(source);
+        let named = text.clone().map(|t| NamedSource::new(source, t).with_language("rhai"));
+        Some(Location { source: source.to_string(), line, column: pos.position().unwrap_or(1), text, named })
+    }
+
+    fn offset(&self) -> Option<(usize, usize)> {
+        let text = self.text.as_ref()?;
+        let mut offset = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i + 1 == self.line {
+                let col: usize = line.chars().take(self.column.saturating_sub(1)).map(char::len_utf8).sum();
+                let rest = &line[col.min(line.len())..];
+                let len = rest
+                    .char_indices()
+                    .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == ':'))
+                    .map(|(i, _)| i)
+                    .unwrap_or(rest.trim_end().len())
+                    .max(1);
+                return Some((offset + col, len.min(rest.trim_end().len().max(1))));
+            }
+            offset += line.len();
+        }
+        None
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.source, self.line, self.column)
+    }
+}
+
+/// A playbook error, rendered by miette at the line in the right `.rhai` file.
+#[derive(Debug, Clone)]
+pub struct PlaybookError {
+    pub code: String,
+    pub message: String,
+    pub help: Option<String>,
+    pub location: Option<Location>,
+    /// Where the failing code was called from, outermost first.
+    pub calls: Vec<Location>,
+}
+
+impl PlaybookError {
+    pub fn plain(code: &str, message: impl Into<String>) -> Self {
+        PlaybookError { code: code.into(), message: message.into(), help: None, location: None, calls: Vec::new() }
+    }
+
+    pub fn internal(message: String) -> Self {
+        PlaybookError::plain("runner::internal", message)
+    }
+
+    pub fn info(&self) -> FailureInfo {
+        FailureInfo {
+            code: self.code.clone(),
+            message: self.message.clone(),
+            error_code: None,
+            fields: Vec::new(),
+            hint: self.help.clone(),
+            location: self.location.as_ref().map(|l| l.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for PlaybookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlaybookError {}
+
+impl Diagnostic for PlaybookError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let called_from: Vec<String> = self.calls.iter().map(|c| format!("called from {c}")).collect();
+        match (&self.help, called_from.is_empty()) {
+            (Some(help), true) => Some(Box::new(help.clone())),
+            (Some(help), false) => Some(Box::new(format!("{help}\n{}", called_from.join("\n")))),
+            (None, false) => Some(Box::new(called_from.join("\n"))),
+            (None, true) => None,
+        }
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.location.as_ref()?.named.as_ref()? as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let location = self.location.as_ref()?;
+        let (offset, len) = location.offset()?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some("here".into()), (offset, len)))))
+    }
+}
+
+/// A short plain-text message for an engine error (no location).
+pub fn plain_message(err: &EvalAltResult) -> String {
+    let (leaf, _) = innermost(err);
+    leaf_details(leaf, &[]).1
+}
+
+/// Follows nested call and module errors to the one that happened first.
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Vec<(&str, Position)>) {
+    let mut chain = Vec::new();
+    let mut current = err;
+    loop {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(_, source, inner, pos) => {
+                chain.push((source.as_str(), *pos));
+                current = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                chain.push((name.as_str(), *pos));
+                current = inner;
+            }
+            _ => return (current, chain),
+        }
+    }
+}
+
+/// Turns an engine error into a diagnostic at the innermost location that has one,
+/// with the calls that led there.
+pub(crate) fn diagnose(err: &EvalAltResult, sources: &Sources, top: &str, step_names: &[&str]) -> PlaybookError {
+    // Each wrapper says in which source its inner error happened; the outermost call
+    // site is in `top`.
+    let mut calls = Vec::new();
+    let mut source = top.to_string();
+    let mut current = err;
+    loop {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(_, inner_source, inner, pos) => {
+                if let Some(loc) = Location::at(sources, &source, *pos) {
+                    calls.push(loc);
+                }
+                if !inner_source.is_empty() {
+                    source = inner_source.clone();
+                }
+                current = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                if let Some(loc) = Location::at(sources, &source, *pos) {
+                    calls.push(loc);
+                }
+                source = name.clone();
+                current = inner;
+            }
+            _ => break,
+        }
+    }
+    let (code, message, help) = leaf_details(current, step_names);
+    let mut location = Location::at(sources, &source, current.position());
+    if location.is_none() {
+        location = calls.pop();
+    }
+    PlaybookError { code, message, help, location, calls }
+}
+
+fn leaf_details(leaf: &EvalAltResult, step_names: &[&str]) -> (String, String, Option<String>) {
+    use EvalAltResult as E;
+    let s = |v: &str| v.to_string();
+    match leaf {
+        E::ErrorParsing(kind, _) => (s("runner::playbook::syntax"), format!("syntax error: {kind}"), None),
+        E::ErrorVariableNotFound(name, _) => (
+            s("runner::playbook::unknown_variable"),
+            format!("unknown variable `{name}`"),
+            Some(s("`org` and `vars` are predefined; declare other variables with `let`")),
+        ),
+        E::ErrorFunctionNotFound(sig, _) => {
+            let name = sig.split('(').next().unwrap_or(sig).trim();
+            if step_names.contains(&name) {
+                (
+                    s("runner::playbook::bad_argument"),
+                    format!("{name} takes one object map: {sig} does not fit"),
+                    Some(format!("`runner steps {name}` lists its parameters")),
+                )
+            } else {
+                (
+                    s("runner::playbook::unknown_function"),
+                    format!("unknown function or step: {sig}"),
+                    Some(s("`runner steps` lists the steps; `runner check` finds these before a run")),
+                )
+            }
+        }
+        E::ErrorModuleNotFound(what, _) => (
+            s("runner::playbook::module_not_found"),
+            format!("cannot import {what}"),
+            Some(s("modules are loaded from the playbook's own folder, e.g. import \"lib/acme\" as acme;")),
+        ),
+        E::ErrorRuntime(value, _) => match value.clone().try_cast::<rhai::Map>() {
+            Some(map) if map.contains_key("code") => {
+                let get = |k: &str| map.get(k).map(|v| v.to_string()).filter(|v| !v.is_empty() && v != "()");
+                let step = get("step");
+                let message = get("message").unwrap_or_default();
+                let message = match step {
+                    Some(step) if !message.starts_with(&format!("{step}:")) => format!("{step}: {message}"),
+                    _ => message,
+                };
+                let mut help = get("hint");
+                if let Some(code) = get("error_code") {
+                    let note = format!("Salesforce error code: {code}");
+                    help = Some(match help {
+                        Some(h) => format!("{h}\n{note}"),
+                        None => note,
+                    });
+                }
+                (get("code").unwrap_or_else(|| s("runner::playbook::thrown")), message, help)
+            }
+            _ => (s("runner::playbook::thrown"), format!("the playbook threw: {value}"), None),
+        },
+        E::ErrorTooManyOperations(_)
+        | E::ErrorTooManyVariables(_)
+        | E::ErrorTooManyModules(_)
+        | E::ErrorStackOverflow(_)
+        | E::ErrorDataTooLarge(..) => (
+            s("runner::playbook::limit"),
+            format!("the playbook hit a safety limit: {leaf}"),
+            Some(s("look for an endless loop or runaway recursion")),
+        ),
+        other => (s("runner::playbook::runtime"), other.to_string(), None),
+    }
+}

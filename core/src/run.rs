@@ -1,0 +1,653 @@
+//! One playbook run against one org.
+//!
+//! The playbook runs on a blocking thread (Rhai is synchronous); native steps and `sf`
+//! calls block on the async client there. Everything a run does is recorded as
+//! [`StepRecord`]s, reported live through a [`RunObserver`] and journaled.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use rhai::{Dynamic, EvalAltResult, FnPtr, Map as RhaiMap, NativeCallContext, Position};
+use serde_json::{Map, Value, json};
+
+use crate::client::{ClientError, NewRecord, SfClient};
+use crate::facts::OrgFacts;
+use crate::journal::{Entry, Journal, now_rfc3339};
+use crate::playbook::{self, Playbook, PlaybookError};
+use crate::report::{ApiUsageReport, Change, FailureInfo, OrgFailure, OrgReport, Outcome, Recap, StepRecord};
+use crate::step::{DynStep, Registry, StepCtx, StepFailure, Write, Written};
+
+/// Receives what a run does as it happens (the CLI prints it).
+pub trait RunObserver: Send + Sync {
+    fn on_record(&self, target: &str, record: &StepRecord);
+    fn on_print(&self, target: &str, text: &str);
+}
+
+/// Options of one org's run.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub check_mode: bool,
+    pub vars: IndexMap<String, String>,
+    pub journal: Option<Arc<Journal>>,
+    pub observer: Option<Arc<dyn RunObserver>>,
+}
+
+/// A playbook-defined step in progress: what ran inside it so far.
+struct Group {
+    records: Vec<StepRecord>,
+}
+
+/// State shared by the steps and `sf` calls of one org's run.
+pub struct RunShared {
+    pub(crate) client: SfClient,
+    pub(crate) facts: OrgFacts,
+    check_mode: bool,
+    /// Depth of `with_check_mode(|| …)` blocks: inside one, nothing is written.
+    forced_check: std::sync::atomic::AtomicUsize,
+    pub(crate) planned: Mutex<HashSet<(String, String)>>,
+    journal: Option<Arc<Journal>>,
+    observer: Option<Arc<dyn RunObserver>>,
+    records: Mutex<Vec<StepRecord>>,
+    groups: Mutex<Vec<Group>>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// Where a write's journal line comes from.
+pub(crate) struct JournalContext {
+    journal: Option<Arc<Journal>>,
+    target: String,
+    org_id: String,
+    step: String,
+}
+
+impl JournalContext {
+    fn append(&self, method: &str, path: &str, request: Value, outcome: Result<Value, &ClientError>, started: Instant) {
+        let Some(journal) = &self.journal else { return };
+        let (status, result) = match outcome {
+            Ok(result) => ("ok", result),
+            Err(err) => (
+                "failed",
+                json!({"error": err.to_string(), "error_code": err.error_code(), "ambiguous": err.is_ambiguous_write()}),
+            ),
+        };
+        // A journal that cannot be written must not stop the org's setup half-way;
+        // the CLI checks the file at the end.
+        let _ = journal.append(Entry {
+            time: now_rfc3339(),
+            run_id: journal.run_id(),
+            target: &self.target,
+            org_id: &self.org_id,
+            step: &self.step,
+            check_mode: false,
+            method,
+            path,
+            request,
+            status,
+            result,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+}
+
+impl RunShared {
+    pub(crate) fn check_mode(&self) -> bool {
+        self.check_mode || self.forced_check.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    pub(crate) fn journal_context(&self, step: &str) -> JournalContext {
+        JournalContext {
+            journal: self.journal.clone(),
+            target: self.facts.target.clone(),
+            org_id: self.facts.org_id.clone(),
+            step: step.to_string(),
+        }
+    }
+
+    fn record(&self, record: StepRecord) {
+        if let Ok(mut groups) = self.groups.lock()
+            && let Some(group) = groups.last_mut()
+        {
+            group.records.push(record);
+            return;
+        }
+        if let Some(observer) = &self.observer {
+            observer.on_record(&self.facts.target, &record);
+        }
+        if let Ok(mut records) = self.records.lock() {
+            records.push(record);
+        }
+    }
+
+    fn print(&self, text: &str) {
+        if let Some(observer) = &self.observer {
+            observer.on_print(&self.facts.target, text);
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+/// Sends one write, journaling the request and its result.
+pub(crate) async fn send_one(client: &SfClient, journal: &JournalContext, write: &Write) -> Result<Written, StepFailure> {
+    let started = Instant::now();
+    match write {
+        Write::Create { sobject, fields, .. } => {
+            let path = format!("/sobjects/{sobject}");
+            let result = client.create(sobject, fields).await;
+            let outcome = result.as_ref().map(|id| json!({"id": id}));
+            journal.append("POST", &path, Value::Object(fields.clone()), outcome, started);
+            Ok(Written::Done { id: Some(result?) })
+        }
+        Write::Update { sobject, id, fields, .. } => {
+            let path = format!("/sobjects/{sobject}/{id}");
+            let result = client.update(sobject, id, fields).await;
+            journal.append("PATCH", &path, Value::Object(fields.clone()), result.as_ref().map(|_| json!({})), started);
+            result?;
+            Ok(Written::Done { id: Some(id.clone()) })
+        }
+        Write::Delete { sobject, id, .. } => {
+            let path = format!("/sobjects/{sobject}/{id}");
+            let result = client.delete(sobject, id).await;
+            journal.append("DELETE", &path, Value::Null, result.as_ref().map(|_| json!({})), started);
+            result?;
+            Ok(Written::Done { id: Some(id.clone()) })
+        }
+        Write::ProfileRecordTypes { profile, visibilities, .. } => {
+            let request = json!({
+                "type": "Profile",
+                "fullName": profile,
+                "recordTypeVisibilities": visibilities.iter().map(|v| json!({
+                    "recordType": v.record_type, "default": v.default, "visible": v.visible,
+                })).collect::<Vec<_>>(),
+            });
+            let result = client.update_profile_record_types(profile, visibilities).await;
+            journal.append("SOAP", "updateMetadata", request, result.as_ref().map(|_| json!({})), started);
+            result?;
+            Ok(Written::Done { id: None })
+        }
+    }
+}
+
+/// Sends several creates as one all-or-none sObject-collections request.
+pub(crate) async fn send_creates(
+    client: &SfClient,
+    journal: &JournalContext,
+    creates: &[&Write],
+) -> Result<Vec<String>, StepFailure> {
+    let records: Vec<NewRecord> = creates
+        .iter()
+        .filter_map(|w| match w {
+            Write::Create { sobject, fields, .. } => Some(NewRecord { sobject: sobject.clone(), fields: fields.clone() }),
+            _ => None,
+        })
+        .collect();
+    let request = Value::Array(
+        records
+            .iter()
+            .map(|r| {
+                let mut body = r.fields.clone();
+                body.insert("attributes".into(), json!({"type": r.sobject}));
+                Value::Object(body)
+            })
+            .collect(),
+    );
+    let started = Instant::now();
+    let result = client.create_many(&records, true).await;
+    let outcome = result.as_ref().map(|saves| {
+        Value::Array(
+            saves
+                .iter()
+                .map(|s| json!({"id": s.id, "success": s.success, "errors": s.errors.iter().map(|e| json!({"statusCode": e.error_code, "message": e.message})).collect::<Vec<_>>()}))
+                .collect(),
+        )
+    });
+    journal.append("POST", "/composite/sobjects", request, outcome, started);
+    let saves = result?;
+    let mut ids = Vec::with_capacity(saves.len());
+    for save in saves {
+        match (save.success, save.id) {
+            (true, Some(id)) => ids.push(id),
+            _ => {
+                let first = save.errors.into_iter().next();
+                let message = first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
+                let mut failure = StepFailure::new("runner::sf::api", message);
+                failure.sf_error = first;
+                return Err(failure);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Escapes a value for a single-quoted SOQL string literal.
+pub fn soql_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A single-quoted SOQL string literal.
+pub fn soql_quote(value: &str) -> String {
+    format!("'{}'", soql_escape(value))
+}
+
+fn to_dynamic(value: Value) -> Dynamic {
+    rhai::serde::to_dynamic(value).unwrap_or(Dynamic::UNIT)
+}
+
+fn from_dynamic(value: &Dynamic) -> Result<Value, Box<EvalAltResult>> {
+    rhai::serde::from_dynamic::<Value>(value)
+}
+
+/// Removes Salesforce's `attributes` from records, at any depth: playbooks want fields.
+fn strip_attributes(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter().filter(|(k, _)| k != "attributes").map(|(k, v)| (k, strip_attributes(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_attributes).collect()),
+        other => other,
+    }
+}
+
+/// The error value a playbook's `catch (err)` receives: an object map with `code`.
+pub(crate) fn failure_to_rhai(step: &str, failure: &StepFailure, at: Position) -> Box<EvalAltResult> {
+    let mut map = RhaiMap::new();
+    map.insert("code".into(), failure.code.clone().into());
+    map.insert("message".into(), failure.message.clone().into());
+    map.insert("step".into(), step.to_string().into());
+    if let Some(sf) = &failure.sf_error {
+        map.insert("error_code".into(), sf.error_code.clone().into());
+        map.insert("fields".into(), sf.fields.iter().map(|f| Dynamic::from(f.clone())).collect::<rhai::Array>().into());
+    }
+    if let Some(hint) = &failure.hint {
+        map.insert("hint".into(), hint.clone().into());
+    }
+    Box::new(EvalAltResult::ErrorRuntime(map.into(), at))
+}
+
+/// Times a call and records it, whatever its result.
+struct Timer {
+    started: Instant,
+    calls_before: u64,
+}
+
+impl Timer {
+    fn start(shared: &RunShared) -> Timer {
+        Timer { started: Instant::now(), calls_before: shared.client.api_calls() }
+    }
+
+    fn record(
+        self,
+        shared: &RunShared,
+        name: &str,
+        outcome: Outcome,
+        summary: String,
+        changes: Vec<Change>,
+        error: Option<FailureInfo>,
+    ) {
+        shared.record(StepRecord {
+            name: name.to_string(),
+            outcome,
+            summary,
+            changes,
+            api_calls: shared.client.api_calls().saturating_sub(self.calls_before),
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            error,
+        });
+    }
+}
+
+/// Runs a native step from the playbook.
+fn call_step(shared: &Arc<RunShared>, step: &Arc<dyn DynStep>, args: Dynamic, at: Position) -> Result<Dynamic, Box<EvalAltResult>> {
+    let name = step.meta().name;
+    let timer = Timer::start(shared);
+    let failed = |failure: StepFailure, timer: Timer| {
+        timer.record(shared, name, Outcome::Failed, failure.message.clone(), Vec::new(), Some(failure.info()));
+        Err(failure_to_rhai(name, &failure, at))
+    };
+    if !args.is_map() {
+        let failure = StepFailure::bad_argument(
+            name,
+            "",
+            &format!("expected one object map, e.g. {name}(#{{ user: \"…\" }}), got {}", args.type_name()),
+        );
+        return failed(failure, timer);
+    }
+    let json = from_dynamic(&args)?;
+    let mut ctx = StepCtx { run: shared.clone(), step: name.to_string(), changes: Vec::new() };
+    let result = shared.block_on(step.run(json, &mut ctx));
+    match result {
+        Ok(output) => {
+            let outcome = if output.skipped {
+                Outcome::Skipped
+            } else if ctx.changes.is_empty() {
+                Outcome::Ok
+            } else {
+                Outcome::Changed
+            };
+            let mut data = output.data;
+            data.insert("outcome".into(), outcome.as_str().into());
+            data.insert("changes".into(), serde_json::to_value(&ctx.changes).unwrap_or(Value::Null));
+            timer.record(shared, name, outcome, output.summary, ctx.changes, None);
+            Ok(to_dynamic(Value::Object(data)))
+        }
+        Err(failure) => failed(failure, timer),
+    }
+}
+
+/// `step(name, || { … })`: a playbook-defined step. Its `sf` calls and native steps are
+/// folded into one line; it is `changed` when anything inside changed (or would, in
+/// check mode), and the closure's string result, if any, becomes its summary.
+fn call_group(
+    shared: &Arc<RunShared>,
+    ctx: &NativeCallContext,
+    name: &str,
+    body: &FnPtr,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let timer = Timer::start(shared);
+    if let Ok(mut groups) = shared.groups.lock() {
+        groups.push(Group { records: Vec::new() });
+    }
+    let result: Result<Dynamic, _> = body.call_within_context(ctx, ());
+    let inner = shared.groups.lock().ok().and_then(|mut g| g.pop()).map(|g| g.records).unwrap_or_default();
+    let changes: Vec<Change> = inner.iter().flat_map(|r| r.changes.clone()).collect();
+    let any_changed = inner.iter().any(|r| r.outcome == Outcome::Changed);
+    let inner_failure = inner.iter().rev().find_map(|r| r.error.clone());
+    match &result {
+        Ok(value) => {
+            let outcome = if any_changed { Outcome::Changed } else { Outcome::Ok };
+            let summary = value.clone().into_string().unwrap_or_else(|_| {
+                if check_mode_of(shared) && any_changed {
+                    format!("would make {} change(s)", changes.len())
+                } else if any_changed {
+                    format!("{} change(s)", changes.len())
+                } else {
+                    "nothing to change".to_string()
+                }
+            });
+            timer.record(shared, name, outcome, summary, changes, None);
+        }
+        Err(err) => {
+            let info = inner_failure.unwrap_or_else(|| FailureInfo {
+                code: "runner::playbook::step_failed".into(),
+                message: playbook::plain_message(err),
+                error_code: None,
+                fields: Vec::new(),
+                hint: None,
+                location: None,
+            });
+            timer.record(shared, name, Outcome::Failed, info.message.clone(), changes, Some(info));
+        }
+    }
+    result
+}
+
+fn check_mode_of(shared: &RunShared) -> bool {
+    shared.check_mode()
+}
+
+/// `with_check_mode(|| { … })`: runs the closure in check mode whatever the run's mode,
+/// so that an audit can ask every step what it would change.
+fn call_in_check_mode(shared: &Arc<RunShared>, ctx: &NativeCallContext, body: &FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+    use std::sync::atomic::Ordering;
+    shared.forced_check.fetch_add(1, Ordering::SeqCst);
+    let result = body.call_within_context(ctx, ());
+    shared.forced_check.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+/// The `sf` module: generic org calls that report, journal and obey check mode.
+fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
+    let mut module = rhai::Module::new();
+
+    let s = shared.clone();
+    module.set_native_fn("query", move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
+        let timer = Timer::start(&s);
+        match s.block_on(s.client.query(soql)) {
+            Ok(result) => {
+                let rows = result.records.len();
+                timer.record(&s, "sf::query", Outcome::Ok, format!("{rows} row(s): {}", shorten(soql)), Vec::new(), None);
+                Ok(result.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
+            }
+            Err(err) => Err(sf_failed(&s, timer, "sf::query", err, ctx.call_position())),
+        }
+    });
+
+    let s = shared.clone();
+    module.set_native_fn("get", move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+        let timer = Timer::start(&s);
+        match s.block_on(s.client.get(sobject, id, None)) {
+            Ok(record) => {
+                timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}"), Vec::new(), None);
+                Ok(to_dynamic(strip_attributes(Value::Object(record))))
+            }
+            Err(err) => Err(sf_failed(&s, timer, "sf::get", err, ctx.call_position())),
+        }
+    });
+
+    let s = shared.clone();
+    module.set_native_fn("create", move |ctx: NativeCallContext, sobject: &str, fields: RhaiMap| -> Result<String, Box<EvalAltResult>> {
+        let timer = Timer::start(&s);
+        let fields = object_of(&fields)?;
+        let label = record_label(sobject, &fields);
+        let write = Write::Create {
+            sobject: sobject.to_string(),
+            fields: fields.clone(),
+            change: Change::added(label.clone(), Value::Object(fields)),
+        };
+        let mut step_ctx = StepCtx { run: s.clone(), step: "sf::create".into(), changes: Vec::new() };
+        match s.block_on(step_ctx.write(write)) {
+            Ok(Written::Done { id: Some(id) }) => {
+                timer.record(&s, "sf::create", Outcome::Changed, format!("created {label} ({id})"), step_ctx.changes, None);
+                Ok(id)
+            }
+            Ok(_) => {
+                timer.record(&s, "sf::create", Outcome::Changed, format!("would create {label}"), step_ctx.changes, None);
+                Ok(format!("(planned {sobject})"))
+            }
+            Err(failure) => Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position())),
+        }
+    });
+
+    let s = shared.clone();
+    module.set_native_fn(
+        "update",
+        move |ctx: NativeCallContext, sobject: &str, id: &str, fields: RhaiMap| -> Result<(), Box<EvalAltResult>> {
+            let timer = Timer::start(&s);
+            let wanted = object_of(&fields)?;
+            let names: Vec<&str> = wanted.keys().map(String::as_str).collect();
+            // Read first so that only differences are written and reported before → after.
+            let current = match s.block_on(s.client.get(sobject, id, Some(&names))) {
+                Ok(current) => current,
+                Err(err) => return Err(sf_failed(&s, timer, "sf::update", err, ctx.call_position())),
+            };
+            let mut diff = Map::new();
+            let mut changes = Vec::new();
+            for (field, value) in &wanted {
+                let before = current.get(field).cloned().unwrap_or(Value::Null);
+                if !same_value(&before, value) {
+                    changes.push(Change::new(format!("{sobject} {id}"), Some(field), before, value.clone()));
+                    diff.insert(field.clone(), value.clone());
+                }
+            }
+            if diff.is_empty() {
+                timer.record(&s, "sf::update", Outcome::Ok, format!("{sobject} {id} already as wanted"), Vec::new(), None);
+                return Ok(());
+            }
+            let write = Write::Update { sobject: sobject.to_string(), id: id.to_string(), fields: diff, changes };
+            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::update".into(), changes: Vec::new() };
+            match s.block_on(step_ctx.write(write)) {
+                Ok(written) => {
+                    let verb = if written == Written::Planned { "would update" } else { "updated" };
+                    let fields: Vec<String> = step_ctx.changes.iter().filter_map(|c| c.field.clone()).collect();
+                    let summary = format!("{verb} {sobject} {id}: {}", fields.join(", "));
+                    timer.record(&s, "sf::update", Outcome::Changed, summary, step_ctx.changes, None);
+                    Ok(())
+                }
+                Err(failure) => Err(step_failed(&s, timer, "sf::update", failure, ctx.call_position())),
+            }
+        },
+    );
+
+    let s = shared.clone();
+    module.set_native_fn("delete", move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<(), Box<EvalAltResult>> {
+        let timer = Timer::start(&s);
+        let change = Change::removed(format!("{sobject} {id}"), "present");
+        let write = Write::Delete { sobject: sobject.to_string(), id: id.to_string(), change };
+        let mut step_ctx = StepCtx { run: s.clone(), step: "sf::delete".into(), changes: Vec::new() };
+        match s.block_on(step_ctx.write(write)) {
+            Ok(written) => {
+                let verb = if written == Written::Planned { "would delete" } else { "deleted" };
+                timer.record(&s, "sf::delete", Outcome::Changed, format!("{verb} {sobject} {id}"), step_ctx.changes, None);
+                Ok(())
+            }
+            Err(failure) if failure.sf_error.as_ref().is_some_and(|e| e.error_code == "ENTITY_IS_DELETED") => {
+                timer.record(&s, "sf::delete", Outcome::Ok, format!("{sobject} {id} already deleted"), Vec::new(), None);
+                Ok(())
+            }
+            Err(failure) => Err(step_failed(&s, timer, "sf::delete", failure, ctx.call_position())),
+        }
+    });
+
+    module
+}
+
+/// Names of the functions in the `sf` module, for `runner check`.
+pub const SF_FUNCTIONS: &[&str] = &["query", "get", "create", "update", "delete"];
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+fn record_label(sobject: &str, fields: &Map<String, Value>) -> String {
+    let key = ["Name", "Username", "DeveloperName", "LastName"]
+        .iter()
+        .find_map(|k| fields.get(*k).and_then(Value::as_str));
+    match key {
+        Some(key) => format!("{sobject} {key}"),
+        None => format!("{sobject} (new)"),
+    }
+}
+
+fn same_value(current: &Value, wanted: &Value) -> bool {
+    match (current, wanted) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+fn object_of(fields: &RhaiMap) -> Result<Map<String, Value>, Box<EvalAltResult>> {
+    match from_dynamic(&Dynamic::from_map(fields.clone()))? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn sf_failed(shared: &RunShared, timer: Timer, name: &str, err: ClientError, at: Position) -> Box<EvalAltResult> {
+    step_failed(shared, timer, name, StepFailure::from(err), at)
+}
+
+fn step_failed(shared: &RunShared, timer: Timer, name: &str, failure: StepFailure, at: Position) -> Box<EvalAltResult> {
+    timer.record(shared, name, Outcome::Failed, failure.message.clone(), Vec::new(), Some(failure.info()));
+    failure_to_rhai(name, &failure, at)
+}
+
+/// Registers the run's functions: every native step, `step(name, fn)` and the `sf` module.
+pub(crate) fn register_run_functions(engine: &mut rhai::Engine, registry: &Registry, shared: &Arc<RunShared>) {
+    for step in registry.iter() {
+        let name = step.meta().name;
+        let (s, st) = (shared.clone(), step.clone());
+        engine.register_fn(name, move |ctx: NativeCallContext, args: Dynamic| call_step(&s, &st, args, ctx.call_position()));
+        let (s, st) = (shared.clone(), step.clone());
+        engine.register_fn(name, move |ctx: NativeCallContext| call_step(&s, &st, Dynamic::UNIT, ctx.call_position()));
+    }
+    let s = shared.clone();
+    engine.register_fn("step", move |ctx: NativeCallContext, name: &str, body: FnPtr| call_group(&s, &ctx, name, &body));
+    let s = shared.clone();
+    engine.register_fn("with_check_mode", move |ctx: NativeCallContext, body: FnPtr| call_in_check_mode(&s, &ctx, &body));
+    engine.register_static_module("sf", sf_module(shared).into());
+    let s = shared.clone();
+    engine.on_print(move |text| s.print(text));
+    let s = shared.clone();
+    engine.on_debug(move |text, _, _| s.print(text));
+}
+
+/// Runs a compiled playbook against one org and reports what happened.
+pub async fn run_playbook(
+    playbook: Arc<Playbook>,
+    registry: Registry,
+    client: SfClient,
+    facts: OrgFacts,
+    options: RunOptions,
+) -> OrgReport {
+    let started = Instant::now();
+    let shared = Arc::new(RunShared {
+        client: client.clone(),
+        facts: facts.clone(),
+        check_mode: options.check_mode,
+        forced_check: std::sync::atomic::AtomicUsize::new(0),
+        planned: Mutex::new(HashSet::new()),
+        journal: options.journal.clone(),
+        observer: options.observer.clone(),
+        records: Mutex::new(Vec::new()),
+        groups: Mutex::new(Vec::new()),
+        runtime: tokio::runtime::Handle::current(),
+    });
+    let task_shared = shared.clone();
+    let vars = options.vars.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let engine = playbook.engine_for_run(&registry, &task_shared);
+        playbook.run(&engine, &registry, &task_shared.facts, &vars, task_shared.check_mode)
+    })
+    .await;
+    let outcome: Result<(), PlaybookError> = match joined {
+        Ok(result) => result,
+        Err(join) => Err(PlaybookError::internal(format!("the playbook thread stopped: {join}"))),
+    };
+
+    let steps = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
+    let mut recap = Recap::default();
+    for step in &steps {
+        recap.count(step.outcome);
+    }
+    recap.api_calls = client.api_calls();
+    recap.duration_ms = started.elapsed().as_millis() as u64;
+    recap.api_usage = client.api_usage().map(|u| ApiUsageReport { used: u.used, limit: u.limit });
+    let (failure, error, diagnostic) = match outcome {
+        Ok(()) => (None, None, None),
+        Err(err) => (Some(OrgFailure::Playbook), Some(err.info()), Some(Arc::new(err))),
+    };
+    OrgReport { target: facts.target.clone(), org_id: Some(facts.org_id.clone()), steps, recap, failure, error, diagnostic }
+}
+
+/// The report of an org that could not be reached: nothing ran.
+pub fn connect_failure_report(target: &str, failure: FailureInfo, duration_ms: u64) -> OrgReport {
+    OrgReport {
+        target: target.to_string(),
+        org_id: None,
+        steps: Vec::new(),
+        recap: Recap { failed: 0, duration_ms, ..Recap::default() },
+        failure: Some(OrgFailure::Connect),
+        error: Some(failure),
+        diagnostic: None,
+    }
+}

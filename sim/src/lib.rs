@@ -1,0 +1,236 @@
+//! `runner-sim`: a simulated Salesforce org on loopback that speaks Salesforce's wire
+//! format (REST, composite, sObject collections, SOQL, OAuth token and userinfo, and
+//! the Metadata SOAP calls for Profile) and enforces the Salesforce rules the
+//! StoreConnect sync-user setup meets.
+//!
+//! It is written from Salesforce's documented format, never from `runner-core`: the
+//! two meet only on the wire.
+
+#![recursion_limit = "256"]
+
+pub mod model;
+pub mod soql;
+
+mod composite;
+mod core;
+mod describe;
+mod dml;
+mod error;
+mod oauth;
+mod seed;
+mod server;
+mod soap;
+mod util;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+
+pub use error::SfError;
+pub use seed::{ADMIN_USERNAME, SEED_TOTP_SECRET, SYNC_USERNAME};
+
+/// A seed org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scenario {
+    /// The package installed, 5 integration seats, the current integration profile
+    /// name, several record types, an existing configured sync user.
+    #[default]
+    StoreConnect,
+    /// The integration profile has its older name, "Salesforce API Only System Integrations".
+    LegacyProfile,
+    /// One integration seat and one PSL seat, both used by the existing sync user.
+    NoSeats,
+    /// The StoreConnect package is not installed.
+    NoPackage,
+    /// One record type per object.
+    SingleRecordTypes,
+    /// A scratch org: Developer Edition, sandbox, one integration seat, no sync user.
+    Scratch,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 6] = [
+        Scenario::StoreConnect,
+        Scenario::LegacyProfile,
+        Scenario::NoSeats,
+        Scenario::NoPackage,
+        Scenario::SingleRecordTypes,
+        Scenario::Scratch,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::StoreConnect => "storeconnect",
+            Scenario::LegacyProfile => "legacy-profile",
+            Scenario::NoSeats => "no-seats",
+            Scenario::NoPackage => "no-package",
+            Scenario::SingleRecordTypes => "single-record-types",
+            Scenario::Scratch => "scratch",
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scenario name that is not one of [`Scenario::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)")]
+pub struct UnknownScenario(pub String);
+
+impl FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| UnknownScenario(s.to_string()))
+    }
+}
+
+/// How unkind the network is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Added before handling each request (not the version list).
+    pub latency_ms: u64,
+    /// Share of requests (0.0–1.0) that fail with a 503 or a dropped connection,
+    /// before or after the write is applied.
+    pub fail_rate: f64,
+    /// Seed of the fault RNG.
+    pub seed: u64,
+    /// Revoke a token after this many authenticated calls.
+    pub expire_token_after: Option<u64>,
+    /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
+    pub api_limit: Option<u64>,
+}
+
+/// A connected app allowed to use the client-credentials flow.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient").field("client_id", &self.client_id).field("client_secret", &"[REDACTED]").finish()
+    }
+}
+
+/// How to start a simulated org.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// 0 picks any free port.
+    pub port: u16,
+    /// The access token clients must send.
+    pub token: String,
+    pub scenario: Scenario,
+    pub faults: Faults,
+    /// The newest API version served (the last of `GET /services/data/`).
+    pub api_version_latest: String,
+    /// Connected apps for `grant_type=client_credentials` (and `refresh_token`).
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Refresh tokens accepted by `grant_type=refresh_token`.
+    pub refresh_tokens: Vec<String>,
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("port", &self.port)
+            .field("token", &"[REDACTED]")
+            .field("scenario", &self.scenario)
+            .field("faults", &self.faults)
+            .field("api_version_latest", &self.api_version_latest)
+            .field("oauth_clients", &self.oauth_clients)
+            .field("refresh_tokens", &format_args!("[{} REDACTED]", self.refresh_tokens.len()))
+            .finish()
+    }
+}
+
+/// Random characters of a Salesforce-looking secret.
+pub(crate) fn random_secret(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// A token shaped like Salesforce's: `<org id>!<opaque>`.
+pub(crate) fn new_token() -> String {
+    format!("00DHs0000000001!AQ{}", random_secret(94))
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            port: 0,
+            token: new_token(),
+            scenario: Scenario::StoreConnect,
+            faults: Faults::default(),
+            api_version_latest: "62.0".to_string(),
+            oauth_clients: vec![OAuthClient { client_id: "runner-sim-client".to_string(), client_secret: random_secret(40) }],
+            refresh_tokens: vec![format!("5Aep{}", random_secret(80))],
+        }
+    }
+}
+
+/// A running simulated org. Dropping it stops the server too.
+pub struct SimHandle {
+    addr: SocketAddr,
+    token: String,
+    shared: Arc<server::Shared>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimHandle").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn instance_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The configured access token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// REST and SOAP calls served (not the version list, not OAuth).
+    pub fn api_calls(&self) -> u64 {
+        self.shared.api_calls()
+    }
+
+    /// Stops accepting connections, lets open requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Starts a simulated org on 127.0.0.1.
+pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
+    let addr = listener.local_addr()?;
+    let token = config.token.clone();
+    let shared = Arc::new(server::Shared::new(config, format!("http://{addr}")));
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx));
+    Ok(SimHandle { addr, token, shared, shutdown, task: Some(task) })
+}

@@ -1,0 +1,447 @@
+//! The simulated org's data model: object schemas, records and Salesforce ids.
+//!
+//! Everything here is written from Salesforce's documented wire format and object
+//! reference, never from `runner-core`, so that a misreading cannot hide on both sides.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+/// A field's type, named as sObject describe names it (`"reference"`, `"picklist"`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Id,
+    Reference,
+    String,
+    TextArea,
+    Email,
+    Phone,
+    Url,
+    Picklist,
+    Boolean,
+    Int,
+    Double,
+    Date,
+    DateTime,
+}
+
+impl FieldType {
+    /// The `type` value in sObject describe.
+    pub fn describe_name(self) -> &'static str {
+        match self {
+            FieldType::Id => "id",
+            FieldType::Reference => "reference",
+            FieldType::String => "string",
+            FieldType::TextArea => "textarea",
+            FieldType::Email => "email",
+            FieldType::Phone => "phone",
+            FieldType::Url => "url",
+            FieldType::Picklist => "picklist",
+            FieldType::Boolean => "boolean",
+            FieldType::Int => "int",
+            FieldType::Double => "double",
+            FieldType::Date => "date",
+            FieldType::DateTime => "datetime",
+        }
+    }
+
+    /// The `soapType` value in sObject describe.
+    pub fn soap_type(self) -> &'static str {
+        match self {
+            FieldType::Id | FieldType::Reference => "tns:ID",
+            FieldType::Boolean => "xsd:boolean",
+            FieldType::Int => "xsd:int",
+            FieldType::Double => "xsd:double",
+            FieldType::Date => "xsd:date",
+            FieldType::DateTime => "xsd:dateTime",
+            _ => "xsd:string",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    /// Canonical spelling, as Salesforce answers it (`ProfileId`, `s_c__Text__c`).
+    pub name: String,
+    pub label: String,
+    pub ty: FieldType,
+    pub length: u32,
+    pub nillable: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    /// Applied on create when the field is absent. A field with a default is not required.
+    pub default: Option<Value>,
+    /// Unique across the object's records (case-insensitive for strings).
+    pub unique: bool,
+    /// Accepted on write, always read back as null (`TwoFactorInfo.SharedKey`).
+    pub write_only: bool,
+    pub reference_to: Vec<String>,
+    /// Parent relationship name for a reference field: `Profile` for `ProfileId`.
+    pub relationship_name: Option<String>,
+    /// Name of the child relationship this reference creates on its parent:
+    /// `PermissionSetAssignments` on User for `PermissionSetAssignment.AssigneeId`.
+    pub child_relationship_name: Option<String>,
+    pub picklist: Vec<String>,
+}
+
+impl FieldDef {
+    pub fn new(name: &str, ty: FieldType) -> Self {
+        let length = match ty {
+            FieldType::Id | FieldType::Reference => 18,
+            FieldType::String | FieldType::Email | FieldType::Phone | FieldType::Url => 255,
+            FieldType::TextArea => 32_000,
+            FieldType::Picklist => 255,
+            _ => 0,
+        };
+        FieldDef {
+            name: name.to_string(),
+            label: label_from_api_name(name),
+            ty,
+            length,
+            nillable: ty != FieldType::Boolean,
+            createable: true,
+            updateable: true,
+            default: if ty == FieldType::Boolean { Some(Value::Bool(false)) } else { None },
+            unique: false,
+            write_only: false,
+            reference_to: Vec::new(),
+            relationship_name: None,
+            child_relationship_name: None,
+            picklist: Vec::new(),
+        }
+    }
+
+    /// A lookup to `target`, with its parent relationship name and, optionally, the
+    /// child relationship it creates on the parent.
+    pub fn reference(name: &str, target: &str, relationship: &str, children: Option<&str>) -> Self {
+        let mut f = FieldDef::new(name, FieldType::Reference);
+        f.reference_to = vec![target.to_string()];
+        f.relationship_name = Some(relationship.to_string());
+        f.child_relationship_name = children.map(str::to_string);
+        f
+    }
+
+    pub fn required(mut self) -> Self {
+        self.nillable = false;
+        self
+    }
+    pub fn read_only(mut self) -> Self {
+        self.createable = false;
+        self.updateable = false;
+        self
+    }
+    pub fn create_only(mut self) -> Self {
+        self.updateable = false;
+        self
+    }
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+    pub fn length(mut self, length: u32) -> Self {
+        self.length = length;
+        self
+    }
+    pub fn default_value(mut self, value: Value) -> Self {
+        self.default = Some(value);
+        self
+    }
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = label.to_string();
+        self
+    }
+    pub fn picklist(mut self, values: &[&str]) -> Self {
+        self.picklist = values.iter().map(|v| v.to_string()).collect();
+        self
+    }
+
+    /// Required on create: not nillable, createable, and without a default.
+    pub fn required_on_create(&self) -> bool {
+        !self.nillable && self.createable && self.default.is_none()
+    }
+}
+
+fn label_from_api_name(name: &str) -> String {
+    let base = name.strip_suffix("__c").unwrap_or(name);
+    let base = base.rsplit("__").next().unwrap_or(base);
+    let base = base.strip_suffix("Id").filter(|b| !b.is_empty()).unwrap_or(base);
+    let mut label = String::new();
+    for (i, ch) in base.chars().enumerate() {
+        if i > 0 && ch.is_uppercase() {
+            label.push(' ');
+        }
+        label.push(if ch == '_' { ' ' } else { ch });
+    }
+    label
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectDef {
+    /// Canonical API name (`PermissionSetAssignment`, `s_c__Setup_Configuration__c`).
+    pub name: String,
+    pub label: String,
+    pub label_plural: String,
+    /// The three-character id prefix (`005` for User).
+    pub key_prefix: String,
+    /// A setup object: DML on it cannot share a transaction with non-setup DML.
+    pub setup: bool,
+    pub custom: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub deletable: bool,
+    pub fields: Vec<FieldDef>,
+}
+
+impl ObjectDef {
+    /// An object with the system fields every sObject has (`Id`, audit fields).
+    pub fn new(name: &str, key_prefix: &str, setup: bool) -> Self {
+        let custom = name.ends_with("__c");
+        let label = label_from_api_name(name);
+        let fields = vec![
+            FieldDef::new("Id", FieldType::Id).read_only().required(),
+            FieldDef::new("CreatedDate", FieldType::DateTime).read_only(),
+            FieldDef::reference("CreatedById", "User", "CreatedBy", None).read_only(),
+            FieldDef::new("LastModifiedDate", FieldType::DateTime).read_only(),
+            FieldDef::reference("LastModifiedById", "User", "LastModifiedBy", None).read_only(),
+            FieldDef::new("SystemModstamp", FieldType::DateTime).read_only(),
+        ];
+        ObjectDef {
+            name: name.to_string(),
+            label_plural: format!("{label}s"),
+            label,
+            key_prefix: key_prefix.to_string(),
+            setup,
+            custom,
+            createable: true,
+            updateable: true,
+            deletable: true,
+            fields,
+        }
+    }
+
+    pub fn with_field(mut self, field: FieldDef) -> Self {
+        self.fields.push(field);
+        self
+    }
+
+    /// Finds a field by name, case-insensitively, as SOQL and REST do.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Finds a reference field by its parent relationship name (`Profile` → `ProfileId`).
+    pub fn parent_relationship(&self, relationship: &str) -> Option<&FieldDef> {
+        self.fields
+            .iter()
+            .find(|f| f.relationship_name.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(relationship)))
+    }
+}
+
+/// The org's objects, looked up case-insensitively.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    objects: IndexMap<String, ObjectDef>,
+}
+
+impl Schema {
+    pub fn add(&mut self, object: ObjectDef) {
+        self.objects.insert(object.name.to_ascii_lowercase(), object);
+    }
+
+    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.objects.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
+        self.objects.get_mut(&name.to_ascii_lowercase())
+    }
+
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
+        self.objects.values()
+    }
+
+    /// The object whose records carry this id prefix.
+    pub fn by_key_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
+        self.objects.values().find(|o| o.key_prefix == prefix)
+    }
+
+    /// Child relationships of `parent`: (relationship name, child object, child field).
+    pub fn child_relationships(&self, parent: &str) -> Vec<(&str, &ObjectDef, &FieldDef)> {
+        let mut out = Vec::new();
+        for child in self.objects.values() {
+            for field in &child.fields {
+                let points_here = field.reference_to.iter().any(|t| t.eq_ignore_ascii_case(parent));
+                if let (true, Some(rel)) = (points_here, field.child_relationship_name.as_deref()) {
+                    out.push((rel, child, field));
+                }
+            }
+        }
+        out
+    }
+
+    /// Finds a child relationship of `parent` by name, case-insensitively.
+    pub fn child_relationship(&self, parent: &str, name: &str) -> Option<(&ObjectDef, &FieldDef)> {
+        self.child_relationships(parent)
+            .into_iter()
+            .find(|(rel, _, _)| rel.eq_ignore_ascii_case(name))
+            .map(|(_, child, field)| (child, field))
+    }
+}
+
+/// A record: canonical field name → JSON value. Always holds `Id`.
+pub type Record = IndexMap<String, Value>;
+
+/// The whole org's data: schema plus one ordered table per object.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub schema: Schema,
+    tables: IndexMap<String, IndexMap<String, Record>>,
+    next_seq: u64,
+    /// Values of write-only fields (`TwoFactorInfo.SharedKey`), by record id then field.
+    /// Records themselves hold null for these fields, so no read path can leak them.
+    hidden: IndexMap<String, IndexMap<String, Value>>,
+}
+
+impl Org {
+    pub fn new(schema: Schema) -> Self {
+        Org { schema, tables: IndexMap::new(), next_seq: 1, hidden: IndexMap::new() }
+    }
+
+    /// Stores the value of a write-only field out of the record's sight.
+    pub fn set_hidden(&mut self, id: &str, field: &str, value: Value) {
+        self.hidden.entry(id.to_string()).or_default().insert(field.to_string(), value);
+    }
+
+    /// The stored value of a write-only field, for the simulator's own checks.
+    pub fn hidden(&self, id: &str, field: &str) -> Option<&Value> {
+        self.hidden.get(id)?.get(field)
+    }
+
+    /// A fresh 18-character id for a record of `object`.
+    pub fn new_id(&mut self, object: &ObjectDef) -> String {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        make_id(&object.key_prefix, seq)
+    }
+
+    /// Stores a record as is (no rules). `record["Id"]` must be set.
+    pub fn insert(&mut self, object: &str, record: Record) {
+        let canonical = self.schema.object(object).map(|o| o.name.clone()).unwrap_or_else(|| object.to_string());
+        let id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+        self.tables.entry(canonical).or_default().insert(id, record);
+    }
+
+    pub fn records(&self, object: &str) -> impl Iterator<Item = &Record> {
+        let canonical = self.schema.object(object).map(|o| o.name.as_str()).unwrap_or(object);
+        self.tables.get(canonical).into_iter().flat_map(|t| t.values())
+    }
+
+    /// Looks a record up by a 15- or 18-character id, of any object.
+    pub fn get(&self, id: &str) -> Option<(&ObjectDef, &Record)> {
+        let id = normalize_id(id)?;
+        let object = self.schema.by_key_prefix(&id[..3])?;
+        let record = self.tables.get(&object.name)?.get(&id)?;
+        Some((object, record))
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
+        let id = normalize_id(id)?;
+        let object = self.schema.by_key_prefix(&id[..3])?.name.clone();
+        self.tables.get_mut(&object)?.get_mut(&id)
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Record> {
+        let id = normalize_id(id)?;
+        let object = self.schema.by_key_prefix(&id[..3])?.name.clone();
+        self.hidden.shift_remove(&id);
+        self.tables.get_mut(&object)?.shift_remove(&id)
+    }
+
+    /// The current sequence counter, so a transaction can restore it on rollback.
+    pub fn seq(&self) -> u64 {
+        self.next_seq
+    }
+}
+
+const ID_ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const CHECKSUM_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+
+/// Builds an 18-character id: prefix, a pod marker, a base-62 sequence, and the checksum.
+pub fn make_id(prefix: &str, seq: u64) -> String {
+    let mut digits = [b'0'; 10];
+    let mut n = seq;
+    for slot in digits.iter_mut().rev() {
+        *slot = ID_ALPHABET[(n % 62) as usize];
+        n /= 62;
+    }
+    let mut id15 = String::with_capacity(18);
+    id15.push_str(prefix);
+    id15.push_str("Hs");
+    id15.push_str(std::str::from_utf8(&digits).unwrap_or("0000000000"));
+    id15.truncate(15);
+    with_checksum(&id15)
+}
+
+/// Appends the three-character case checksum to a 15-character id.
+pub fn with_checksum(id15: &str) -> String {
+    let bytes = id15.as_bytes();
+    let mut out = String::with_capacity(18);
+    out.push_str(id15);
+    for chunk in bytes.chunks(5) {
+        let mut bits = 0usize;
+        for (i, b) in chunk.iter().enumerate() {
+            if b.is_ascii_uppercase() {
+                bits |= 1 << i;
+            }
+        }
+        out.push(CHECKSUM_ALPHABET[bits] as char);
+    }
+    out
+}
+
+/// The 18-character form of a well-formed 15- or 18-character id.
+pub fn normalize_id(id: &str) -> Option<String> {
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    match id.len() {
+        15 => Some(with_checksum(id)),
+        18 => {
+            let expected = with_checksum(&id[..15]);
+            // Salesforce accepts the suffix in any case; the 15 characters decide.
+            expected.eq_ignore_ascii_case(id).then_some(expected)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_known_salesforce_ids() {
+        // Ids from Salesforce's documentation examples.
+        assert_eq!(with_checksum("001D000000IqhSL"), "001D000000IqhSLIAZ");
+        assert_eq!(with_checksum("001R00000064wdt"), "001R00000064wdtIAA");
+    }
+
+    #[test]
+    fn made_ids_are_18_chars_and_normalize_to_themselves() {
+        let id = make_id("005", 12345);
+        assert_eq!(id.len(), 18);
+        assert!(id.starts_with("005"));
+        assert_eq!(normalize_id(&id).as_deref(), Some(id.as_str()));
+        assert_eq!(normalize_id(&id[..15]).as_deref(), Some(id.as_str()));
+        assert_ne!(make_id("005", 1), make_id("005", 2));
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        assert_eq!(normalize_id("005"), None);
+        assert_eq!(normalize_id("005Hs00000000'1AAA"), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! `POST /services/oauth2/token` (client credentials, refresh token) and
+//! `GET /services/oauth2/userinfo`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::HeaderMap;
+use axum::http::header;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::server::{AuthError, Shared, bearer, json_response, limit_error, session_error};
+use crate::util;
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    json_response(400, &json!({"error": error, "error_description": description}))
+}
+
+/// `client_id:client_secret` from HTTP Basic auth.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = data_encoding::BASE64.decode(encoded.trim().as_bytes()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+/// Base64 of a digest of `id + issued_at`, shaped like Salesforce's signature.
+fn signature(id: &str, issued_at: &str, secret: &str) -> String {
+    let mut bytes = Vec::with_capacity(32);
+    for salt in 0u8..4 {
+        let mut h = DefaultHasher::new();
+        (salt, id, issued_at, secret).hash(&mut h);
+        bytes.extend_from_slice(&h.finish().to_be_bytes());
+    }
+    data_encoding::BASE64.encode(&bytes)
+}
+
+/// `POST /services/oauth2/token`.
+pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = util::parse_query(&String::from_utf8_lossy(&body));
+    let param = |name: &str| util::query_param(&form, name).map(str::to_string);
+    let (basic_id, basic_secret) = basic_credentials(&headers).unzip();
+    let client_id = param("client_id").or(basic_id);
+    let client_secret = param("client_secret").or(basic_secret);
+    let grant = param("grant_type").unwrap_or_default();
+    let config = &shared.config;
+    let client = client_id.as_deref().and_then(|id| config.oauth_clients.iter().find(|c| c.client_id == id));
+    match grant.as_str() {
+        "client_credentials" => {
+            let Some(client) = client else {
+                return oauth_error("invalid_client_id", "client identifier invalid");
+            };
+            if client_secret.as_deref() != Some(client.client_secret.as_str()) {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+        }
+        "refresh_token" => {
+            let Some(client) = client else {
+                return oauth_error("invalid_client_id", "client identifier invalid");
+            };
+            if let Some(secret) = client_secret.as_deref()
+                && secret != client.client_secret
+            {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+            let refresh = param("refresh_token").unwrap_or_default();
+            if !config.refresh_tokens.iter().any(|t| t == &refresh) {
+                return oauth_error("invalid_grant", "expired access/refresh token");
+            }
+        }
+        "" => return oauth_error("unsupported_grant_type", "grant type not supported"),
+        _ => return oauth_error("unsupported_grant_type", "grant type not supported"),
+    }
+    let secret = client.map(|c| c.client_secret.clone()).unwrap_or_default();
+    let mut state = shared.lock();
+    if !state.tokens.contains_key(&state.current_token) {
+        let fresh = crate::new_token();
+        state.tokens.insert(fresh.clone(), 0);
+        state.current_token = fresh;
+    }
+    let access_token = state.current_token.clone();
+    let instance_url = state.core.instance_url.clone();
+    let id = format!("{instance_url}/id/{}/{}", state.core.org_id, state.core.admin_id);
+    drop(state);
+    let issued_at = util::epoch_millis().to_string();
+    let body = json!({
+        "access_token": access_token,
+        "signature": signature(&id, &issued_at, &secret),
+        "scope": "api",
+        "instance_url": instance_url,
+        "id": id,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    });
+    json_response(200, &body)
+}
+
+fn str_field(record: &serde_json::Map<String, Value>, name: &str) -> Value {
+    record.get(name).cloned().unwrap_or(Value::Null)
+}
+
+/// `GET /services/oauth2/userinfo`: OpenID Connect userinfo for the token's user.
+pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap) -> Response {
+    shared.latency().await;
+    let token = bearer(&headers);
+    let mut state = shared.lock();
+    match shared.authorize(&mut state, token.as_deref()) {
+        Err(AuthError::Session) => return json_response(401, &session_error()),
+        Err(AuthError::Limit) => return json_response(403, &limit_error()),
+        Ok(()) => {}
+    }
+    let core = &state.core;
+    let Some((_, user)) = core.org.get(&core.admin_id) else {
+        return json_response(401, &session_error());
+    };
+    let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let profile = user.get("ProfileId").and_then(Value::as_str).unwrap_or_default();
+    let is_integration = core
+        .org
+        .get(profile)
+        .and_then(|(_, p)| p.get("UserLicenseId")?.as_str().map(str::to_string))
+        .and_then(|l| core.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(|n| n == "Salesforce Integration")))
+        .unwrap_or(false);
+    let base = core.instance_url.clone();
+    let v = core.latest().to_string();
+    let (org_id, user_id) = (core.org_id.clone(), core.admin_id.clone());
+    let body = json!({
+        "sub": format!("{base}/id/{org_id}/{user_id}"),
+        "user_id": user_id,
+        "organization_id": org_id,
+        "preferred_username": str_field(&user, "Username"),
+        "nickname": str_field(&user, "CommunityNickname"),
+        "name": str_field(&user, "Name"),
+        "email": str_field(&user, "Email"),
+        "email_verified": true,
+        "given_name": str_field(&user, "FirstName"),
+        "family_name": str_field(&user, "LastName"),
+        "zoneinfo": str_field(&user, "TimeZoneSidKey"),
+        "photos": {
+            "picture": format!("{base}/profilephoto/005/F"),
+            "thumbnail": format!("{base}/profilephoto/005/T"),
+        },
+        "profile": format!("{base}/{user_id}"),
+        "picture": format!("{base}/profilephoto/005/F"),
+        "address": {},
+        "is_salesforce_integration_user": is_integration,
+        "urls": {
+            "enterprise": format!("{base}/services/Soap/c/{v}/{}", &org_id[..15]),
+            "metadata": format!("{base}/services/Soap/m/{v}/{}", &org_id[..15]),
+            "partner": format!("{base}/services/Soap/u/{v}/{}", &org_id[..15]),
+            "rest": format!("{base}/services/data/v{v}/"),
+            "sobjects": format!("{base}/services/data/v{v}/sobjects/"),
+            "search": format!("{base}/services/data/v{v}/search/"),
+            "query": format!("{base}/services/data/v{v}/query/"),
+            "recent": format!("{base}/services/data/v{v}/recent/"),
+            "profile": format!("{base}/{user_id}"),
+            "custom_domain": base,
+        },
+        "active": str_field(&user, "IsActive"),
+        "user_type": "STANDARD",
+        "language": str_field(&user, "LanguageLocaleKey"),
+        "locale": str_field(&user, "LocaleSidKey"),
+        "utcOffset": 36_000_000,
+        "updated_at": str_field(&user, "LastModifiedDate"),
+    });
+    drop(state);
+    json_response(200, &body)
+}

@@ -1,0 +1,572 @@
+//! The schema and the seed orgs (scenarios).
+
+use serde_json::{Value, json};
+
+use crate::Scenario;
+use crate::core::{ProfileMeta, RecordTypeVisibility};
+use crate::dml::{blank_record, derive_org};
+use crate::model::{FieldDef, FieldType, ObjectDef, Org, Schema};
+use crate::util;
+
+pub const INTEGRATION_PROFILE: &str = "Minimum Access - API Only Integrations";
+pub const LEGACY_INTEGRATION_PROFILE: &str = "Salesforce API Only System Integrations";
+pub const SYNC_USERNAME: &str = "storeconnect.sync@storeconnect-demo.example";
+pub const ADMIN_USERNAME: &str = "admin@storeconnect-demo.example";
+/// The TOTP secret of the seeded sync user (base32 of 20 bytes).
+pub const SEED_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+fn s(name: &str) -> FieldDef {
+    FieldDef::new(name, FieldType::String)
+}
+fn b(name: &str) -> FieldDef {
+    FieldDef::new(name, FieldType::Boolean)
+}
+fn int(name: &str) -> FieldDef {
+    FieldDef::new(name, FieldType::Int)
+}
+fn r(name: &str, target: &str, rel: &str, children: Option<&str>) -> FieldDef {
+    FieldDef::reference(name, target, rel, children)
+}
+fn owner() -> FieldDef {
+    r("OwnerId", "User", "Owner", None).required().default_value(Value::Null).label("Owner ID")
+}
+
+fn read_only_object(mut o: ObjectDef) -> ObjectDef {
+    o.createable = false;
+    o.updateable = false;
+    o.deletable = false;
+    o
+}
+
+fn labels(mut o: ObjectDef, label: &str, plural: &str) -> ObjectDef {
+    o.label = label.to_string();
+    o.label_plural = plural.to_string();
+    o
+}
+
+/// The schema of a StoreConnect org (`package`: whether the s_c objects exist).
+pub fn schema(package: bool) -> Schema {
+    let mut schema = Schema::default();
+    schema.add(read_only_object(
+        ObjectDef::new("Organization", "00D", true)
+            .with_field(s("Name").required().length(80))
+            .with_field(s("Division").length(80))
+            .with_field(s("Country").length(80))
+            .with_field(s("PrimaryContact").length(80))
+            .with_field(s("DefaultLocaleSidKey").required().length(40))
+            .with_field(s("TimeZoneSidKey").required().length(40))
+            .with_field(s("LanguageLocaleKey").required().length(40))
+            .with_field(FieldDef::new("OrganizationType", FieldType::Picklist).length(40))
+            .with_field(s("NamespacePrefix").length(15))
+            .with_field(s("InstanceName").length(5))
+            .with_field(b("IsSandbox"))
+            .with_field(FieldDef::new("TrialExpirationDate", FieldType::DateTime))
+            .with_field(b("IsReadOnly")),
+    ));
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("UserLicense", "100", true)
+                .with_field(s("Name").required().length(40).unique())
+                .with_field(s("MasterLabel").required().length(80))
+                .with_field(s("LicenseDefinitionKey").required().length(40))
+                .with_field(FieldDef::new("Status", FieldType::Picklist).required().length(40))
+                .with_field(int("TotalLicenses").required())
+                .with_field(int("UsedLicenses").required())
+                .with_field(FieldDef::new("UsedLicensesLastUpdated", FieldType::DateTime)),
+        ),
+        "User License",
+        "User Licenses",
+    ));
+    schema.add(read_only_object(
+        ObjectDef::new("Profile", "00e", true)
+            .with_field(s("Name").required().length(255))
+            .with_field(r("UserLicenseId", "UserLicense", "UserLicense", None).required().label("User License ID"))
+            .with_field(FieldDef::new("UserType", FieldType::Picklist).length(40))
+            .with_field(FieldDef::new("Description", FieldType::String).length(255)),
+    ));
+    let mut user = ObjectDef::new("User", "005", true)
+        .with_field(s("Username").required().length(80).unique())
+        .with_field(s("LastName").required().length(80))
+        .with_field(s("FirstName").length(40))
+        .with_field(s("Name").read_only().length(121).label("Full Name"))
+        .with_field(s("CompanyName").length(80))
+        .with_field(s("Title").length(80))
+        .with_field(s("Department").length(80))
+        .with_field(FieldDef::new("Email", FieldType::Email).required().length(128))
+        .with_field(s("Alias").required().length(8))
+        .with_field(s("CommunityNickname").length(40).label("Nickname"))
+        .with_field(b("IsActive").default_value(Value::Bool(true)).label("Active"))
+        .with_field(FieldDef::new("TimeZoneSidKey", FieldType::Picklist).required().length(40).label("Time Zone"))
+        .with_field(FieldDef::new("LocaleSidKey", FieldType::Picklist).required().length(40).label("Locale"))
+        .with_field(FieldDef::new("EmailEncodingKey", FieldType::Picklist).required().length(40).label("Email Encoding"))
+        .with_field(FieldDef::new("LanguageLocaleKey", FieldType::Picklist).required().length(40).label("Language"))
+        .with_field(r("ProfileId", "Profile", "Profile", Some("Users")).required().label("Profile ID"))
+        .with_field(
+            FieldDef::new("UserType", FieldType::Picklist).read_only().default_value(json!("Standard")).label("User Type"),
+        )
+        .with_field(r("ManagerId", "User", "Manager", None).label("Manager ID"))
+        .with_field(s("FederationIdentifier").length(512))
+        .with_field(FieldDef::new("LastLoginDate", FieldType::DateTime).read_only())
+        .with_field(FieldDef::new("LastPasswordChangeDate", FieldType::DateTime).read_only());
+    user.deletable = false;
+    schema.add(user);
+    let mut login = labels(
+        ObjectDef::new("UserLogin", "060", true)
+            .with_field(r("UserId", "User", "User", None).read_only().label("User ID"))
+            .with_field(b("IsFrozen").label("Is Frozen"))
+            .with_field(b("IsPasswordLocked").label("Is Password Locked")),
+        "User Login",
+        "User Logins",
+    );
+    login.createable = false;
+    login.deletable = false;
+    schema.add(login);
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("PermissionSetLicense", "0PL", true)
+                .with_field(s("DeveloperName").required().length(80))
+                .with_field(s("MasterLabel").required().length(80))
+                .with_field(s("PermissionSetLicenseKey").required().length(80))
+                .with_field(FieldDef::new("Status", FieldType::Picklist).required().length(40))
+                .with_field(int("TotalLicenses").required())
+                .with_field(int("UsedLicenses").required())
+                .with_field(FieldDef::new("ExpirationDate", FieldType::Date))
+                .with_field(b("IsAvailableForIntegrations")),
+        ),
+        "Permission Set License",
+        "Permission Set Licenses",
+    ));
+    let mut psla = labels(
+        ObjectDef::new("PermissionSetLicenseAssign", "2LA", true)
+            .with_field(r("AssigneeId", "User", "Assignee", Some("PermissionSetLicenseAssignments")).required().create_only().label("Assignee ID"))
+            .with_field(
+                r("PermissionSetLicenseId", "PermissionSetLicense", "PermissionSetLicense", Some("PermissionSetLicenseAssignments"))
+                    .required()
+                    .create_only()
+                    .label("Permission Set License ID"),
+            )
+            .with_field(b("IsRevoked").read_only()),
+        "Permission Set License Assignment",
+        "Permission Set License Assignments",
+    );
+    psla.updateable = false;
+    schema.add(psla);
+    let mut license_ref = r("LicenseId", "PermissionSetLicense", "License", None).create_only().label("License ID");
+    license_ref.reference_to.push("UserLicense".into());
+    schema.add(labels(
+        ObjectDef::new("PermissionSet", "0PS", true)
+            .with_field(s("Name").required().length(80).unique())
+            .with_field(s("Label").required().length(80))
+            .with_field(s("Description").length(255))
+            .with_field(s("NamespacePrefix").read_only().length(15))
+            .with_field(license_ref)
+            .with_field(b("IsOwnedByProfile").read_only())
+            .with_field(b("IsCustom").read_only())
+            .with_field(FieldDef::new("Type", FieldType::Picklist).read_only().default_value(json!("Regular")))
+            .with_field(r("ProfileId", "Profile", "Profile", None).read_only().label("Profile ID"))
+            .with_field(b("PermissionsApiEnabled").label("API Enabled"))
+            .with_field(b("PermissionsViewSetup").label("View Setup and Configuration"))
+            .with_field(b("PermissionsViewRoles").label("View Roles and Role Hierarchy"))
+            .with_field(b("PermissionsViewAllData").label("View All Data"))
+            .with_field(b("PermissionsModifyAllData").label("Modify All Data")),
+        "Permission Set",
+        "Permission Sets",
+    ));
+    let mut psa = labels(
+        ObjectDef::new("PermissionSetAssignment", "0Pa", true)
+            .with_field(r("AssigneeId", "User", "Assignee", Some("PermissionSetAssignments")).required().create_only().label("Assignee ID"))
+            .with_field(
+                r("PermissionSetId", "PermissionSet", "PermissionSet", Some("Assignments"))
+                    .required()
+                    .create_only()
+                    .label("Permission Set ID"),
+            )
+            .with_field(b("IsActive").read_only().default_value(Value::Bool(true)))
+            .with_field(FieldDef::new("ExpirationDate", FieldType::DateTime)),
+        "Permission Set Assignment",
+        "Permission Set Assignments",
+    );
+    psa.updateable = true;
+    schema.add(psa);
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("RecordType", "012", true)
+                .with_field(s("Name").required().length(80))
+                .with_field(s("DeveloperName").required().length(80))
+                .with_field(FieldDef::new("SobjectType", FieldType::Picklist).required().length(40))
+                .with_field(b("IsActive"))
+                .with_field(b("IsPersonType"))
+                .with_field(s("NamespacePrefix").length(15))
+                .with_field(FieldDef::new("Description", FieldType::String).length(255)),
+        ),
+        "Record Type",
+        "Record Types",
+    ));
+    schema.add(labels(
+        ObjectDef::new("TwoFactorInfo", "0Th", true)
+            .with_field(r("UserId", "User", "User", None).required().create_only().label("User ID"))
+            .with_field(FieldDef::new("Type", FieldType::Picklist).required().picklist(&["TOTP"]).length(40))
+            .with_field(s("SharedKey").required().write_only().length(255).label("Shared Key")),
+        "Two Factor Info",
+        "Two Factor Infos",
+    ));
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("TwoFactorMethodsInfo", "0gm", true)
+                .with_field(r("UserId", "User", "User", None).read_only().label("User ID"))
+                .with_field(s("ExternalId").read_only().length(18))
+                .with_field(b("HasTotp").read_only())
+                .with_field(b("HasSalesforceAuthenticator").read_only())
+                .with_field(b("HasTempCode").read_only())
+                .with_field(b("HasU2F").read_only())
+                .with_field(b("HasSecurityKey").read_only())
+                .with_field(b("HasBuiltInAuthenticator").read_only())
+                .with_field(b("HasVerifiedMobileNumber").read_only())
+                .with_field(b("HasUserVerifiedMobileNumber").read_only())
+                .with_field(b("HasUserVerifiedEmailAddress").read_only()),
+        ),
+        "Two Factor Methods Info",
+        "Two Factor Methods Info",
+    ));
+    schema.add(
+        ObjectDef::new("Group", "00G", true)
+            .with_field(s("Name").required().length(40))
+            .with_field(s("DeveloperName").length(80))
+            .with_field(FieldDef::new("Type", FieldType::Picklist).default_value(json!("Regular")).length(40)),
+    );
+    schema.add(
+        ObjectDef::new("Account", "001", false)
+            .with_field(s("Name").required().length(255).label("Account Name"))
+            .with_field(s("AccountNumber").length(40))
+            .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
+            .with_field(r("ParentId", "Account", "Parent", Some("ChildAccounts")).label("Parent Account ID"))
+            .with_field(FieldDef::new("Phone", FieldType::Phone).length(40))
+            .with_field(FieldDef::new("Website", FieldType::Url))
+            .with_field(owner()),
+    );
+    schema.add(
+        ObjectDef::new("Contact", "003", false)
+            .with_field(s("FirstName").length(40))
+            .with_field(s("LastName").required().length(80))
+            .with_field(s("Name").read_only().length(121).label("Full Name"))
+            .with_field(r("AccountId", "Account", "Account", Some("Contacts")).label("Account ID"))
+            .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
+            .with_field(FieldDef::new("Email", FieldType::Email).length(80))
+            .with_field(FieldDef::new("Phone", FieldType::Phone).length(40))
+            .with_field(owner()),
+    );
+    schema.add(
+        ObjectDef::new("Order", "801", false)
+            .with_field(s("Name").length(80))
+            .with_field(r("AccountId", "Account", "Account", Some("Orders")).required().label("Account ID"))
+            .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
+            .with_field(FieldDef::new("EffectiveDate", FieldType::Date).required().label("Order Start Date"))
+            .with_field(
+                FieldDef::new("Status", FieldType::Picklist).required().picklist(&["Draft", "Activated"]).default_value(json!("Draft")),
+            )
+            .with_field(owner()),
+    );
+    if package {
+        schema.add(labels(
+            ObjectDef::new("s_c__Setup_Configuration__c", "a0X", false)
+                .with_field(s("Name").length(80).label("Setup Configuration Name"))
+                .with_field(FieldDef::new("s_c__Text__c", FieldType::TextArea).length(131_072).label("Text"))
+                .with_field(owner()),
+            "Setup Configuration",
+            "Setup Configurations",
+        ));
+        schema.add(labels(
+            ObjectDef::new("s_c__Store__c", "a0Y", false)
+                .with_field(s("Name").length(80).label("Store Name"))
+                .with_field(FieldDef::new("s_c__Domain__c", FieldType::String).length(255).label("Domain"))
+                .with_field(owner()),
+            "Store",
+            "Stores",
+        ));
+    }
+    schema
+}
+
+/// A seeded org: data, the admin user, profile metadata.
+pub struct Seed {
+    pub org: Org,
+    pub org_id: String,
+    pub admin_id: String,
+    pub meta: ProfileMeta,
+}
+
+struct Seeder {
+    org: Org,
+    now: String,
+    admin: String,
+}
+
+impl Seeder {
+    fn add(&mut self, object: &str, values: Value) -> String {
+        let Some(def) = self.org.schema.object(object).cloned() else { return String::new() };
+        let id = self.org.new_id(&def);
+        let mut record = blank_record(&def, &id, &self.now, &self.admin);
+        if let Value::Object(map) = values {
+            for (k, v) in map {
+                if def.field(&k).is_some_and(|f| f.write_only) {
+                    self.org.set_hidden(&id, &k, v);
+                    continue;
+                }
+                record.insert(k, v);
+            }
+        }
+        if matches!(def.name.as_str(), "User" | "Contact") {
+            let first = record.get("FirstName").and_then(Value::as_str).unwrap_or_default();
+            let last = record.get("LastName").and_then(Value::as_str).unwrap_or_default();
+            let name = format!("{first} {last}").trim().to_string();
+            record.insert("Name".into(), json!(name));
+        }
+        self.org.insert(&def.name, record);
+        id
+    }
+
+    /// Sets a field after the fact (the admin user refers to records created after it).
+    fn set(&mut self, id: &str, field: &str, value: Value) {
+        if let Some(rec) = self.org.get_mut(id) {
+            rec.insert(field.to_string(), value);
+        }
+    }
+}
+
+/// Metadata `fullName` of a profile: standard profiles have short names.
+pub fn profile_full_name(name: &str) -> String {
+    match name {
+        "System Administrator" => "Admin".into(),
+        "Standard User" => "Standard".into(),
+        other => other.into(),
+    }
+}
+
+/// Builds the seed org of a scenario.
+pub fn build(scenario: Scenario) -> Seed {
+    let package = scenario != Scenario::NoPackage;
+    let scratch = scenario == Scenario::Scratch;
+    let with_sync_user = package && !scratch;
+    let mut seeder = Seeder { org: Org::new(schema(package)), now: util::now_sf(), admin: String::new() };
+
+    let org_id = seeder.add(
+        "Organization",
+        json!({
+            "Name": if scratch { "StoreConnect Scratch" } else { "StoreConnect Demo" },
+            "Country": "AU",
+            "PrimaryContact": "Admin User",
+            "DefaultLocaleSidKey": "en_AU",
+            "TimeZoneSidKey": "Australia/Sydney",
+            "LanguageLocaleKey": "en_US",
+            "OrganizationType": if scratch { "Developer Edition" } else { "Enterprise Edition" },
+            "NamespacePrefix": null,
+            "InstanceName": if scratch { "CS152" } else { "AUS54" },
+            "IsSandbox": scratch,
+            "TrialExpirationDate": if scratch { json!(util::days_from_now_sf(30)) } else { Value::Null },
+            "IsReadOnly": false,
+        }),
+    );
+    let integration_seats = match scenario {
+        Scenario::NoSeats | Scenario::Scratch => 1,
+        _ => 5,
+    };
+    let sf_license = seeder.add(
+        "UserLicense",
+        json!({"Name": "Salesforce", "MasterLabel": "Salesforce", "LicenseDefinitionKey": "SFDC", "Status": "Active", "TotalLicenses": 10, "UsedLicenses": 0}),
+    );
+    let int_license = seeder.add(
+        "UserLicense",
+        json!({"Name": "Salesforce Integration", "MasterLabel": "Salesforce Integration", "LicenseDefinitionKey": "PID_Integration", "Status": "Active", "TotalLicenses": integration_seats, "UsedLicenses": 0}),
+    );
+    let admin_profile = seeder.add("Profile", json!({"Name": "System Administrator", "UserLicenseId": sf_license, "UserType": "Standard"}));
+    let standard_profile = seeder.add("Profile", json!({"Name": "Standard User", "UserLicenseId": sf_license, "UserType": "Standard"}));
+    let int_profile_name = if scenario == Scenario::LegacyProfile { LEGACY_INTEGRATION_PROFILE } else { INTEGRATION_PROFILE };
+    let int_profile = seeder.add("Profile", json!({"Name": int_profile_name, "UserLicenseId": int_license, "UserType": "Standard"}));
+
+    let admin = seeder.add(
+        "User",
+        json!({
+            "Username": ADMIN_USERNAME, "FirstName": "Admin", "LastName": "User", "Email": ADMIN_USERNAME,
+            "Alias": "admin", "CommunityNickname": "admin", "IsActive": true,
+            "TimeZoneSidKey": "Australia/Sydney", "LocaleSidKey": "en_AU", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+            "ProfileId": admin_profile,
+        }),
+    );
+    seeder.admin = admin.clone();
+    // Records made before the admin existed name it as creator and owner.
+    let made_before: Vec<String> = [&org_id, &sf_license, &int_license, &admin_profile, &standard_profile, &int_profile, &admin]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for id in &made_before {
+        for field in ["CreatedById", "LastModifiedById"] {
+            seeder.set(id, field, json!(admin));
+        }
+    }
+
+    let psl_seats = if matches!(scenario, Scenario::NoSeats | Scenario::Scratch) { 1 } else { 5 };
+    let psl = seeder.add(
+        "PermissionSetLicense",
+        json!({
+            "DeveloperName": "SalesforceAPIIntegrationPsl", "MasterLabel": "Salesforce API Integration",
+            "PermissionSetLicenseKey": "SalesforceAPIIntegrationPsl", "Status": "Active",
+            "TotalLicenses": psl_seats, "UsedLicenses": 0, "IsAvailableForIntegrations": true,
+        }),
+    );
+    for (profile, name) in [(&admin_profile, "System Administrator"), (&standard_profile, "Standard User"), (&int_profile, int_profile_name)] {
+        let ps_name = format!("X00e{}", &profile[3..15]);
+        seeder.add(
+            "PermissionSet",
+            json!({
+                "Name": ps_name, "Label": ps_name, "Description": format!("Profile-owned permission set of {name}"),
+                "IsOwnedByProfile": true, "IsCustom": false, "Type": "Profile", "ProfileId": profile,
+                "PermissionsApiEnabled": true, "PermissionsViewSetup": name == "System Administrator",
+                "PermissionsViewRoles": name == "System Administrator",
+                "PermissionsViewAllData": name == "System Administrator", "PermissionsModifyAllData": name == "System Administrator",
+            }),
+        );
+    }
+    let mut sync_sets = Vec::new();
+    if package {
+        sync_sets.push(seeder.add(
+            "PermissionSet",
+            json!({"Name": "storeConnect_Sync", "Label": "StoreConnect Sync User Permission", "NamespacePrefix": "s_c", "LicenseId": psl, "IsCustom": false, "Type": "Regular", "PermissionsApiEnabled": true}),
+        ));
+        sync_sets.push(seeder.add(
+            "PermissionSet",
+            json!({"Name": "storeConnect_Sync_standard", "Label": "StoreConnect Sync Standard Permission", "NamespacePrefix": null, "LicenseId": psl, "IsCustom": true, "Type": "Regular", "PermissionsApiEnabled": true, "PermissionsViewSetup": true, "PermissionsViewRoles": true, "PermissionsViewAllData": true}),
+        ));
+        seeder.add(
+            "PermissionSet",
+            json!({"Name": "storeConnect_Content_Manager", "Label": "StoreConnect Content Manager", "NamespacePrefix": "s_c", "IsCustom": false, "Type": "Regular"}),
+        );
+        seeder.add(
+            "PermissionSet",
+            json!({"Name": "StoreConnect_Theme_Manager", "Label": "StoreConnect Theme Manager", "NamespacePrefix": "s_c", "IsCustom": false, "Type": "Regular"}),
+        );
+    }
+
+    // Record types: several per object, or one in the single-record-types scenario.
+    let single = scenario == Scenario::SingleRecordTypes;
+    let record_types: &[(&str, &[(&str, &str)])] = &[
+        ("Account", &[("Business_Account", "Business Account"), ("Wholesale_Account", "Wholesale Account")]),
+        ("Contact", &[("Customer", "Customer"), ("Partner", "Partner")]),
+        ("Order", &[("Online", "Online"), ("In_Store", "In Store")]),
+    ];
+    let mut rt_ids: Vec<(String, String, String)> = Vec::new();
+    for (object, types) in record_types {
+        for (dev, label) in types.iter().take(if single { 1 } else { types.len() }) {
+            let id = seeder.add(
+                "RecordType",
+                json!({"Name": label, "DeveloperName": dev, "SobjectType": object, "IsActive": true, "IsPersonType": false, "NamespacePrefix": null, "Description": format!("{label} records")}),
+            );
+            rt_ids.push((object.to_string(), dev.to_string(), id));
+        }
+    }
+    let rt = |object: &str, dev: &str| {
+        rt_ids.iter().find(|(o, d, _)| o == object && d == dev).map(|(_, _, id)| json!(id)).unwrap_or_else(|| {
+            rt_ids.iter().find(|(o, _, _)| o == object).map(|(_, _, id)| json!(id)).unwrap_or(Value::Null)
+        })
+    };
+
+    let acme = seeder.add("Account", json!({"Name": "Acme Outdoor Supplies", "AccountNumber": "A-1001", "RecordTypeId": rt("Account", "Business_Account"), "Phone": "+61 2 5550 1000"}));
+    let bulk = seeder.add("Account", json!({"Name": "Bulk Buyers Pty Ltd", "AccountNumber": "A-1002", "RecordTypeId": rt("Account", "Wholesale_Account")}));
+    seeder.add("Contact", json!({"FirstName": "Jane", "LastName": "Citizen", "AccountId": acme, "RecordTypeId": rt("Contact", "Customer"), "Email": "jane.citizen@example.com"}));
+    seeder.add("Contact", json!({"FirstName": "Sam", "LastName": "Trader", "AccountId": bulk, "RecordTypeId": rt("Contact", "Partner"), "Email": "sam.trader@example.com"}));
+    seeder.add("Order", json!({"Name": "Order 1", "AccountId": acme, "RecordTypeId": rt("Order", "Online"), "EffectiveDate": "2026-01-15", "Status": "Draft"}));
+
+    if with_sync_user {
+        let sync = seeder.add(
+            "User",
+            json!({
+                "Username": SYNC_USERNAME, "FirstName": "StoreConnect", "LastName": "Sync User", "Email": "ops@storeconnect-demo.example",
+                "Alias": "scsync", "CommunityNickname": "storeconnect.sync", "IsActive": true,
+                "TimeZoneSidKey": "Australia/Sydney", "LocaleSidKey": "en_AU", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+                "ProfileId": int_profile,
+            }),
+        );
+        seeder.add("PermissionSetLicenseAssign", json!({"AssigneeId": sync, "PermissionSetLicenseId": psl, "IsRevoked": false}));
+        for ps in &sync_sets {
+            seeder.add("PermissionSetAssignment", json!({"AssigneeId": sync, "PermissionSetId": ps}));
+        }
+        seeder.add("TwoFactorInfo", json!({"UserId": sync, "Type": "TOTP", "SharedKey": SEED_TOTP_SECRET}));
+        seeder.add("s_c__Setup_Configuration__c", json!({"Name": "selected_sync_user_id", "s_c__Text__c": sync}));
+    }
+    if package {
+        seeder.add("s_c__Store__c", json!({"Name": "Demo Store", "s_c__Domain__c": "shop.storeconnect-demo.example"}));
+    }
+    // One UserLogin per user.
+    let users: Vec<String> = seeder.org.records("User").filter_map(|u| u.get("Id")?.as_str().map(str::to_string)).collect();
+    for user in users {
+        seeder.add("UserLogin", json!({"UserId": user}));
+    }
+    // Profile metadata: every record type visible; defaults per profile.
+    let mut meta = ProfileMeta::new();
+    for profile in [&admin_profile, &standard_profile, &int_profile] {
+        let mut entries = Vec::new();
+        for (object, types) in record_types {
+            let present: Vec<&str> = rt_ids.iter().filter(|(o, _, _)| o == object).map(|(_, d, _)| d.as_str()).collect();
+            let default = if profile == &int_profile {
+                match *object {
+                    "Account" => "Wholesale_Account",
+                    "Contact" => "Partner",
+                    _ => "In_Store",
+                }
+            } else {
+                types[0].0
+            };
+            let default = if present.contains(&default) { default } else { present.first().copied().unwrap_or_default() };
+            for dev in present {
+                entries.push(RecordTypeVisibility { record_type: format!("{object}.{dev}"), visible: true, default: dev == default });
+            }
+        }
+        meta.insert(profile.clone(), entries);
+    }
+    let mut org = seeder.org;
+    derive_org(&mut org, &admin);
+    Seed { org, org_id, admin_id: admin, meta }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storeconnect_seed_is_consistent() {
+        let seed = build(Scenario::StoreConnect);
+        let org = &seed.org;
+        let users: Vec<_> = org.records("User").collect();
+        assert_eq!(users.len(), 2);
+        let int = org.records("UserLicense").find(|l| l["Name"] == "Salesforce Integration").cloned().unwrap_or_default();
+        assert_eq!(int["UsedLicenses"], json!(1));
+        assert_eq!(int["TotalLicenses"], json!(5));
+        let psl = org.records("PermissionSetLicense").next().cloned().unwrap_or_default();
+        assert_eq!(psl["UsedLicenses"], json!(1));
+        let config = org.records("s_c__Setup_Configuration__c").next().cloned().unwrap_or_default();
+        let sync = users.iter().find(|u| u["Username"] == SYNC_USERNAME).map(|u| u["Id"].clone()).unwrap_or_default();
+        assert_eq!(config["s_c__Text__c"], sync);
+        assert_eq!(org.records("TwoFactorMethodsInfo").filter(|m| m["HasTotp"] == json!(true)).count(), 1);
+        assert_eq!(org.records("UserLogin").count(), 2);
+        let tfi = org.records("TwoFactorInfo").next().cloned().unwrap_or_default();
+        assert_eq!(tfi["SharedKey"], Value::Null);
+    }
+
+    #[test]
+    fn scenarios_differ_as_documented() {
+        let no_pkg = build(Scenario::NoPackage);
+        assert!(no_pkg.org.schema.object("s_c__Store__c").is_none());
+        assert_eq!(no_pkg.org.records("PermissionSet").filter(|p| p["IsOwnedByProfile"] == json!(false)).count(), 0);
+        let legacy = build(Scenario::LegacyProfile);
+        assert!(legacy.org.records("Profile").any(|p| p["Name"] == LEGACY_INTEGRATION_PROFILE));
+        let single = build(Scenario::SingleRecordTypes);
+        assert_eq!(single.org.records("RecordType").count(), 3);
+        let scratch = build(Scenario::Scratch);
+        let o = scratch.org.records("Organization").next().cloned().unwrap_or_default();
+        assert_eq!(o["IsSandbox"], json!(true));
+        assert!(o["TrialExpirationDate"].is_string());
+        assert_eq!(scratch.org.records("User").count(), 1);
+        let no_seats = build(Scenario::NoSeats);
+        let int = no_seats.org.records("UserLicense").find(|l| l["Name"] == "Salesforce Integration").cloned().unwrap_or_default();
+        assert_eq!((int["TotalLicenses"].clone(), int["UsedLicenses"].clone()), (json!(1), json!(1)));
+    }
+}

@@ -1,0 +1,363 @@
+//! HTTP: connections served with hyper (so a fault can really drop one), routes in
+//! axum, the bearer check, API usage, faults, then the one REST dispatcher.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use indexmap::IndexMap;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::core::{Core, Request, SimResponse, dispatch, versions_up_to};
+use crate::{SimConfig, oauth, seed, soap};
+
+pub const DEFAULT_API_LIMIT: u64 = 15_000;
+
+/// What a request found out about its token.
+pub enum AuthError {
+    /// No valid token: 401 INVALID_SESSION_ID.
+    Session,
+    /// The API limit is reached: 403 REQUEST_LIMIT_EXCEEDED.
+    Limit,
+}
+
+/// A fault drawn for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    UnavailableBefore,
+    DropBefore,
+    UnavailableAfter,
+    DropAfter,
+}
+
+/// Mutable state behind one lock: the org and the session bookkeeping.
+pub struct State {
+    pub core: Core,
+    /// Valid tokens and the authenticated calls each has served.
+    pub tokens: IndexMap<String, u64>,
+    /// The token a new OAuth grant hands out while it stays valid.
+    pub current_token: String,
+    pub usage: u64,
+    pub rng: StdRng,
+}
+
+pub struct Shared {
+    pub config: SimConfig,
+    state: Mutex<State>,
+    api_calls: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: SimConfig, instance_url: String) -> Self {
+        let seed = seed::build(config.scenario);
+        let core = Core {
+            org: seed.org,
+            org_id: seed.org_id,
+            admin_id: seed.admin_id,
+            meta: seed.meta,
+            versions: versions_up_to(&config.api_version_latest),
+            cursors: IndexMap::new(),
+            next_cursor: 0,
+            mixed: None,
+            instance_url,
+        };
+        let mut tokens = IndexMap::new();
+        tokens.insert(config.token.clone(), 0);
+        let state = State {
+            core,
+            tokens,
+            current_token: config.token.clone(),
+            usage: 0,
+            rng: StdRng::seed_from_u64(config.faults.seed),
+        };
+        Shared { config, state: Mutex::new(state), api_calls: AtomicU64::new(0) }
+    }
+
+    /// The state; a poisoned lock still holds a consistent org (writes are atomic
+    /// under the lock), so it is used as is.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn api_calls(&self) -> u64 {
+        self.api_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn count_call(&self) {
+        self.api_calls.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)
+    }
+
+    /// Checks a token (consuming one of its calls when tokens expire) and the API limit.
+    pub fn authorize(&self, state: &mut State, token: Option<&str>) -> Result<(), AuthError> {
+        let token = token.ok_or(AuthError::Session)?;
+        let uses = state.tokens.get_mut(token).ok_or(AuthError::Session)?;
+        if let Some(max) = self.config.faults.expire_token_after
+            && *uses >= max
+        {
+            state.tokens.shift_remove(token);
+            return Err(AuthError::Session);
+        }
+        *uses += 1;
+        if let Some(limit) = self.config.faults.api_limit
+            && state.usage >= limit
+        {
+            return Err(AuthError::Limit);
+        }
+        Ok(())
+    }
+
+    /// Draws a fault for one request from the seeded RNG.
+    pub fn draw_fault(&self, state: &mut State) -> Option<Fault> {
+        let rate = self.config.faults.fail_rate;
+        if rate <= 0.0 {
+            return None;
+        }
+        if state.rng.random::<f64>() >= rate {
+            return None;
+        }
+        Some(match state.rng.random_range(0..4) {
+            0 => Fault::UnavailableBefore,
+            1 => Fault::DropBefore,
+            2 => Fault::UnavailableAfter,
+            _ => Fault::DropAfter,
+        })
+    }
+
+    pub fn limit_header(&self, state: &State) -> String {
+        format!("api-usage={}/{}", state.usage, self.limit())
+    }
+
+    pub async fn latency(&self) {
+        if self.config.faults.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(self.config.faults.latency_ms)).await;
+        }
+    }
+}
+
+/// Set on every request: notifying it makes the connection task drop the
+/// connection without an HTTP response.
+#[derive(Clone)]
+pub struct ConnDrop(pub Arc<Notify>);
+
+impl ConnDrop {
+    /// Drops the connection; never answers.
+    pub async fn drop_connection(&self) -> Response {
+        self.0.notify_one();
+        std::future::pending::<Response>().await
+    }
+}
+
+/// The token of an `Authorization: Bearer …` or `OAuth …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")).then(|| token.trim().to_string())
+}
+
+pub fn json_response(status: u16, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    resp
+}
+
+fn sim_response(resp: SimResponse, limit_info: &str) -> Response {
+    let mut out = match &resp.body {
+        Some(body) => json_response(resp.status, body),
+        None => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r
+        }
+    };
+    for (k, v) in &resp.headers {
+        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(limit_info) {
+        out.headers_mut().insert("Sforce-Limit-Info", value);
+    }
+    out
+}
+
+pub fn session_error() -> Value {
+    json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+}
+
+pub fn limit_error() -> Value {
+    json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+}
+
+pub fn unavailable() -> Value {
+    json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable. Please try again later."}])
+}
+
+async fn versions(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    let list = shared.lock().core.version_list();
+    json_response(200, &list)
+}
+
+/// Everything under `/services/data/vXX.X/…` (and anything unknown).
+async fn rest(
+    AxState(shared): AxState<Arc<Shared>>,
+    Extension(conn): Extension<ConnDrop>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path_and_query = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| uri.path().to_string());
+    if !uri.path().starts_with("/services/data/") {
+        return json_response(404, &crate::error::SfError::not_found().rest_body());
+    }
+    shared.latency().await;
+    let header_pairs: Vec<(String, String)> =
+        headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string()))).collect();
+    let token = bearer(&headers);
+    let outcome = {
+        let mut state = shared.lock();
+        handle_rest(&shared, &mut state, token.as_deref(), method.as_str(), &path_and_query, &header_pairs, &body)
+    };
+    match outcome {
+        Outcome::Respond(resp) => resp,
+        Outcome::Drop => conn.drop_connection().await,
+    }
+}
+
+/// What the HTTP layer does with a request once the org has seen it.
+pub enum Outcome {
+    Respond(Response),
+    Drop,
+}
+
+/// Auth, limit, faults and dispatch, all under the lock, with no await.
+fn handle_rest(
+    shared: &Shared,
+    state: &mut State,
+    token: Option<&str>,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Outcome {
+    match shared.authorize(state, token) {
+        Err(AuthError::Session) => {
+            let info = shared.limit_header(state);
+            return Outcome::Respond(sim_response(SimResponse::json(401, session_error()), &info));
+        }
+        Err(AuthError::Limit) => {
+            let info = shared.limit_header(state);
+            return Outcome::Respond(sim_response(SimResponse::json(403, limit_error()), &info));
+        }
+        Ok(()) => {}
+    }
+    let fault = shared.draw_fault(state);
+    match fault {
+        Some(Fault::UnavailableBefore) => {
+            let info = shared.limit_header(state);
+            return Outcome::Respond(sim_response(SimResponse::json(503, unavailable()), &info));
+        }
+        Some(Fault::DropBefore) => return Outcome::Drop,
+        _ => {}
+    }
+    state.usage += 1;
+    shared.count_call();
+    let resp = dispatch(&mut state.core, Request { method, path_and_query, headers, body });
+    let info = shared.limit_header(state);
+    match fault {
+        Some(Fault::UnavailableAfter) => Outcome::Respond(sim_response(SimResponse::json(503, unavailable()), &info)),
+        Some(Fault::DropAfter) => Outcome::Drop,
+        _ => Outcome::Respond(sim_response(resp, &info)),
+    }
+}
+
+async fn not_found() -> Response {
+    json_response(404, &crate::error::SfError::not_found().rest_body())
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/services/data", get(versions))
+        .route("/services/data/", get(versions))
+        .route("/services/oauth2/token", post(oauth::token))
+        .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/services/Soap/m/{version}", post(soap::handle))
+        .route("/", get(not_found))
+        .fallback(rest)
+        .with_state(shared)
+}
+
+async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, mut shutdown: watch::Receiver<bool>) {
+    let dropper = Arc::new(Notify::new());
+    let signal = dropper.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnDrop(signal.clone()));
+        let svc = TowerToHyperService::new(router.clone());
+        async move { hyper::service::Service::call(&svc, req).await }
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // Dropping the connection future closes the socket with no response.
+        _ = dropper.notified() => {}
+        _ = wait_shutdown(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Accepts connections until shutdown, then waits for open ones to finish.
+pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = wait_shutdown(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Makes an axum response from a status and text body.
+pub fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
+    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}

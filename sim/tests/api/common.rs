@@ -1,0 +1,351 @@
+//! Helpers: start a sim, talk HTTP to it, read recorded fixtures, compare shapes.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use runner_sim::{Scenario, SimConfig, SimHandle};
+use serde_json::Value;
+
+pub const V: &str = "62.0";
+
+pub struct Sim {
+    pub handle: SimHandle,
+    pub client: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+pub async fn sim() -> Sim {
+    sim_with(SimConfig::default()).await
+}
+
+pub async fn sim_scenario(scenario: Scenario) -> Sim {
+    sim_with(SimConfig { scenario, ..SimConfig::default() }).await
+}
+
+pub async fn sim_with(config: SimConfig) -> Sim {
+    let handle = runner_sim::start(config).await.expect("sim starts");
+    Sim { handle, client: reqwest::Client::new() }
+}
+
+impl Sim {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.instance_url())
+    }
+
+    /// `path` relative to `/services/data/v62.0/`.
+    pub fn data(&self, rel: &str) -> String {
+        self.url(&format!("/services/data/v{V}/{rel}"))
+    }
+
+    pub async fn send(&self, method: Method, url: &str, body: Option<&Value>, token: Option<&str>) -> Reply {
+        let mut req = self.client.request(method, url);
+        if let Some(token) = token {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.header("Content-Type", "application/json").body(body.to_string());
+        }
+        let resp = req.send().await.expect("request is answered");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body reads");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn call(&self, method: Method, rel: &str, body: Option<&Value>) -> Reply {
+        let token = self.handle.token().to_string();
+        self.send(method, &self.data(rel), body, Some(&token)).await
+    }
+
+    pub async fn get(&self, rel: &str) -> Reply {
+        self.call(Method::GET, rel, None).await
+    }
+    pub async fn post(&self, rel: &str, body: &Value) -> Reply {
+        self.call(Method::POST, rel, Some(body)).await
+    }
+    pub async fn patch(&self, rel: &str, body: &Value) -> Reply {
+        self.call(Method::PATCH, rel, Some(body)).await
+    }
+    pub async fn delete(&self, rel: &str) -> Reply {
+        self.call(Method::DELETE, rel, None).await
+    }
+
+    /// Runs a query and answers its records.
+    pub async fn query(&self, soql: &str) -> Vec<Value> {
+        let reply = self.get(&format!("query?q={}", encode(soql))).await;
+        assert_eq!(reply.status, 200, "query {soql} failed: {}", reply.body);
+        reply.body["records"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The single value of `field` of the first record of a query.
+    pub async fn query_one(&self, soql: &str, field: &str) -> Value {
+        let records = self.query(soql).await;
+        records.first().map(|r| r[field].clone()).unwrap_or(Value::Null)
+    }
+
+    pub async fn create(&self, object: &str, body: Value) -> String {
+        let reply = self.post(&format!("sobjects/{object}"), &body).await;
+        assert_eq!(reply.status, 201, "create {object} failed: {}", reply.body);
+        reply.body["id"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Percent-encodes a query string value.
+pub fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The single error of a REST error body.
+pub fn error_of(reply: &Reply) -> (String, String) {
+    let e = &reply.body[0];
+    (e["errorCode"].as_str().unwrap_or_default().to_string(), e["message"].as_str().unwrap_or_default().to_string())
+}
+
+// ---------------------------------------------------------------- fixtures
+
+pub fn fixture_dir() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [here.join("../../shared/fixtures/recorded"), PathBuf::from("/work/shared/fixtures/recorded")];
+    candidates.into_iter().find(|p| p.exists()).unwrap_or_else(|| here.join("../../shared/fixtures/recorded"))
+}
+
+pub fn fixture_text(rel: &str) -> String {
+    let path = fixture_dir().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} unreadable: {e}", path.display()))
+}
+
+pub fn fixture_json(rel: &str) -> Value {
+    serde_json::from_str(&fixture_text(rel)).expect("fixture is JSON")
+}
+
+/// The response bodies (`string:` scalars) of a recorded cassette, parsed as JSON.
+pub fn cassette_bodies(rel: &str) -> Vec<Value> {
+    yaml_strings(&fixture_text(rel))
+        .into_iter()
+        .filter_map(|s| serde_json::from_str(&s).ok())
+        .collect()
+}
+
+/// Extracts every `string:` scalar of a YAML cassette: double-quoted, single-quoted
+/// or folded block (`>-`), with YAML's escapes and line folding.
+pub fn yaml_strings(yaml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        let Some(rest) = trimmed.strip_prefix("string:") else {
+            i += 1;
+            continue;
+        };
+        let indent = line.len() - trimmed.len();
+        if rest.trim_start().starts_with('>') || rest.trim_start().starts_with('|') {
+            let mut parts = Vec::new();
+            i += 1;
+            while i < lines.len() && (lines[i].trim().is_empty() || lines[i].len() - lines[i].trim_start().len() > indent) {
+                parts.push(lines[i].trim());
+                i += 1;
+            }
+            out.push(parts.join(" ").trim().to_string());
+            continue;
+        }
+        // A quoted scalar may start on the next line and span lines.
+        let line_start: usize = lines[..i].iter().map(|l| l.len() + 1).sum();
+        let after_key = line_start + indent + "string:".len();
+        let tail = &yaml[after_key..];
+        let start = after_key + tail.find(|c: char| !c.is_whitespace()).unwrap_or(tail.len());
+        let text = &yaml[start..];
+        let (value, consumed) = match text.chars().next() {
+            Some('"') => double_quoted(&text[1..]),
+            Some('\'') => single_quoted(&text[1..]),
+            _ => (rest.trim().to_string(), 0),
+        };
+        out.push(value);
+        let end = start + 1 + consumed;
+        i = yaml[..end.min(yaml.len())].lines().count().max(i + 1);
+    }
+    out
+}
+
+fn fold_newline(out: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
+    while out.ends_with(' ') || out.ends_with('\t') {
+        out.pop();
+    }
+    let mut blank = 0;
+    loop {
+        while chars.peek().is_some_and(|(_, c)| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        if chars.peek().is_some_and(|(_, c)| *c == '\n') {
+            chars.next();
+            blank += 1;
+        } else {
+            break;
+        }
+    }
+    if blank == 0 {
+        out.push(' ');
+    } else {
+        out.extend(std::iter::repeat_n('\n', blank));
+    }
+}
+
+fn double_quoted(text: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (out, i + 1),
+            '\\' => match chars.next().map(|(_, c)| c) {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('"') => out.push('"'),
+                Some('\\') => out.push('\\'),
+                Some('/') => out.push('/'),
+                Some(' ') => out.push(' '),
+                Some('u') => {
+                    let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                    if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        out.push(ch);
+                    }
+                }
+                Some('\n') => {
+                    while chars.peek().is_some_and(|(_, c)| *c == ' ' || *c == '\t') {
+                        chars.next();
+                    }
+                }
+                Some(other) => out.push(other),
+                None => break,
+            },
+            '\n' => fold_newline(&mut out, &mut chars),
+            c => out.push(c),
+        }
+    }
+    (out, text.len())
+}
+
+fn single_quoted(text: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\'' if chars.peek().is_some_and(|(_, c)| *c == '\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            '\'' => return (out, i + 1),
+            '\n' => fold_newline(&mut out, &mut chars),
+            c => out.push(c),
+        }
+    }
+    (out, text.len())
+}
+
+// ---------------------------------------------------------------- shapes
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Compares two JSON documents' shapes: same key sets at every object level (or, with
+/// `subset`, ours within theirs), same types where both are non-null; array elements
+/// of ours are compared with the first element of theirs.
+pub fn shape_diffs(ours: &Value, theirs: &Value, path: &str, subset: bool, diffs: &mut Vec<String>) {
+    match (ours, theirs) {
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::Object(a), Value::Object(b)) => {
+            for k in a.keys() {
+                if !b.contains_key(k) {
+                    diffs.push(format!("{path}.{k}: only in ours"));
+                }
+            }
+            if !subset {
+                for k in b.keys() {
+                    if !a.contains_key(k) {
+                        diffs.push(format!("{path}.{k}: missing from ours"));
+                    }
+                }
+            }
+            for (k, v) in a {
+                if let Some(w) = b.get(k) {
+                    shape_diffs(v, w, &format!("{path}.{k}"), subset, diffs);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if let Some(first) = b.first() {
+                for (i, v) in a.iter().enumerate() {
+                    shape_diffs(v, first, &format!("{path}[{i}]"), subset, diffs);
+                }
+            }
+        }
+        (a, b) if kind(a) != kind(b) => diffs.push(format!("{path}: {} in ours, {} in theirs", kind(a), kind(b))),
+        _ => {}
+    }
+}
+
+pub fn assert_same_shape(ours: &Value, theirs: &Value) {
+    let mut diffs = Vec::new();
+    shape_diffs(ours, theirs, "$", false, &mut diffs);
+    assert!(diffs.is_empty(), "shape differs from the recording:\n{}", diffs.join("\n"));
+}
+
+pub fn assert_shape_within(ours: &Value, theirs: &Value) {
+    let mut diffs = Vec::new();
+    shape_diffs(ours, theirs, "$", true, &mut diffs);
+    assert!(diffs.is_empty(), "shape not within the recording:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn yaml_extraction_reads_every_quoting_style() {
+    let yaml = "a:\n    string: \"{\\n  \\\"x\\\" : 1,\\n  \\\"y\\\"\\\n  \\ : \\\"a b\\\"\n  }\"\nb:\n  string: '{\"k\": \"it''s\",\n    \"z\": 2}'\nc:\n  string: >-\n      {\"q\":\n      true}\n";
+    let strings = yaml_strings(yaml);
+    assert_eq!(strings.len(), 3, "{strings:?}");
+    assert_eq!(serde_json::from_str::<Value>(&strings[0]).ok(), Some(serde_json::json!({"x": 1, "y": "a b"})));
+    assert_eq!(serde_json::from_str::<Value>(&strings[1]).ok(), Some(serde_json::json!({"k": "it's", "z": 2})));
+    assert_eq!(serde_json::from_str::<Value>(&strings[2]).ok(), Some(serde_json::json!({"q": true})));
+}
+
+#[test]
+fn every_cassette_body_parses() {
+    for (file, expected) in [
+        ("cumulusci/GET_sobjects_Account_describe.yaml", 1),
+        ("cumulusci/GET_sobjects_Global_describe.yaml", 1),
+        ("cumulusci/GET_sobjects_Organization.yaml", 1),
+        ("cumulusci/TestCompositeParallelSalesforce.test_errors.yaml", 1),
+        ("cumulusci/TestCountSObjects.test_count_sobjects__errors.yaml", 1),
+        ("cumulusci/TestCompositeParallelSalesforce.test_composite_parallel_salesforce.yaml", 2),
+    ] {
+        assert_eq!(cassette_bodies(file).len(), expected, "{file}");
+    }
+}

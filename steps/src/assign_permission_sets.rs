@@ -1,0 +1,192 @@
+//! `assign_permission_sets`: the StoreConnect permission sets (or others, by API name
+//! or label), in one write request.
+
+use runner_core::report::Change;
+use runner_core::run::soql_quote;
+use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::assign_psl::planned_key;
+use crate::common::{
+    STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace, str_field,
+    user_read,
+};
+
+pub struct AssignPermissionSets;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    user: String,
+    permission_sets: Option<Vec<String>>,
+}
+
+static META: StepMeta = StepMeta {
+    name: "assign_permission_sets",
+    summary: "Assign permission sets (default: the two StoreConnect sync sets) to the user",
+    description: "Takes API names, namespaced where they belong to a package (s_c__storeConnect_Sync), or labels. \
+Already assigned sets are ok; the missing ones are assigned together in one request. A set that needs a \
+permission set licence the user lacks is refused before anything is written.",
+    params: &[
+        ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
+        ParamDoc {
+            name: "permission_sets",
+            ty: ParamType::StringList,
+            required: false,
+            default: Some("[\"s_c__storeConnect_Sync\", \"storeConnect_Sync_standard\"]"),
+            doc: "API names (namespace__Name) or labels",
+        },
+    ],
+};
+
+impl Step for AssignPermissionSets {
+    type Params = Params;
+
+    fn meta(&self) -> &'static StepMeta {
+        &META
+    }
+
+    fn observe(&self, params: &Params, _ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
+        let wanted = wanted(params);
+        let names: Vec<&str> = wanted.iter().map(|w| split_namespace(w).1).collect();
+        let user = soql_quote(&params.user);
+        Ok(vec![
+            user_read(&params.user),
+            Read::new(
+                "sets",
+                format!(
+                    "SELECT Id, Name, Label, NamespacePrefix, LicenseId FROM PermissionSet \
+                     WHERE IsOwnedByProfile = false AND (Name IN {} OR Label IN {})",
+                    soql_list(names),
+                    soql_list(wanted.iter().map(String::as_str))
+                ),
+            ),
+            Read::new("assigned", format!("SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {user}")),
+            Read::new(
+                "licenses",
+                format!("SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {user}"),
+            ),
+            Read::new(
+                "package",
+                format!("SELECT Id FROM PermissionSet WHERE NamespacePrefix = {} LIMIT 1", soql_quote(STORECONNECT_NAMESPACE)),
+            ),
+        ])
+    }
+
+    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+        Box::pin(async move {
+            let sets = resolve(&wanted(&params), &observed)?;
+            let user = require_user("assign_permission_sets", &observed, ctx, &params.user)?;
+            let assigned: Vec<&str> = observed.rows("assigned").iter().filter_map(|a| str_field(a, "PermissionSetId")).collect();
+            let held: Vec<&str> =
+                observed.rows("licenses").iter().filter_map(|a| str_field(a, "PermissionSetLicenseId")).collect();
+            let missing: Vec<&Map<String, Value>> =
+                sets.iter().copied().filter(|s| !assigned.contains(&str_field(s, "Id").unwrap_or_default())).collect();
+            let names = |list: &[&Map<String, Value>]| list.iter().map(|s| api_name(s)).collect::<Vec<_>>().join(", ");
+            if missing.is_empty() {
+                return Ok(StepOutput::new(format!("{} already has {}", params.user, names(&sets))));
+            }
+            // Salesforce refuses a set whose licence the user lacks; say which step to run.
+            for set in &missing {
+                let Some(license) = str_field(set, "LicenseId").filter(|id| id.starts_with("0PL")) else { continue };
+                let planned = ctx.check_mode() && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, license));
+                if !held.contains(&license) && !planned {
+                    return Err(StepFailure::new(
+                        "runner::assign_permission_sets::license_missing",
+                        format!(
+                            "assign_permission_sets: {} needs a permission set licence that {} does not have",
+                            api_name(set),
+                            params.user
+                        ),
+                    )
+                    .hint("assign the permission set licence first: assign_psl(#{ user: … }) comes before assign_permission_sets"));
+                }
+            }
+            let writes: Vec<Write> = missing
+                .iter()
+                .map(|set| {
+                    let mut fields = Map::new();
+                    fields.insert("AssigneeId".into(), json!(user.id().unwrap_or_default()));
+                    fields.insert("PermissionSetId".into(), json!(str_field(set, "Id").unwrap_or_default()));
+                    let change = Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
+                    Write::Create { sobject: "PermissionSetAssignment".into(), fields, change }
+                })
+                .collect();
+            if let UserState::Planned = user {
+                for write in &writes {
+                    if let Write::Create { change, .. } = write {
+                        ctx.note_change(change.clone());
+                    }
+                }
+                return Ok(StepOutput::new(format!("would assign {} to {}", names(&missing), params.user)));
+            }
+            if let Err(failure) = ctx.write_all(writes).await {
+                return Err(explain(failure, &params.user));
+            }
+            let verb = if ctx.check_mode() { "would assign" } else { "assigned" };
+            Ok(StepOutput::new(format!("{verb} {} to {}", names(&missing), params.user)))
+        })
+    }
+}
+
+fn wanted(params: &Params) -> Vec<String> {
+    params
+        .permission_sets
+        .clone()
+        .unwrap_or_else(|| STORECONNECT_PERMISSION_SETS.iter().map(|s| s.to_string()).collect())
+}
+
+fn api_name(set: &Map<String, Value>) -> String {
+    let name = str_field(set, "Name").unwrap_or_default();
+    match str_field(set, "NamespacePrefix").filter(|ns| !ns.is_empty()) {
+        Some(ns) => format!("{ns}__{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Matches each wanted name to a permission set: namespaced API name, plain API name, then label.
+fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<String, Value>>, StepFailure> {
+    let sets = observed.rows("sets");
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for name in wanted {
+        let (ns, bare) = split_namespace(name);
+        let by_name = sets.iter().find(|s| {
+            str_field(s, "Name") == Some(bare)
+                && str_field(s, "NamespacePrefix").filter(|p| !p.is_empty()) == ns
+        });
+        let by_label = || sets.iter().find(|s| str_field(s, "Label") == Some(name.as_str()));
+        match by_name.or_else(by_label) {
+            Some(set) => found.push(set),
+            None => missing.push(name.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let wants_package = missing.iter().any(|m| split_namespace(m).0 == Some(STORECONNECT_NAMESPACE) || m.contains("storeConnect"));
+    if wants_package && observed.rows("package").is_empty() {
+        return Err(StepFailure::new(
+            "runner::assign_permission_sets::package_missing",
+            format!("assign_permission_sets: the StoreConnect package is not installed in this org (no {} permission sets)", missing.join(", ")),
+        )
+        .hint("install the StoreConnect managed package (namespace s_c), then run again"));
+    }
+    Err(StepFailure::new(
+        "runner::assign_permission_sets::not_found",
+        format!("assign_permission_sets: no permission set named {}", missing.join(", ")),
+    )
+    .hint("give API names (namespace__Name, e.g. s_c__storeConnect_Sync) or labels as in Setup → Permission Sets"))
+}
+
+fn explain(failure: StepFailure, user: &str) -> StepFailure {
+    match failure.error_code() {
+        Some("FIELD_INTEGRITY_EXCEPTION") => StepFailure {
+            code: "runner::assign_permission_sets::license_missing".into(),
+            hint: Some(format!("assign the permission set licence to {user} first: run assign_psl before assign_permission_sets")),
+            ..failure
+        },
+        _ => failure,
+    }
+}

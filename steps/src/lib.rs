@@ -1,0 +1,27 @@
+//! The native StoreConnect steps, one file per step, in the order of the documented
+//! procedure. A partner's own build of runner registers its steps beside these.
+
+mod common;
+
+pub mod assign_permission_sets;
+pub mod assign_psl;
+pub mod create_user;
+pub mod set_defaults;
+pub mod swap_user;
+pub mod totp;
+pub mod verify;
+
+use runner_core::step::Registry;
+
+/// Every native step this build of runner knows.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .register(create_user::CreateUser)
+        .register(assign_psl::AssignPsl)
+        .register(assign_permission_sets::AssignPermissionSets)
+        .register(verify::Verify)
+        .register(set_defaults::SetDefaults)
+        .register(swap_user::SwapUser);
+    registry
+}
