@@ -114,12 +114,13 @@ impl ModuleResolver for ConfinedResolver {
     }
 }
 
-/// The constants every playbook sees, with placeholder values, so that strict
-/// variables accept them at compile time.
+/// The names of the constants every playbook sees, so that strict variables accept
+/// them at compile time. Pushed as plain variables: the optimizer would otherwise fold
+/// these placeholder values into the compiled playbook.
 fn constants_scope_for_compile() -> Scope<'static> {
     let mut scope = Scope::new();
-    scope.push_constant("org", rhai::Map::new());
-    scope.push_constant("vars", rhai::Map::new());
+    scope.push("org", rhai::Map::new());
+    scope.push("vars", rhai::Map::new());
     scope
 }
 

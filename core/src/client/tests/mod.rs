@@ -23,7 +23,7 @@ pub(super) fn assert_hidden(err: &super::ClientError, secret: &str) {
     let debug = format!("{err:?}");
     let help = err.help().map(|h| h.to_string()).unwrap_or_default();
     let mut report = String::new();
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    let handler = miette::NarratableReportHandler::new();
     handler.render_report(&mut report, err).expect("render");
     for (what, text) in [("Display", &display), ("Debug", &debug), ("help", &help), ("report", &report)] {
         assert!(!text.contains(secret), "the secret shows in the error's {what}: {text}");

@@ -1,0 +1,169 @@
+//! Metadata SOAP for Profile, OAuth token and userinfo, token expiry.
+
+use reqwest::Method;
+use runner_sim::{Faults, OAuthClient, SimConfig};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const PROFILE: &str = "Minimum Access - API Only Integrations";
+
+fn envelope(session: &str, body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <soapenv:Header><met:SessionHeader><met:sessionId>{session}</met:sessionId></met:SessionHeader></soapenv:Header>
+  <soapenv:Body>{body}</soapenv:Body>
+</soapenv:Envelope>"#
+    )
+}
+
+async fn soap(sim: &Sim, session: &str, body: &str) -> (u16, String) {
+    let resp = sim
+        .client
+        .post(sim.url("/services/Soap/m/62.0"))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .header("SOAPAction", "\"\"")
+        .body(envelope(session, body))
+        .send()
+        .await
+        .expect("answered");
+    (resp.status().as_u16(), resp.text().await.expect("text"))
+}
+
+fn read_profile(name: &str) -> String {
+    format!("<met:readMetadata><met:type>Profile</met:type><met:fullNames>{name}</met:fullNames></met:readMetadata>")
+}
+
+/// (recordType, default) pairs of a readMetadata answer.
+fn defaults(xml: &str) -> Vec<(String, bool)> {
+    xml.split("<recordTypeVisibilities>")
+        .skip(1)
+        .filter_map(|chunk| {
+            let rt = chunk.split("<recordType>").nth(1)?.split("</recordType>").next()?.to_string();
+            let default = chunk.split("<default>").nth(1)?.starts_with("true");
+            Some((rt, default))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn profile_record_type_defaults_read_and_update() {
+    let sim = sim().await;
+    let token = sim.handle.token().to_string();
+    let (status, xml) = soap(&sim, &token, &read_profile(PROFILE)).await;
+    assert_eq!(status, 200, "{xml}");
+    assert!(xml.contains("<readMetadataResponse>") && xml.contains(r#"<records xsi:type="Profile">"#), "{xml}");
+    assert!(xml.contains(&format!("<fullName>{PROFILE}</fullName>")));
+    let found = defaults(&xml);
+    assert_eq!(found.len(), 6);
+    let on: Vec<&str> = found.iter().filter(|(_, d)| *d).map(|(rt, _)| rt.as_str()).collect();
+    assert_eq!(on, ["Account.Wholesale_Account", "Contact.Partner", "Order.In_Store"]);
+
+    let (_, admin) = soap(&sim, &token, &read_profile("Admin")).await;
+    assert!(admin.contains("<fullName>Admin</fullName>"), "{admin}");
+
+    // Overlay: only the sent element changes; the object's previous default is cleared.
+    let update = format!(
+        r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>{PROFILE}</met:fullName>
+        <met:recordTypeVisibilities><met:default>true</met:default><met:recordType>Account.Business_Account</met:recordType><met:visible>true</met:visible></met:recordTypeVisibilities>
+        </met:metadata></met:updateMetadata>"#
+    );
+    let (status, xml) = soap(&sim, &token, &update).await;
+    assert_eq!(status, 200);
+    assert!(xml.contains(&format!("<result><fullName>{PROFILE}</fullName><success>true</success></result>")), "{xml}");
+    let (_, xml) = soap(&sim, &token, &read_profile(PROFILE)).await;
+    let on: Vec<String> = defaults(&xml).into_iter().filter(|(_, d)| *d).map(|(rt, _)| rt).collect();
+    assert_eq!(on, ["Account.Business_Account", "Contact.Partner", "Order.In_Store"]);
+
+    // A default namespace instead of prefixes works too; unknown record types fail per result.
+    let bad = format!(
+        r#"<updateMetadata xmlns="http://soap.sforce.com/2006/04/metadata"><metadata xsi:type="Profile"><fullName>{PROFILE}</fullName>
+        <recordTypeVisibilities><default>true</default><recordType>Account.Nope</recordType><visible>true</visible></recordTypeVisibilities>
+        </metadata></updateMetadata>"#
+    );
+    let (status, xml) = soap(&sim, &token, &bad).await;
+    assert_eq!(status, 200);
+    assert!(xml.contains("<success>false</success>") && xml.contains("<statusCode>INVALID_CROSS_REFERENCE_KEY</statusCode>"), "{xml}");
+    assert!(xml.contains("<errors><message>In field: recordType - no RecordType named Account.Nope found</message>"), "{xml}");
+
+    let (status, xml) = soap(&sim, "bogus", &read_profile(PROFILE)).await;
+    assert_eq!(status, 500);
+    assert!(xml.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"), "{xml}");
+    // Five SOAP calls were served; the refused one does not count.
+    assert_eq!(sim.handle.api_calls(), 5);
+}
+
+#[tokio::test]
+async fn client_credentials_and_refresh_token_grants() {
+    let config = SimConfig {
+        oauth_clients: vec![OAuthClient { client_id: "app".into(), client_secret: "s3cret".into() }],
+        refresh_tokens: vec!["refresh-1".into()],
+        ..SimConfig::default()
+    };
+    let sim = sim_with(config).await;
+    let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let token_url = sim.url("/services/oauth2/token");
+    let post = |body: String| {
+        sim.client.post(&token_url).header("Content-Type", "application/x-www-form-urlencoded").body(body).send()
+    };
+    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "s3cret")])).await.expect("answered");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_shape_within(&fixture_json("restforce/auth_success_response.json"), &body);
+    assert_eq!(body["access_token"], sim.handle.token());
+    assert_eq!(body["instance_url"], sim.handle.instance_url());
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["id"].as_str().is_some_and(|id| id.contains("/id/00D") && id.contains("/005")));
+    assert!(body["issued_at"].as_str().is_some_and(|t| t.len() == 13 && t.bytes().all(|b| b.is_ascii_digit())));
+
+    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "wrong")])).await.expect("answered");
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.ok(), Some(json!({"error": "invalid_client", "error_description": "invalid client credentials"})));
+
+    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "refresh-1")])).await.expect("answered");
+    assert_eq!(resp.status(), 200);
+    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "nope")])).await.expect("answered");
+    let body: Value = resp.json().await.expect("json");
+    assert_same_shape(&body, &fixture_json("restforce/refresh_error_response.json"));
+    assert_eq!(body["error"], "invalid_grant");
+    let resp = post(form(&[("grant_type", "password")])).await.expect("answered");
+    assert_eq!(resp.status(), 400);
+
+    let info = sim.send(Method::GET, &sim.url("/services/oauth2/userinfo"), None, Some(sim.handle.token())).await;
+    assert_eq!(info.status, 200);
+    assert_eq!(info.body["preferred_username"], "admin@storeconnect-demo.example");
+    assert_eq!(info.body["is_salesforce_integration_user"], false);
+    assert!(info.body["urls"]["rest"].as_str().is_some_and(|u| u.ends_with("/services/data/v62.0/")));
+    let info = sim.send(Method::GET, &sim.url("/services/oauth2/userinfo"), None, Some("bad")).await;
+    assert_eq!(info.status, 401);
+}
+
+#[tokio::test]
+async fn expired_tokens_are_replaced_by_a_new_grant() {
+    let config = SimConfig {
+        oauth_clients: vec![OAuthClient { client_id: "app".into(), client_secret: "s3cret".into() }],
+        faults: Faults { expire_token_after: Some(2), ..Faults::default() },
+        ..SimConfig::default()
+    };
+    let sim = sim_with(config).await;
+    assert_eq!(sim.get("limits").await.status, 200);
+    assert_eq!(sim.get("limits").await.status, 200);
+    let reply = sim.get("limits").await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body, fixture_json("restforce/expired_session_response.json"));
+    let resp = sim
+        .client
+        .post(sim.url("/services/oauth2/token"))
+        .body("grant_type=client_credentials&client_id=app&client_secret=s3cret")
+        .send()
+        .await
+        .expect("answered");
+    let body: Value = resp.json().await.expect("json");
+    let fresh = body["access_token"].as_str().unwrap_or_default().to_string();
+    assert_ne!(fresh, sim.handle.token());
+    let reply = sim.send(Method::GET, &sim.data("limits"), None, Some(&fresh)).await;
+    assert_eq!(reply.status, 200);
+    let reply = sim.send(Method::GET, &sim.data("limits"), None, Some(sim.handle.token())).await;
+    assert_eq!(reply.status, 401);
+}

@@ -1,0 +1,142 @@
+//! The StoreConnect setup playbook against the simulated org, asserting on the org's state.
+
+use runner_sim::Scenario;
+use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
+
+const USER: &str = "storeconnect.sync2@client.example";
+
+fn setup_vars<'a>(totp: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("username", USER), ("email", "ops@client.example"), ("totp_file", totp)]
+}
+
+async fn assert_fully_set_up(org: &TestOrg) {
+    let users = org.query(&format!("SELECT Id, IsActive, Profile.Name FROM User WHERE Username = '{USER}'")).await;
+    assert_eq!(users.len(), 1, "exactly one user");
+    assert_eq!(users[0]["IsActive"], true);
+    assert_eq!(users[0]["Profile"]["Name"], "Minimum Access - API Only Integrations");
+    let psl = org
+        .query(&format!(
+            "SELECT Id, PermissionSetLicense.DeveloperName FROM PermissionSetLicenseAssign WHERE Assignee.Username = '{USER}'"
+        ))
+        .await;
+    assert_eq!(psl.len(), 1, "exactly one PSL assignment");
+    assert_eq!(psl[0]["PermissionSetLicense"]["DeveloperName"], "SalesforceAPIIntegrationPsl");
+    let sets = org
+        .query(&format!(
+            "SELECT PermissionSet.Name, PermissionSet.NamespacePrefix FROM PermissionSetAssignment \
+             WHERE Assignee.Username = '{USER}' AND PermissionSet.IsOwnedByProfile = false ORDER BY PermissionSet.Name"
+        ))
+        .await;
+    let names: Vec<String> = sets
+        .iter()
+        .map(|s| match s["PermissionSet"]["NamespacePrefix"].as_str() {
+            Some(ns) => format!("{ns}__{}", s["PermissionSet"]["Name"].as_str().unwrap_or_default()),
+            None => s["PermissionSet"]["Name"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    assert_eq!(names, vec!["s_c__storeConnect_Sync", "storeConnect_Sync_standard"]);
+    let mfa = org.query(&format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = '{USER}'")).await;
+    assert_eq!(mfa.len(), 1);
+    assert_eq!(mfa[0]["HasTotp"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let totp = dir.path().join("sync.totp");
+    let totp = totp.to_string_lossy();
+    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    assert_eq!(report.error.as_ref().map(|e| e.message.clone()), None);
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+        assert_eq!(outcome_of(&report, step), "changed", "{step} on a fresh org");
+    }
+    assert_fully_set_up(&org).await;
+    let profile = org.client().await.read_profile_record_types("Minimum Access - API Only Integrations").await.expect("readMetadata");
+    let defaults: Vec<&str> = profile.iter().filter(|v| v.default).map(|v| v.record_type.as_str()).collect();
+    for wanted in ["Account.Business_Account", "Contact.Customer", "Order.Online"] {
+        assert!(defaults.contains(&wanted), "{wanted} is a default: {defaults:?}");
+    }
+
+    let writes_before = org.journal().len();
+    let again = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    assert!(again.error.is_none(), "{:?}", again.error);
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+        assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
+    }
+    assert_eq!(org.journal().len(), writes_before, "a re-run sends no write");
+    assert_fully_set_up(&org).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_mode_reports_every_change_and_writes_nothing() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let users_before = org.count("SELECT Id FROM User").await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/nonexistent/never-written.totp"), true).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+        assert_eq!(outcome_of(&report, step), "changed", "{step} would change");
+        let record = report.steps.iter().find(|s| s.name == step).expect("step ran");
+        assert!(!record.changes.is_empty(), "{step} says what would change");
+    }
+    assert_eq!(org.count("SELECT Id FROM User").await, users_before);
+    assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
+    assert!(org.journal().is_empty(), "check mode journals no write");
+    assert!(!std::path::Path::new("/nonexistent/never-written.totp").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_integration_profile_is_accepted() {
+    let org = TestOrg::start(Scenario::LegacyProfile).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let totp = dir.path().join("sync.totp").to_string_lossy().to_string();
+    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let users = org.query(&format!("SELECT Profile.Name FROM User WHERE Username = '{USER}'")).await;
+    assert_eq!(users[0]["Profile"]["Name"], "Salesforce API Only System Integrations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_free_seat_is_reported_with_the_licence_counts_before_any_write() {
+    let org = TestOrg::start(Scenario::NoSeats).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/tmp/unused.totp"), false).await;
+    assert_eq!(failure_code(&report), Some("runner::create_user::no_free_seats"));
+    let message = &report.error.as_ref().expect("an error").message;
+    assert!(message.contains("Salesforce Integration") && message.contains("1 of 1 used"), "{message}");
+    assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
+    assert!(org.journal().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_package_is_named() {
+    let org = TestOrg::start(Scenario::NoPackage).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/tmp/unused.totp"), false).await;
+    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::package_missing"));
+    assert!(report.error.as_ref().expect("error").message.contains("StoreConnect package is not installed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_sets_before_the_psl_are_refused_and_nothing_is_assigned() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let playbook = format!(
+        r#"create_user(#{{ username: "{USER}", email: "ops@client.example" }});
+           assign_permission_sets(#{{ user: "{USER}" }});"#
+    );
+    let report = org.play_text(&playbook, &[], false).await.expect("compiles");
+    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::license_missing"));
+    let hint = report.error.as_ref().and_then(|e| e.hint.clone()).unwrap_or_default();
+    assert!(hint.contains("assign_psl"), "{hint}");
+    assert_eq!(org.count(&format!("SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{USER}' AND PermissionSet.IsOwnedByProfile = false")).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_username_taken_in_another_org_suggests_another() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let report = org
+        .play_text(r#"create_user(#{ username: "sync@taken.example", email: "ops@client.example" });"#, &[], false)
+        .await
+        .expect("compiles");
+    assert_eq!(failure_code(&report), Some("runner::create_user::duplicate_username"));
+    let hint = report.error.as_ref().and_then(|e| e.hint.clone()).unwrap_or_default();
+    assert!(hint.contains("choose another"), "{hint}");
+}
