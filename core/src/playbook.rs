@@ -265,7 +265,7 @@ impl Playbook {
                     }
                     module_aliases.insert(import.1.name.to_string());
                 }
-                ASTNode::Expr(Expr::FnCall(call, pos)) => {
+                ASTNode::Expr(Expr::FnCall(call, pos)) | ASTNode::Stmt(Stmt::FnCall(call, pos)) => {
                     let name = call.name.as_str();
                     if call.is_operator_call() {
                         return true;
@@ -378,16 +378,21 @@ fn check_step_call(
             Some(usage),
         )];
     }
-    let entries = match &args[0] {
-        Expr::Map(map, _) => &map.0,
+    // A map literal is an `Expr::Map`, or, when every value is a constant, folded by the
+    // parser into one constant map. Either way: (key, literal kind or None if computed).
+    let entries: Vec<(String, Option<ParamType>)> = match &args[0] {
+        Expr::Map(map, _) => map.0.iter().map(|(k, v)| (k.name.to_string(), literal_kind(v))).collect(),
+        Expr::DynamicConstant(value, _) if value.is_map() => match value.read_lock::<rhai::Map>() {
+            Some(map) => map.iter().map(|(k, v)| (k.to_string(), dynamic_kind(v))).collect(),
+            None => return Vec::new(),
+        },
         Expr::StringConstant(..) | Expr::IntegerConstant(..) | Expr::BoolConstant(..) | Expr::Array(..) => {
             return vec![at(format!("{} takes one object map, e.g. {}(#{{ … }})", meta.name, meta.name), Some(usage))];
         }
         _ => return Vec::new(),
     };
     let mut findings = Vec::new();
-    for (key, value) in entries.iter() {
-        let name = key.name.as_str();
+    for (name, kind) in &entries {
         let Some(param) = meta.param(name) else {
             let best = closest(name, meta.params.iter().map(|p| p.name));
             findings.push(at(
@@ -399,15 +404,7 @@ fn check_step_call(
             ));
             continue;
         };
-        let fits = match value {
-            Expr::StringConstant(..) | Expr::InterpolatedString(..) => param.ty == ParamType::String,
-            Expr::BoolConstant(..) => param.ty == ParamType::Bool,
-            Expr::IntegerConstant(..) => param.ty == ParamType::Int,
-            Expr::Array(..) => param.ty == ParamType::StringList,
-            Expr::Map(..) => param.ty == ParamType::Map,
-            _ => true,
-        };
-        if !fits {
+        if kind.is_some_and(|kind| kind != param.ty) {
             findings.push(at(
                 format!("{}: `{name}` must be a {}", meta.name, param.ty.describe()),
                 Some(param.doc.to_string()),
@@ -415,11 +412,40 @@ fn check_step_call(
         }
     }
     for param in meta.params.iter().filter(|p| p.required) {
-        if !entries.iter().any(|(k, _)| k.name == param.name) {
+        if !entries.iter().any(|(k, _)| k == param.name) {
             findings.push(at(format!("{}: required field `{}` is missing", meta.name, param.name), Some(usage.clone())));
         }
     }
     findings
+}
+
+/// The parameter type a literal argument has; `None` when computed at run time.
+fn literal_kind(expr: &Expr) -> Option<ParamType> {
+    match expr {
+        Expr::StringConstant(..) | Expr::InterpolatedString(..) => Some(ParamType::String),
+        Expr::BoolConstant(..) => Some(ParamType::Bool),
+        Expr::IntegerConstant(..) => Some(ParamType::Int),
+        Expr::Array(..) => Some(ParamType::StringList),
+        Expr::Map(..) => Some(ParamType::Map),
+        Expr::DynamicConstant(value, _) => dynamic_kind(value),
+        _ => None,
+    }
+}
+
+fn dynamic_kind(value: &Dynamic) -> Option<ParamType> {
+    if value.is_string() {
+        Some(ParamType::String)
+    } else if value.is_bool() {
+        Some(ParamType::Bool)
+    } else if value.is_int() {
+        Some(ParamType::Int)
+    } else if value.is_array() {
+        Some(ParamType::StringList)
+    } else if value.is_map() {
+        Some(ParamType::Map)
+    } else {
+        None
+    }
 }
 
 /// Where in which file.

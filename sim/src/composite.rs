@@ -20,7 +20,9 @@ fn halted() -> Value {
 fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, SfError> {
     match parse_json(ctx.body)? {
         Value::Object(map) => Ok(map),
-        _ => Err(SfError::json_parser("Cannot deserialize instance of request from START_ARRAY value [line:1, column:1]")),
+        _ => Err(SfError::json_parser(
+            "Cannot deserialize instance of request from START_ARRAY value [line:1, column:1]",
+        )),
     }
 }
 
@@ -179,7 +181,9 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
             return Err(SfError::bad("INVALID_INPUT", format!("Invalid referenceId: {reference}")));
         }
         if let Some(Value::Object(h)) = sub.get("httpHeaders")
-            && let Some(name) = h.keys().find(|k| ["accept", "authorization", "content-type"].contains(&k.to_ascii_lowercase().as_str()))
+            && let Some(name) = h
+                .keys()
+                .find(|k| ["accept", "authorization", "content-type"].contains(&k.to_ascii_lowercase().as_str()))
         {
             return Err(SfError::bad("INVALID_INPUT", format!("Subrequests can't set the {name} header")));
         }
@@ -202,7 +206,9 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
             (Ok(url), Ok(body)) => {
                 let url = url.as_str().unwrap_or_default().to_string();
                 let headers: Vec<(String, String)> = match sub.get("httpHeaders") {
-                    Some(Value::Object(h)) => h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect(),
+                    Some(Value::Object(h)) => {
+                        h.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
+                    }
                     _ => Vec::new(),
                 };
                 let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
@@ -261,7 +267,8 @@ pub fn batch(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
             format!("/services/data/{}", url.trim_start_matches('/'))
         };
         let bytes = sub.get("richInput").map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let resp = dispatch(core, Request { method: &method, path_and_query: &path, headers: ctx.headers, body: &bytes });
+        let resp =
+            dispatch(core, Request { method: &method, path_and_query: &path, headers: ctx.headers, body: &bytes });
         if resp.status >= 400 {
             has_errors = true;
             halted_now = halt_on_error;
@@ -306,16 +313,29 @@ pub fn collections(core: &mut Core, ctx: &Ctx<'_>, type_name: Option<&str>) -> R
     }
 }
 
-fn retrieve(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, body: Option<&Map<String, Value>>) -> Result<SimResponse, SfError> {
+fn retrieve(
+    core: &mut Core,
+    ctx: &Ctx<'_>,
+    type_name: &str,
+    body: Option<&Map<String, Value>>,
+) -> Result<SimResponse, SfError> {
     let object = core.org.schema.object(type_name).cloned().ok_or_else(SfError::not_found)?;
     let (ids, fields): (Vec<String>, Option<Vec<String>>) = match body {
         Some(b) => (
-            b.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default(),
-            b.get("fields").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+            b.get("ids")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+            b.get("fields")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
         ),
         None => (
-            util::query_param(ctx.pairs, "ids").map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default(),
-            util::query_param(ctx.pairs, "fields").map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()),
+            util::query_param(ctx.pairs, "ids")
+                .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default(),
+            util::query_param(ctx.pairs, "fields")
+                .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()),
         ),
     };
     if ids.is_empty() {
@@ -342,7 +362,10 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
         return Err(SfError::bad("INVALID_INPUT", "The request body needs a records array"));
     };
     if records.len() > MAX_RECORDS {
-        return Err(SfError::bad("EXCEEDED_ID_LIMIT", format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call")));
+        return Err(SfError::bad(
+            "EXCEEDED_ID_LIMIT",
+            format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call"),
+        ));
     }
     let snapshot = all_or_none.then(|| core.org.clone());
     let opened = open_mixed(core);
@@ -353,18 +376,25 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
             continue;
         };
         let type_name = map.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str);
-        let id_value = map.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")).and_then(|(_, v)| v.as_str()).map(str::to_string);
+        let id_value =
+            map.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")).and_then(|(_, v)| v.as_str()).map(str::to_string);
         let Some(type_name) = type_name else {
             out.push((id_value, Err(SfError::bad("INVALID_TYPE", "Must send a concrete entity type."))));
             continue;
         };
         if core.org.schema.object(type_name).is_none() {
-            out.push((id_value, Err(SfError::bad("INVALID_TYPE", format!("sObject type '{type_name}' is not supported.")))));
+            out.push((
+                id_value,
+                Err(SfError::bad("INVALID_TYPE", format!("sObject type '{type_name}' is not supported."))),
+            ));
             continue;
         }
         if create {
             if id_value.is_some() {
-                out.push((None, Err(SfError::bad("INVALID_FIELD", "The Id field should not be specified in the sobject data."))));
+                out.push((
+                    None,
+                    Err(SfError::bad("INVALID_FIELD", "The Id field should not be specified in the sobject data.")),
+                ));
                 continue;
             }
             match dml::insert(core, type_name, map, None) {
@@ -377,7 +407,10 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
                 continue;
             };
             let Some(id) = normalize_id(&raw_id) else {
-                out.push((Some(raw_id.clone()), Err(SfError::bad("MALFORMED_ID", format!("malformed id {raw_id}")).with_fields(&["Id"]))));
+                out.push((
+                    Some(raw_id.clone()),
+                    Err(SfError::bad("MALFORMED_ID", format!("malformed id {raw_id}")).with_fields(&["Id"])),
+                ));
                 continue;
             };
             match dml::update(core, type_name, &id, map, None) {
@@ -414,14 +447,20 @@ fn delete_many(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
         return Err(SfError::bad("INVALID_INPUT", "The ids parameter is required"));
     }
     if ids.len() > MAX_RECORDS {
-        return Err(SfError::bad("EXCEEDED_ID_LIMIT", format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call")));
+        return Err(SfError::bad(
+            "EXCEEDED_ID_LIMIT",
+            format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call"),
+        ));
     }
     let snapshot = all_or_none.then(|| core.org.clone());
     let opened = open_mixed(core);
     let mut out: Vec<(String, Result<(), SfError>)> = Vec::new();
     for raw in ids {
         let Some(id) = normalize_id(&raw) else {
-            out.push((raw.clone(), Err(SfError::bad("MALFORMED_ID", format!("malformed id {raw}")).with_fields::<&str>(&[]))));
+            out.push((
+                raw.clone(),
+                Err(SfError::bad("MALFORMED_ID", format!("malformed id {raw}")).with_fields::<&str>(&[])),
+            ));
             continue;
         };
         let result = dml::delete(core, None, &id);

@@ -44,6 +44,8 @@ pub struct Core {
     /// Set while a transaction that forbids mixed DML is open.
     pub mixed: Option<MixedDml>,
     pub instance_url: String,
+    /// Daily API requests (used, max), as the HTTP layer counts them.
+    pub api_usage: (u64, u64),
 }
 
 /// A REST request, top-level or composite.
@@ -125,10 +127,13 @@ impl Core {
 
     /// The record type the admin's profile defaults to for `object`.
     pub fn default_record_type_for_admin(&self, object: &str) -> Option<String> {
-        let profile = self.org.get(&self.admin_id).and_then(|(_, u)| u.get("ProfileId")?.as_str().map(str::to_string))?;
+        let profile =
+            self.org.get(&self.admin_id).and_then(|(_, u)| u.get("ProfileId")?.as_str().map(str::to_string))?;
         let entries = self.meta.get(&profile)?;
         let prefix = format!("{object}.");
-        let dev_name = entries.iter().find(|e| e.default && e.record_type.starts_with(&prefix))?.record_type[prefix.len()..].to_string();
+        let dev_name = entries.iter().find(|e| e.default && e.record_type.starts_with(&prefix))?.record_type
+            [prefix.len()..]
+            .to_string();
         self.org
             .records("RecordType")
             .find(|r| {
@@ -247,7 +252,7 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
         }
         ["limits"] => {
             ctx.only("GET,HEAD")?;
-            Ok(SimResponse::json(200, json!({})))
+            Ok(SimResponse::json(200, limits(core)))
         }
         ["query"] | ["queryAll"] => {
             ctx.only("GET,HEAD")?;
@@ -275,10 +280,15 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
                     let body = parse_object_body(ctx.body, &object.name)?;
                     let raw = String::from_utf8_lossy(ctx.body);
                     let id = dml::insert(core, &object.name, &body, Some(&raw))?;
-                    Ok(SimResponse::json(201, json!({"id": id, "success": true, "errors": []}))
-                        .with_header("Location", format!("/services/data/v{}/sobjects/{}/{id}", ctx.version, object.name)))
+                    Ok(SimResponse::json(201, json!({"id": id, "success": true, "errors": []})).with_header(
+                        "Location",
+                        format!("/services/data/v{}/sobjects/{}/{id}", ctx.version, object.name),
+                    ))
                 }
-                _ => Err(SfError::method_not_allowed(ctx.method, if object.createable { "HEAD,GET,POST" } else { "HEAD,GET" })),
+                _ => Err(SfError::method_not_allowed(
+                    ctx.method,
+                    if object.createable { "HEAD,GET,POST" } else { "HEAD,GET" },
+                )),
             }
         }
         ["sobjects", type_name, "describe"] => {
@@ -299,6 +309,20 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
         ["composite", "sobjects", type_name] => composite::collections(core, ctx, Some(type_name)),
         _ => Err(SfError::not_found()),
     }
+}
+
+fn limits(core: &Core) -> Value {
+    let (used, max) = core.api_usage;
+    let pair = |max: u64, remaining: u64| json!({"Max": max, "Remaining": remaining});
+    json!({
+        "ConcurrentAsyncGetReportInstances": pair(200, 200),
+        "DailyApiRequests": pair(max, max.saturating_sub(used)),
+        "DailyAsyncApexExecutions": pair(250_000, 250_000),
+        "DailyBulkApiBatches": pair(15_000, 15_000),
+        "DataStorageMB": pair(5, 5),
+        "FileStorageMB": pair(20, 20),
+        "SingleEmail": pair(5_000, 5_000),
+    })
 }
 
 fn resource_map(version: &str) -> Value {
@@ -323,7 +347,11 @@ pub fn resolve_row_id(core: &Core, object_name: &str, raw: &str) -> Result<Strin
     let object = core.org.schema.object(object_name).ok_or_else(SfError::not_found)?;
     let shaped = (raw.len() == 15 || raw.len() == 18) && raw.bytes().all(|b| b.is_ascii_alphanumeric());
     if !shaped {
-        return Err(SfError::new(404, "NOT_FOUND", format!("Provided external ID field does not exist or is not accessible: {raw}")));
+        return Err(SfError::new(
+            404,
+            "NOT_FOUND",
+            format!("Provided external ID field does not exist or is not accessible: {raw}"),
+        ));
     }
     let Some(id) = normalize_id(raw) else {
         return Err(SfError::bad("MALFORMED_ID", format!("{} ID: id value of incorrect type: {raw}", object.label)));
@@ -352,9 +380,8 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
     let id = resolve_row_id(core, &object.name, raw_id)?;
     match ctx.method {
         "GET" => {
-            let fields = util::query_param(ctx.pairs, "fields").map(|f| {
-                f.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
-            });
+            let fields = util::query_param(ctx.pairs, "fields")
+                .map(|f| f.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>());
             let record = record_json(core, &object.name, &id, fields.as_deref(), ctx.version)?;
             Ok(SimResponse::json(200, record))
         }
@@ -373,7 +400,13 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
 
 /// A record as the REST API shows it: `attributes`, then fields in canonical order
 /// (or the requested ones, then `Id`).
-pub fn record_json(core: &Core, object_name: &str, id: &str, fields: Option<&[String]>, version: &str) -> Result<Value, SfError> {
+pub fn record_json(
+    core: &Core,
+    object_name: &str,
+    id: &str,
+    fields: Option<&[String]>,
+    version: &str,
+) -> Result<Value, SfError> {
     let (object, record) = core.org.get(id).ok_or_else(SfError::not_found)?;
     let mut out = Map::new();
     out.insert(
@@ -384,7 +417,11 @@ pub fn record_json(core: &Core, object_name: &str, id: &str, fields: Option<&[St
     match fields {
         None => {
             for field in &object.fields {
-                let value = if field.write_only { Value::Null } else { record.get(&field.name).cloned().unwrap_or(Value::Null) };
+                let value = if field.write_only {
+                    Value::Null
+                } else {
+                    record.get(&field.name).cloned().unwrap_or(Value::Null)
+                };
                 out.insert(field.name.clone(), value);
             }
         }
@@ -399,7 +436,11 @@ pub fn record_json(core: &Core, object_name: &str, id: &str, fields: Option<&[St
                         ),
                     )
                 })?;
-                let value = if field.write_only { Value::Null } else { record.get(&field.name).cloned().unwrap_or(Value::Null) };
+                let value = if field.write_only {
+                    Value::Null
+                } else {
+                    record.get(&field.name).cloned().unwrap_or(Value::Null)
+                };
                 out.insert(field.name.clone(), value);
             }
             if !out.contains_key("Id") {

@@ -8,7 +8,8 @@ use crate::core::Core;
 use crate::model::{FieldDef, FieldType, ObjectDef, Org};
 
 const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
-const SYSTEM_FIELDS: &[&str] = &["Id", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"];
+const SYSTEM_FIELDS: &[&str] =
+    &["Id", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"];
 
 fn object_urls(object: &ObjectDef, version: &str) -> Value {
     let base = format!("/services/data/v{version}/sobjects/{}", object.name);
@@ -69,7 +70,12 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
     let ty = field.ty;
     let is_text = matches!(
         ty,
-        FieldType::String | FieldType::TextArea | FieldType::Email | FieldType::Phone | FieldType::Url | FieldType::Picklist
+        FieldType::String
+            | FieldType::TextArea
+            | FieldType::Email
+            | FieldType::Phone
+            | FieldType::Url
+            | FieldType::Picklist
     );
     let byte_length = match ty {
         FieldType::Id | FieldType::Reference => 18,
@@ -77,7 +83,8 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         _ => 0,
     };
     let system = SYSTEM_FIELDS.contains(&field.name.as_str());
-    let defaulted = field.default.is_some() || system || field.name == "OwnerId" || field.name == "Name" && !field.createable;
+    let defaulted =
+        field.default.is_some() || system || field.name == "OwnerId" || field.name == "Name" && !field.createable;
     let default_value = match (&field.default, ty) {
         (Some(Value::Bool(b)), FieldType::Boolean) => json!(b),
         _ => Value::Null,

@@ -49,7 +49,11 @@ fn object_def(org: &Org, name: &str) -> Result<ObjectDef, SfError> {
 }
 
 fn field_label_id(field: &FieldDef) -> String {
-    if field.ty == FieldType::Reference { format!("{} ID", field.label) } else { field.label.clone() }
+    if field.ty == FieldType::Reference && !field.label.ends_with("ID") {
+        format!("{} ID", field.label)
+    } else {
+        field.label.clone()
+    }
 }
 
 fn is_truthy(record: &Record, field: &str) -> bool {
@@ -118,22 +122,28 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
         },
         FieldType::Int => match v {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
-            Value::String(s) => s.trim().parse::<i64>().map(|n| json!(n)).map_err(|_| cannot_deserialize("int", key, v, raw)),
+            Value::String(s) => {
+                s.trim().parse::<i64>().map(|n| json!(n)).map_err(|_| cannot_deserialize("int", key, v, raw))
+            }
             _ => Err(cannot_deserialize("int", key, v, raw)),
         },
         FieldType::Double => match v {
             Value::Number(_) => Ok(v.clone()),
-            Value::String(s) => s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| cannot_deserialize("double", key, v, raw)),
+            Value::String(s) => {
+                s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| cannot_deserialize("double", key, v, raw))
+            }
             _ => Err(cannot_deserialize("double", key, v, raw)),
         },
         FieldType::Date => match v {
-            Value::String(s) => util::normalize_date(s).map(Value::String).ok_or_else(|| cannot_deserialize("date", key, v, raw)),
+            Value::String(s) => {
+                util::normalize_date(s).map(Value::String).ok_or_else(|| cannot_deserialize("date", key, v, raw))
+            }
             _ => Err(cannot_deserialize("date", key, v, raw)),
         },
         FieldType::DateTime => match v {
-            Value::String(s) => {
-                util::normalize_datetime(s).map(Value::String).ok_or_else(|| cannot_deserialize("datetime", key, v, raw))
-            }
+            Value::String(s) => util::normalize_datetime(s)
+                .map(Value::String)
+                .ok_or_else(|| cannot_deserialize("datetime", key, v, raw)),
             _ => Err(cannot_deserialize("datetime", key, v, raw)),
         },
         FieldType::Id | FieldType::Reference => {
@@ -146,18 +156,24 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
                 return Ok(Value::Null);
             }
             let Some(id) = normalize_id(&text) else {
-                return Err(SfError::bad("MALFORMED_ID", format!("{label}: id value of incorrect type: {text}")).with_fields(&[fname]));
+                return Err(SfError::bad("MALFORMED_ID", format!("{label}: id value of incorrect type: {text}"))
+                    .with_fields(&[fname]));
             };
             let target_ok = org
                 .schema
                 .by_key_prefix(&id[..3])
                 .is_some_and(|o| field.reference_to.iter().any(|t| t.eq_ignore_ascii_case(&o.name)));
             if !target_ok {
-                return Err(SfError::bad("FIELD_INTEGRITY_EXCEPTION", format!("{label}: id value of incorrect type: {text}"))
-                    .with_fields(&[fname]));
+                return Err(SfError::bad(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    format!("{label}: id value of incorrect type: {text}"),
+                )
+                .with_fields(&[fname]));
             }
             if org.get(&id).is_none() {
-                return Err(SfError::bad("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id").with_fields::<&str>(&[]));
+                return Err(
+                    SfError::bad("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id").with_fields::<&str>(&[])
+                );
             }
             Ok(Value::String(id))
         }
@@ -174,7 +190,10 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
                 )
                 .with_fields(&[fname]));
             }
-            if field.ty == FieldType::Picklist && !field.picklist.is_empty() && !field.picklist.iter().any(|p| p == &text) {
+            if field.ty == FieldType::Picklist
+                && !field.picklist.is_empty()
+                && !field.picklist.iter().any(|p| p == &text)
+            {
                 return Err(SfError::bad(
                     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                     format!("{label}: bad value for restricted picklist field: {text}"),
@@ -182,9 +201,8 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
                 .with_fields(&[fname]));
             }
             if field.ty == FieldType::Email && !is_email_shaped(&text) {
-                return Err(
-                    SfError::bad("INVALID_EMAIL_ADDRESS", format!("{label}: invalid email address: {text}")).with_fields(&[fname])
-                );
+                return Err(SfError::bad("INVALID_EMAIL_ADDRESS", format!("{label}: invalid email address: {text}"))
+                    .with_fields(&[fname]));
             }
             Ok(Value::String(text))
         }
@@ -209,7 +227,13 @@ enum Op {
 }
 
 /// Checks the body's field names and converts the values; answers canonical name → value.
-fn read_body(org: &Org, object: &ObjectDef, body: &Map<String, Value>, raw: Option<&str>, op: Op) -> Result<Vec<(String, Value)>, SfError> {
+fn read_body(
+    org: &Org,
+    object: &ObjectDef,
+    body: &Map<String, Value>,
+    raw: Option<&str>,
+    op: Op,
+) -> Result<Vec<(String, Value)>, SfError> {
     let mut values = Vec::new();
     let mut not_writable = Vec::new();
     for (key, v) in body {
@@ -223,7 +247,10 @@ fn read_body(org: &Org, object: &ObjectDef, body: &Map<String, Value>, raw: Opti
             continue;
         }
         let Some(field) = object.field(key) else {
-            return Err(SfError::bad("INVALID_FIELD", format!("No such column '{key}' on sobject of type {}", object.name)));
+            return Err(SfError::bad(
+                "INVALID_FIELD",
+                format!("No such column '{key}' on sobject of type {}", object.name),
+            ));
         };
         let writable = match op {
             Op::Insert => field.createable,
@@ -289,9 +316,9 @@ fn check_required(object: &ObjectDef, record: &Record, op: Op, touched: &[String
 fn check_unique(org: &Org, object: &ObjectDef, record: &Record, self_id: &str) -> Result<(), SfError> {
     for field in object.fields.iter().filter(|f| f.unique && f.name != "Username") {
         let Some(value) = str_of(record, &field.name) else { continue };
-        let clash = org
-            .records(&object.name)
-            .find(|r| str_of(r, "Id") != Some(self_id) && str_of(r, &field.name).is_some_and(|v| v.eq_ignore_ascii_case(value)));
+        let clash = org.records(&object.name).find(|r| {
+            str_of(r, "Id") != Some(self_id) && str_of(r, &field.name).is_some_and(|v| v.eq_ignore_ascii_case(value))
+        });
         if let Some(other) = clash {
             return Err(SfError::bad(
                 "DUPLICATE_VALUE",
@@ -308,10 +335,18 @@ fn check_unique(org: &Org, object: &ObjectDef, record: &Record, self_id: &str) -
 }
 
 /// Inserts a record through every rule. Answers the new 18-character id.
-pub fn insert(core: &mut Core, type_name: &str, body: &Map<String, Value>, raw: Option<&str>) -> Result<String, SfError> {
+pub fn insert(
+    core: &mut Core,
+    type_name: &str,
+    body: &Map<String, Value>,
+    raw: Option<&str>,
+) -> Result<String, SfError> {
     let object = object_def(&core.org, type_name)?;
     if !object.createable {
-        return Err(SfError::bad("INVALID_TYPE_FOR_OPERATION", format!("entity type cannot be inserted: {}", object.name)));
+        return Err(SfError::bad(
+            "INVALID_TYPE_FOR_OPERATION",
+            format!("entity type cannot be inserted: {}", object.name),
+        ));
     }
     if let Some(tx) = core.mixed.as_mut() {
         tx.touch(&object)?;
@@ -350,10 +385,19 @@ pub fn insert(core: &mut Core, type_name: &str, body: &Map<String, Value>, raw: 
 }
 
 /// Updates a record through every rule.
-pub fn update(core: &mut Core, type_name: &str, id: &str, body: &Map<String, Value>, raw: Option<&str>) -> Result<(), SfError> {
+pub fn update(
+    core: &mut Core,
+    type_name: &str,
+    id: &str,
+    body: &Map<String, Value>,
+    raw: Option<&str>,
+) -> Result<(), SfError> {
     let object = object_def(&core.org, type_name)?;
     if !object.updateable {
-        return Err(SfError::bad("INVALID_TYPE_FOR_OPERATION", format!("entity type cannot be updated: {}", object.name)));
+        return Err(SfError::bad(
+            "INVALID_TYPE_FOR_OPERATION",
+            format!("entity type cannot be updated: {}", object.name),
+        ));
     }
     if let Some(tx) = core.mixed.as_mut() {
         tx.touch(&object)?;
@@ -412,7 +456,10 @@ pub fn delete(core: &mut Core, type_name: Option<&str>, id: &str) -> Result<(), 
         return Err(SfError::bad("MALFORMED_ID", format!("bad id {id}")));
     }
     if !object.deletable {
-        return Err(SfError::bad("INVALID_TYPE_FOR_OPERATION", format!("entity type cannot be deleted: {}", object.name)));
+        return Err(SfError::bad(
+            "INVALID_TYPE_FOR_OPERATION",
+            format!("entity type cannot be deleted: {}", object.name),
+        ));
     }
     if let Some(tx) = core.mixed.as_mut() {
         tx.touch(&object)?;
@@ -436,7 +483,8 @@ fn default_user_fields(org: &Org, record: &mut Record) {
         let base = str_of(record, "Username").and_then(|u| u.split('@').next()).unwrap_or("user").to_string();
         let mut nick = base.clone();
         let mut n = 1;
-        while org.records("User").any(|u| str_of(u, "CommunityNickname").is_some_and(|c| c.eq_ignore_ascii_case(&nick))) {
+        while org.records("User").any(|u| str_of(u, "CommunityNickname").is_some_and(|c| c.eq_ignore_ascii_case(&nick)))
+        {
             n += 1;
             nick = format!("{base}{n}");
         }
@@ -509,12 +557,15 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
             }
             let changed = old.is_none_or(|o| !str_of(o, "Username").is_some_and(|u| u.eq_ignore_ascii_case(username)));
             if changed {
-                let taken_here = org
-                    .records("User")
-                    .any(|u| str_of(u, "Id") != Some(self_id) && str_of(u, "Username").is_some_and(|x| x.eq_ignore_ascii_case(username)));
+                let taken_here = org.records("User").any(|u| {
+                    str_of(u, "Id") != Some(self_id)
+                        && str_of(u, "Username").is_some_and(|x| x.eq_ignore_ascii_case(username))
+                });
                 let taken_elsewhere = username.rsplit('@').next().is_some_and(|d| d.eq_ignore_ascii_case(TAKEN_DOMAIN));
                 if taken_here || taken_elsewhere {
-                    return Err(SfError::bad("DUPLICATE_USERNAME", DUPLICATE_USERNAME_MESSAGE).with_fields(&["Username"]));
+                    return Err(
+                        SfError::bad("DUPLICATE_USERNAME", DUPLICATE_USERNAME_MESSAGE).with_fields(&["Username"])
+                    );
                 }
             }
             let profile = str_of(new, "ProfileId").unwrap_or_default();
@@ -534,8 +585,13 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
         "PermissionSetAssignment" if old.is_none() => {
             let assignee = str_of(new, "AssigneeId").unwrap_or_default();
             let ps_id = str_of(new, "PermissionSetId").unwrap_or_default();
-            if org.records("PermissionSetAssignment").any(|a| str_of(a, "AssigneeId") == Some(assignee) && str_of(a, "PermissionSetId") == Some(ps_id)) {
-                return Err(duplicate(format!("Duplicate PermissionSetAssignment. Assignee: {assignee}; Permission Set: {ps_id}")));
+            if org
+                .records("PermissionSetAssignment")
+                .any(|a| str_of(a, "AssigneeId") == Some(assignee) && str_of(a, "PermissionSetId") == Some(ps_id))
+            {
+                return Err(duplicate(format!(
+                    "Duplicate PermissionSetAssignment. Assignee: {assignee}; Permission Set: {ps_id}"
+                )));
             }
             let Some((_, ps)) = org.get(ps_id) else { return Ok(()) };
             if is_truthy(ps, "IsOwnedByProfile") {
@@ -550,11 +606,14 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
             let ps_label = str_of(ps, "Label").unwrap_or_default();
             let username = str_of(&user, "Username").unwrap_or_default();
             if license.starts_with("0PL") {
-                let holds = org
-                    .records("PermissionSetLicenseAssign")
-                    .any(|a| str_of(a, "AssigneeId") == Some(assignee) && str_of(a, "PermissionSetLicenseId") == Some(license));
+                let holds = org.records("PermissionSetLicenseAssign").any(|a| {
+                    str_of(a, "AssigneeId") == Some(assignee) && str_of(a, "PermissionSetLicenseId") == Some(license)
+                });
                 if !holds {
-                    let psl_label = org.get(license).and_then(|(_, l)| str_of(l, "MasterLabel").map(str::to_string)).unwrap_or_default();
+                    let psl_label = org
+                        .get(license)
+                        .and_then(|(_, l)| str_of(l, "MasterLabel").map(str::to_string))
+                        .unwrap_or_default();
                     return Err(SfError::bad(
                         "FIELD_INTEGRITY_EXCEPTION",
                         format!(
@@ -590,7 +649,10 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
                 )));
             }
             let total = org.get(psl).map(|(_, l)| int_of(l, "TotalLicenses")).unwrap_or(0);
-            let used = org.records("PermissionSetLicenseAssign").filter(|a| str_of(a, "PermissionSetLicenseId") == Some(psl)).count() as i64;
+            let used = org
+                .records("PermissionSetLicenseAssign")
+                .filter(|a| str_of(a, "PermissionSetLicenseId") == Some(psl))
+                .count() as i64;
             if used >= total {
                 return Err(license_limit());
             }
@@ -599,8 +661,9 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
         "TwoFactorInfo" => {
             if old.is_none() {
                 let user = str_of(new, "UserId").unwrap_or_default();
-                if let Some(existing) =
-                    org.records("TwoFactorInfo").find(|t| str_of(t, "UserId") == Some(user) && str_of(t, "Type") == str_of(new, "Type"))
+                if let Some(existing) = org
+                    .records("TwoFactorInfo")
+                    .find(|t| str_of(t, "UserId") == Some(user) && str_of(t, "Type") == str_of(new, "Type"))
                 {
                     return Err(duplicate(format!(
                         "duplicate value found: UserId duplicates value on record with id: {}",
@@ -693,7 +756,10 @@ pub fn derive_org(org: &mut Org, admin_id: &str) {
         .records("PermissionSetLicense")
         .filter_map(|l| str_of(l, "Id").map(str::to_string))
         .map(|id| {
-            let used = org.records("PermissionSetLicenseAssign").filter(|a| str_of(a, "PermissionSetLicenseId") == Some(id.as_str())).count();
+            let used = org
+                .records("PermissionSetLicenseAssign")
+                .filter(|a| str_of(a, "PermissionSetLicenseId") == Some(id.as_str()))
+                .count();
             (id, used as i64)
         })
         .collect();
@@ -705,8 +771,13 @@ pub fn derive_org(org: &mut Org, admin_id: &str) {
     let Some(methods_def) = org.schema.object("TwoFactorMethodsInfo").cloned() else { return };
     let users: Vec<String> = org.records("User").filter_map(|u| str_of(u, "Id").map(str::to_string)).collect();
     for user in users {
-        let has_totp = org.records("TwoFactorInfo").any(|t| str_of(t, "UserId") == Some(user.as_str()) && str_of(t, "Type") == Some("TOTP"));
-        let existing = org.records("TwoFactorMethodsInfo").find(|m| str_of(m, "UserId") == Some(user.as_str())).and_then(|m| str_of(m, "Id").map(str::to_string));
+        let has_totp = org
+            .records("TwoFactorInfo")
+            .any(|t| str_of(t, "UserId") == Some(user.as_str()) && str_of(t, "Type") == Some("TOTP"));
+        let existing = org
+            .records("TwoFactorMethodsInfo")
+            .find(|m| str_of(m, "UserId") == Some(user.as_str()))
+            .and_then(|m| str_of(m, "Id").map(str::to_string));
         match existing {
             Some(id) => {
                 if let Some(rec) = org.get_mut(&id) {

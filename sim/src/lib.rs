@@ -81,7 +81,9 @@ impl fmt::Display for Scenario {
 
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)")]
+#[error(
+    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)"
+)]
 pub struct UnknownScenario(pub String);
 
 impl FromStr for Scenario {
@@ -172,7 +174,10 @@ impl Default for SimConfig {
             scenario: Scenario::StoreConnect,
             faults: Faults::default(),
             api_version_latest: "62.0".to_string(),
-            oauth_clients: vec![OAuthClient { client_id: "runner-sim-client".to_string(), client_secret: random_secret(40) }],
+            oauth_clients: vec![OAuthClient {
+                client_id: "runner-sim-client".to_string(),
+                client_secret: random_secret(40),
+            }],
             refresh_tokens: vec![format!("5Aep{}", random_secret(80))],
         }
     }

@@ -124,7 +124,9 @@ pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
         .org
         .get(profile)
         .and_then(|(_, p)| p.get("UserLicenseId")?.as_str().map(str::to_string))
-        .and_then(|l| core.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(|n| n == "Salesforce Integration")))
+        .and_then(|l| {
+            core.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(|n| n == "Salesforce Integration"))
+        })
         .unwrap_or(false);
     let base = core.instance_url.clone();
     let v = core.latest().to_string();
@@ -167,6 +169,55 @@ pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
         "locale": str_field(&user, "LocaleSidKey"),
         "utcOffset": 36_000_000,
         "updated_at": str_field(&user, "LastModifiedDate"),
+    });
+    drop(state);
+    json_response(200, &body)
+}
+
+/// `GET /id/<org id>/<user id>`: the identity URL of the token response.
+pub async fn identity(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let token = bearer(&headers);
+    let mut state = shared.lock();
+    match shared.authorize(&mut state, token.as_deref()) {
+        Err(AuthError::Session) => return json_response(403, &json!("Bad_OAuth_Token")),
+        Err(AuthError::Limit) => return json_response(403, &limit_error()),
+        Ok(()) => {}
+    }
+    let core = &state.core;
+    let Some((_, user)) = core.org.get(&core.admin_id) else {
+        return json_response(403, &json!("Bad_OAuth_Token"));
+    };
+    let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let base = core.instance_url.clone();
+    let v = core.latest().to_string();
+    let (org_id, user_id) = (core.org_id.clone(), core.admin_id.clone());
+    let body = json!({
+        "id": format!("{base}/id/{org_id}/{user_id}"),
+        "asserted_user": true,
+        "user_id": user_id,
+        "organization_id": org_id,
+        "username": str_field(&user, "Username"),
+        "nick_name": str_field(&user, "CommunityNickname"),
+        "display_name": str_field(&user, "Name"),
+        "email": str_field(&user, "Email"),
+        "email_verified": true,
+        "first_name": str_field(&user, "FirstName"),
+        "last_name": str_field(&user, "LastName"),
+        "timezone": str_field(&user, "TimeZoneSidKey"),
+        "active": str_field(&user, "IsActive"),
+        "user_type": "STANDARD",
+        "language": str_field(&user, "LanguageLocaleKey"),
+        "locale": str_field(&user, "LocaleSidKey"),
+        "utcOffset": 36_000_000,
+        "last_modified_date": str_field(&user, "LastModifiedDate"),
+        "is_app_installed": true,
+        "urls": {
+            "rest": format!("{base}/services/data/v{v}/"),
+            "sobjects": format!("{base}/services/data/v{v}/sobjects/"),
+            "query": format!("{base}/services/data/v{v}/query/"),
+            "metadata": format!("{base}/services/Soap/m/{v}/{}", &org_id[..15]),
+            "custom_domain": base,
+        },
     });
     drop(state);
     json_response(200, &body)

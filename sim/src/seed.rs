@@ -98,11 +98,16 @@ pub fn schema(package: bool) -> Schema {
         .with_field(b("IsActive").default_value(Value::Bool(true)).label("Active"))
         .with_field(FieldDef::new("TimeZoneSidKey", FieldType::Picklist).required().length(40).label("Time Zone"))
         .with_field(FieldDef::new("LocaleSidKey", FieldType::Picklist).required().length(40).label("Locale"))
-        .with_field(FieldDef::new("EmailEncodingKey", FieldType::Picklist).required().length(40).label("Email Encoding"))
+        .with_field(
+            FieldDef::new("EmailEncodingKey", FieldType::Picklist).required().length(40).label("Email Encoding"),
+        )
         .with_field(FieldDef::new("LanguageLocaleKey", FieldType::Picklist).required().length(40).label("Language"))
         .with_field(r("ProfileId", "Profile", "Profile", Some("Users")).required().label("Profile ID"))
         .with_field(
-            FieldDef::new("UserType", FieldType::Picklist).read_only().default_value(json!("Standard")).label("User Type"),
+            FieldDef::new("UserType", FieldType::Picklist)
+                .read_only()
+                .default_value(json!("Standard"))
+                .label("User Type"),
         )
         .with_field(r("ManagerId", "User", "Manager", None).label("Manager ID"))
         .with_field(s("FederationIdentifier").length(512))
@@ -138,12 +143,22 @@ pub fn schema(package: bool) -> Schema {
     ));
     let mut psla = labels(
         ObjectDef::new("PermissionSetLicenseAssign", "2LA", true)
-            .with_field(r("AssigneeId", "User", "Assignee", Some("PermissionSetLicenseAssignments")).required().create_only().label("Assignee ID"))
             .with_field(
-                r("PermissionSetLicenseId", "PermissionSetLicense", "PermissionSetLicense", Some("PermissionSetLicenseAssignments"))
+                r("AssigneeId", "User", "Assignee", Some("PermissionSetLicenseAssignments"))
                     .required()
                     .create_only()
-                    .label("Permission Set License ID"),
+                    .label("Assignee ID"),
+            )
+            .with_field(
+                r(
+                    "PermissionSetLicenseId",
+                    "PermissionSetLicense",
+                    "PermissionSetLicense",
+                    Some("PermissionSetLicenseAssignments"),
+                )
+                .required()
+                .create_only()
+                .label("Permission Set License ID"),
             )
             .with_field(b("IsRevoked").read_only()),
         "Permission Set License Assignment",
@@ -174,13 +189,25 @@ pub fn schema(package: bool) -> Schema {
     ));
     let mut psa = labels(
         ObjectDef::new("PermissionSetAssignment", "0Pa", true)
-            .with_field(r("AssigneeId", "User", "Assignee", Some("PermissionSetAssignments")).required().create_only().label("Assignee ID"))
+            .with_field(
+                r("AssigneeId", "User", "Assignee", Some("PermissionSetAssignments"))
+                    .required()
+                    .create_only()
+                    .label("Assignee ID"),
+            )
             .with_field(
                 r("PermissionSetId", "PermissionSet", "PermissionSet", Some("Assignments"))
                     .required()
                     .create_only()
                     .label("Permission Set ID"),
             )
+            .with_field({
+                let mut group = FieldDef::new("PermissionSetGroupId", FieldType::Reference)
+                    .create_only()
+                    .label("Permission Set Group ID");
+                group.reference_to = vec!["PermissionSetGroup".into()];
+                group
+            })
             .with_field(b("IsActive").read_only().default_value(Value::Bool(true)))
             .with_field(FieldDef::new("ExpirationDate", FieldType::DateTime)),
         "Permission Set Assignment",
@@ -262,7 +289,10 @@ pub fn schema(package: bool) -> Schema {
             .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
             .with_field(FieldDef::new("EffectiveDate", FieldType::Date).required().label("Order Start Date"))
             .with_field(
-                FieldDef::new("Status", FieldType::Picklist).required().picklist(&["Draft", "Activated"]).default_value(json!("Draft")),
+                FieldDef::new("Status", FieldType::Picklist)
+                    .required()
+                    .picklist(&["Draft", "Activated"])
+                    .default_value(json!("Draft")),
             )
             .with_field(owner()),
     );
@@ -378,10 +408,14 @@ pub fn build(scenario: Scenario) -> Seed {
         "UserLicense",
         json!({"Name": "Salesforce Integration", "MasterLabel": "Salesforce Integration", "LicenseDefinitionKey": "PID_Integration", "Status": "Active", "TotalLicenses": integration_seats, "UsedLicenses": 0}),
     );
-    let admin_profile = seeder.add("Profile", json!({"Name": "System Administrator", "UserLicenseId": sf_license, "UserType": "Standard"}));
-    let standard_profile = seeder.add("Profile", json!({"Name": "Standard User", "UserLicenseId": sf_license, "UserType": "Standard"}));
-    let int_profile_name = if scenario == Scenario::LegacyProfile { LEGACY_INTEGRATION_PROFILE } else { INTEGRATION_PROFILE };
-    let int_profile = seeder.add("Profile", json!({"Name": int_profile_name, "UserLicenseId": int_license, "UserType": "Standard"}));
+    let admin_profile = seeder
+        .add("Profile", json!({"Name": "System Administrator", "UserLicenseId": sf_license, "UserType": "Standard"}));
+    let standard_profile =
+        seeder.add("Profile", json!({"Name": "Standard User", "UserLicenseId": sf_license, "UserType": "Standard"}));
+    let int_profile_name =
+        if scenario == Scenario::LegacyProfile { LEGACY_INTEGRATION_PROFILE } else { INTEGRATION_PROFILE };
+    let int_profile =
+        seeder.add("Profile", json!({"Name": int_profile_name, "UserLicenseId": int_license, "UserType": "Standard"}));
 
     let admin = seeder.add(
         "User",
@@ -394,10 +428,11 @@ pub fn build(scenario: Scenario) -> Seed {
     );
     seeder.admin = admin.clone();
     // Records made before the admin existed name it as creator and owner.
-    let made_before: Vec<String> = [&org_id, &sf_license, &int_license, &admin_profile, &standard_profile, &int_profile, &admin]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let made_before: Vec<String> =
+        [&org_id, &sf_license, &int_license, &admin_profile, &standard_profile, &int_profile, &admin]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     for id in &made_before {
         for field in ["CreatedById", "LastModifiedById"] {
             seeder.set(id, field, json!(admin));
@@ -413,7 +448,11 @@ pub fn build(scenario: Scenario) -> Seed {
             "TotalLicenses": psl_seats, "UsedLicenses": 0, "IsAvailableForIntegrations": true,
         }),
     );
-    for (profile, name) in [(&admin_profile, "System Administrator"), (&standard_profile, "Standard User"), (&int_profile, int_profile_name)] {
+    for (profile, name) in [
+        (&admin_profile, "System Administrator"),
+        (&standard_profile, "Standard User"),
+        (&int_profile, int_profile_name),
+    ] {
         let ps_name = format!("X00e{}", &profile[3..15]);
         seeder.add(
             "PermissionSet",
@@ -485,7 +524,10 @@ pub fn build(scenario: Scenario) -> Seed {
                 "ProfileId": int_profile,
             }),
         );
-        seeder.add("PermissionSetLicenseAssign", json!({"AssigneeId": sync, "PermissionSetLicenseId": psl, "IsRevoked": false}));
+        seeder.add(
+            "PermissionSetLicenseAssign",
+            json!({"AssigneeId": sync, "PermissionSetLicenseId": psl, "IsRevoked": false}),
+        );
         for ps in &sync_sets {
             seeder.add("PermissionSetAssignment", json!({"AssigneeId": sync, "PermissionSetId": ps}));
         }
@@ -496,7 +538,8 @@ pub fn build(scenario: Scenario) -> Seed {
         seeder.add("s_c__Store__c", json!({"Name": "Demo Store", "s_c__Domain__c": "shop.storeconnect-demo.example"}));
     }
     // One UserLogin per user.
-    let users: Vec<String> = seeder.org.records("User").filter_map(|u| u.get("Id")?.as_str().map(str::to_string)).collect();
+    let users: Vec<String> =
+        seeder.org.records("User").filter_map(|u| u.get("Id")?.as_str().map(str::to_string)).collect();
     for user in users {
         seeder.add("UserLogin", json!({"UserId": user}));
     }
@@ -505,7 +548,8 @@ pub fn build(scenario: Scenario) -> Seed {
     for profile in [&admin_profile, &standard_profile, &int_profile] {
         let mut entries = Vec::new();
         for (object, types) in record_types {
-            let present: Vec<&str> = rt_ids.iter().filter(|(o, _, _)| o == object).map(|(_, d, _)| d.as_str()).collect();
+            let present: Vec<&str> =
+                rt_ids.iter().filter(|(o, _, _)| o == object).map(|(_, d, _)| d.as_str()).collect();
             let default = if profile == &int_profile {
                 match *object {
                     "Account" => "Wholesale_Account",
@@ -515,9 +559,14 @@ pub fn build(scenario: Scenario) -> Seed {
             } else {
                 types[0].0
             };
-            let default = if present.contains(&default) { default } else { present.first().copied().unwrap_or_default() };
+            let default =
+                if present.contains(&default) { default } else { present.first().copied().unwrap_or_default() };
             for dev in present {
-                entries.push(RecordTypeVisibility { record_type: format!("{object}.{dev}"), visible: true, default: dev == default });
+                entries.push(RecordTypeVisibility {
+                    record_type: format!("{object}.{dev}"),
+                    visible: true,
+                    default: dev == default,
+                });
             }
         }
         meta.insert(profile.clone(), entries);
@@ -537,7 +586,8 @@ mod tests {
         let org = &seed.org;
         let users: Vec<_> = org.records("User").collect();
         assert_eq!(users.len(), 2);
-        let int = org.records("UserLicense").find(|l| l["Name"] == "Salesforce Integration").cloned().unwrap_or_default();
+        let int =
+            org.records("UserLicense").find(|l| l["Name"] == "Salesforce Integration").cloned().unwrap_or_default();
         assert_eq!(int["UsedLicenses"], json!(1));
         assert_eq!(int["TotalLicenses"], json!(5));
         let psl = org.records("PermissionSetLicense").next().cloned().unwrap_or_default();
@@ -566,7 +616,12 @@ mod tests {
         assert!(o["TrialExpirationDate"].is_string());
         assert_eq!(scratch.org.records("User").count(), 1);
         let no_seats = build(Scenario::NoSeats);
-        let int = no_seats.org.records("UserLicense").find(|l| l["Name"] == "Salesforce Integration").cloned().unwrap_or_default();
+        let int = no_seats
+            .org
+            .records("UserLicense")
+            .find(|l| l["Name"] == "Salesforce Integration")
+            .cloned()
+            .unwrap_or_default();
         assert_eq!((int["TotalLicenses"].clone(), int["UsedLicenses"].clone()), (json!(1), json!(1)));
     }
 }

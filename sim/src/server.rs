@@ -72,6 +72,7 @@ impl Shared {
             next_cursor: 0,
             mixed: None,
             instance_url,
+            api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
         };
         let mut tokens = IndexMap::new();
         tokens.insert(config.token.clone(), 0);
@@ -280,6 +281,7 @@ fn handle_rest(
     }
     state.usage += 1;
     shared.count_call();
+    state.core.api_usage.0 = state.usage;
     let resp = dispatch(&mut state.core, Request { method, path_and_query, headers, body });
     let info = shared.limit_header(state);
     match fault {
@@ -299,6 +301,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/services/data/", get(versions))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/id/{org}/{user}", get(oauth::identity).post(oauth::identity))
         .route("/services/Soap/m/{version}", post(soap::handle))
         .route("/", get(not_found))
         .fallback(rest)

@@ -140,7 +140,11 @@ pub fn fault(code: &str, message: &str) -> Response {
 }
 
 /// `POST /services/Soap/m/{version}`.
-pub async fn handle(AxState(shared): AxState<Arc<Shared>>, Extension(conn): Extension<ConnDrop>, body: Bytes) -> Response {
+pub async fn handle(
+    AxState(shared): AxState<Arc<Shared>>,
+    Extension(conn): Extension<ConnDrop>,
+    body: Bytes,
+) -> Response {
     shared.latency().await;
     let text = String::from_utf8_lossy(&body).into_owned();
     let doc = match parse(&text) {
@@ -167,7 +171,10 @@ fn handle_locked(shared: &Shared, state: &mut State, session: Option<&str>, doc:
             ));
         }
         Err(AuthError::Limit) => {
-            return Outcome::Respond(fault("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."));
+            return Outcome::Respond(fault(
+                "sf:REQUEST_LIMIT_EXCEEDED",
+                "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+            ));
         }
         Ok(()) => {}
     }
@@ -225,7 +232,8 @@ fn profile_license_name(core: &Core, profile_id: &str) -> String {
 fn profile_xml(core: &Core, profile_id: &str, full_name: &str) -> String {
     let mut entries = core.meta.get(profile_id).cloned().unwrap_or_default();
     entries.sort_by(|a, b| a.record_type.cmp(&b.record_type));
-    let mut out = format!(r#"<records xsi:type="Profile"><fullName>{}</fullName><custom>false</custom>"#, xml_escape(full_name));
+    let mut out =
+        format!(r#"<records xsi:type="Profile"><fullName>{}</fullName><custom>false</custom>"#, xml_escape(full_name));
     for e in entries {
         out.push_str(&format!(
             "<recordTypeVisibilities><default>{}</default><recordType>{}</recordType><visible>{}</visible></recordTypeVisibilities>",
@@ -234,7 +242,10 @@ fn profile_xml(core: &Core, profile_id: &str, full_name: &str) -> String {
             e.visible
         ));
     }
-    out.push_str(&format!("<userLicense>{}</userLicense></records>", xml_escape(&profile_license_name(core, profile_id))));
+    out.push_str(&format!(
+        "<userLicense>{}</userLicense></records>",
+        xml_escape(&profile_license_name(core, profile_id))
+    ));
     out
 }
 
@@ -247,11 +258,20 @@ fn read_metadata(core: &Core, op: &Elem) -> Response {
             _ => records.push_str(r#"<records xsi:nil="true"/>"#),
         }
     }
-    text_response(200, CONTENT_TYPE, envelope(&format!("<readMetadataResponse><result>{records}</result></readMetadataResponse>")))
+    text_response(
+        200,
+        CONTENT_TYPE,
+        envelope(&format!("<readMetadataResponse><result>{records}</result></readMetadataResponse>")),
+    )
 }
 
 /// Applies one Profile's `recordTypeVisibilities` overlay to `meta`.
-fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata: &Elem) -> Result<(), (String, String)> {
+fn apply_profile(
+    core: &Core,
+    meta: &mut ProfileMeta,
+    profile_id: &str,
+    metadata: &Elem,
+) -> Result<(), (String, String)> {
     let entries = meta.entry(profile_id.to_string()).or_default();
     for rtv in metadata.children_named("recordTypeVisibilities") {
         let Some(record_type) = rtv.child_text("recordType") else {
@@ -263,7 +283,10 @@ fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata
                 && r.get("DeveloperName").and_then(|v| v.as_str()) == Some(dev)
         });
         if !exists {
-            return Err(("INVALID_CROSS_REFERENCE_KEY".into(), format!("In field: recordType - no RecordType named {record_type} found")));
+            return Err((
+                "INVALID_CROSS_REFERENCE_KEY".into(),
+                format!("In field: recordType - no RecordType named {record_type} found"),
+            ));
         }
         let parse_bool = |name: &str| rtv.child_text(name).map(|t| t.eq_ignore_ascii_case("true"));
         let default = parse_bool("default");
@@ -300,7 +323,10 @@ fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata
 }
 
 fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Response {
-    let all_or_none = doc.find("AllOrNoneHeader").and_then(|h| h.child_text("allOrNone")).is_some_and(|t| t.eq_ignore_ascii_case("true"));
+    let all_or_none = doc
+        .find("AllOrNoneHeader")
+        .and_then(|h| h.child_text("allOrNone"))
+        .is_some_and(|t| t.eq_ignore_ascii_case("true"));
     let mut meta = core.meta.clone();
     let mut results = Vec::new();
     let mut any_failed = false;
@@ -309,11 +335,17 @@ fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Respo
         let outcome = if metadata.xsi_type() != Some("Profile") {
             Err((
                 "INVALID_TYPE".to_string(),
-                format!("This simulated org only supports Profile metadata, not {}", metadata.xsi_type().unwrap_or("(no xsi:type)")),
+                format!(
+                    "This simulated org only supports Profile metadata, not {}",
+                    metadata.xsi_type().unwrap_or("(no xsi:type)")
+                ),
             ))
         } else {
             match profile_by_full_name(core, &full_name) {
-                None => Err(("INVALID_CROSS_REFERENCE_KEY".to_string(), format!("In field: fullName - no Profile named {full_name} found"))),
+                None => Err((
+                    "INVALID_CROSS_REFERENCE_KEY".to_string(),
+                    format!("In field: fullName - no Profile named {full_name} found"),
+                )),
                 Some((id, _)) => {
                     let mut trial = meta.clone();
                     apply_profile(core, &mut trial, &id, metadata).map(|()| trial)
@@ -324,7 +356,10 @@ fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Respo
         match outcome {
             Ok(trial) => {
                 meta = trial;
-                results.push(format!("<result>{created}<fullName>{}</fullName><success>true</success></result>", xml_escape(&full_name)));
+                results.push(format!(
+                    "<result>{created}<fullName>{}</fullName><success>true</success></result>",
+                    xml_escape(&full_name)
+                ));
             }
             Err((code, message)) => {
                 any_failed = true;

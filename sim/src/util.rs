@@ -141,10 +141,7 @@ mod tests {
     #[test]
     fn datetimes_normalize() {
         assert_eq!(normalize_datetime("2024-01-02T03:04:05Z").as_deref(), Some("2024-01-02T03:04:05.000+0000"));
-        assert_eq!(
-            normalize_datetime("2024-01-02T03:04:05.000+0000").as_deref(),
-            Some("2024-01-02T03:04:05.000+0000")
-        );
+        assert_eq!(normalize_datetime("2024-01-02T03:04:05.000+0000").as_deref(), Some("2024-01-02T03:04:05.000+0000"));
         assert_eq!(normalize_datetime("2024-01-02").as_deref(), Some("2024-01-02T00:00:00.000+0000"));
         assert_eq!(normalize_datetime("yesterday"), None);
         assert_eq!(normalize_date("2024-13-01"), None);

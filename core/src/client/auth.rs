@@ -115,7 +115,11 @@ impl TokenEndpoint {
     /// POSTs `form` (`application/x-www-form-urlencoded`) to `token_url` and reads
     /// `{access_token, instance_url, …}` or `{error, error_description}`.
     /// `token_url` must be https (or http on a loopback address).
-    pub async fn request(&self, token_url: &Url, form: Vec<(&'static str, SecretString)>) -> Result<Token, ClientError> {
+    pub async fn request(
+        &self,
+        token_url: &Url,
+        form: Vec<(&'static str, SecretString)>,
+    ) -> Result<Token, ClientError> {
         super::check_secure(token_url)?;
         let secrets: Vec<String> = form
             .iter()

@@ -135,7 +135,10 @@ pub enum ClientError {
     Soap { fault_code: String, message: String },
 
     #[error("invalid client configuration: {reason}")]
-    #[diagnostic(code(runner::sf::config), help("fix the connection settings (API version, certificates) and run again"))]
+    #[diagnostic(
+        code(runner::sf::config),
+        help("fix the connection settings (API version, certificates) and run again")
+    )]
     Config { reason: String },
 }
 
@@ -180,7 +183,7 @@ impl ClientError {
     pub fn is_transient(&self) -> bool {
         match self {
             ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
-            ClientError::UnexpectedResponse { status, .. } => matches!(status, 502 | 503 | 504),
+            ClientError::UnexpectedResponse { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
     }
@@ -207,12 +210,22 @@ fn api_help(errors: &[ApiError]) -> &'static str {
         "DUPLICATE_VALUE" | "DUPLICATE_USERNAME" => {
             "the record already exists: read it (by its natural key) instead of creating it again"
         }
-        "LICENSE_LIMIT_EXCEEDED" => "no free licence seat is left: free a seat (deactivate a user) or buy more, then run again",
-        "INVALID_TYPE" => "the object does not exist in this org: check the object name, or install the package that provides it",
-        "INVALID_FIELD" | "MALFORMED_QUERY" => "the query or field names do not match this org's schema: check the spelling and the API version",
+        "LICENSE_LIMIT_EXCEEDED" => {
+            "no free licence seat is left: free a seat (deactivate a user) or buy more, then run again"
+        }
+        "INVALID_TYPE" => {
+            "the object does not exist in this org: check the object name, or install the package that provides it"
+        }
+        "INVALID_FIELD" | "MALFORMED_QUERY" => {
+            "the query or field names do not match this org's schema: check the spelling and the API version"
+        }
         "NOT_FOUND" | "ENTITY_IS_DELETED" => "the record does not exist (any more): re-read the org and run again",
-        "MIXED_DML_OPERATION" => "setup objects (User, assignments) and ordinary records must be written in separate requests",
-        "FIELD_INTEGRITY_EXCEPTION" => "Salesforce rejected the field combination: the message names the dependency to satisfy",
+        "MIXED_DML_OPERATION" => {
+            "setup objects (User, assignments) and ordinary records must be written in separate requests"
+        }
+        "FIELD_INTEGRITY_EXCEPTION" => {
+            "Salesforce rejected the field combination: the message names the dependency to satisfy"
+        }
         _ => "Salesforce rejected the request: the error code and message say why; fix the cause and run again",
     }
 }

@@ -135,7 +135,10 @@ fn check_sobject(name: &str) -> Result<(), ClientError> {
     if valid_name(name) {
         Ok(())
     } else {
-        Err(ClientError::InvalidUrl { url: name.to_string(), reason: "not an sObject API name (letters, digits, _)".into() })
+        Err(ClientError::InvalidUrl {
+            url: name.to_string(),
+            reason: "not an sObject API name (letters, digits, _)".into(),
+        })
     }
 }
 
@@ -143,7 +146,10 @@ fn check_id(id: &str) -> Result<(), ClientError> {
     if matches!(id.len(), 15 | 18) && id.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err(ClientError::InvalidUrl { url: id.to_string(), reason: "not a Salesforce record id (15 or 18 letters and digits)".into() })
+        Err(ClientError::InvalidUrl {
+            url: id.to_string(),
+            reason: "not a Salesforce record id (15 or 18 letters and digits)".into(),
+        })
     }
 }
 
@@ -267,7 +273,12 @@ impl SfClient {
     }
 
     /// One record, with all fields or the given ones.
-    pub async fn get(&self, sobject: &str, id: &str, fields: Option<&[&str]>) -> Result<Map<String, Value>, ClientError> {
+    pub async fn get(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: Option<&[&str]>,
+    ) -> Result<Map<String, Value>, ClientError> {
         check_sobject(sobject)?;
         check_id(id)?;
         let mut path = format!("/sobjects/{sobject}/{id}");
@@ -289,7 +300,11 @@ impl SfClient {
     /// server: an ambiguous failure must be resolved by re-reading.
     pub async fn create(&self, sobject: &str, fields: &Map<String, Value>) -> Result<String, ClientError> {
         check_sobject(sobject)?;
-        let req = Req::new(Method::POST, self.data_url(&format!("/sobjects/{sobject}/"))?, Body::Json(Value::Object(fields.clone())));
+        let req = Req::new(
+            Method::POST,
+            self.data_url(&format!("/sobjects/{sobject}/"))?,
+            Body::Json(Value::Object(fields.clone())),
+        );
         let value = self.json(&req).await?;
         let save = SaveResult::from_value(&value).ok_or_else(|| self.shape_error(&req, &req.path, "a save result"))?;
         match save {
@@ -298,7 +313,11 @@ impl SfClient {
                 method: "POST".into(),
                 path: req.path.clone(),
                 status: 200,
-                errors: if errors.is_empty() { vec![ApiError::new("UNKNOWN", "the record was not created")] } else { errors },
+                errors: if errors.is_empty() {
+                    vec![ApiError::new("UNKNOWN", "the record was not created")]
+                } else {
+                    errors
+                },
             }),
         }
     }
@@ -307,7 +326,11 @@ impl SfClient {
     pub async fn update(&self, sobject: &str, id: &str, fields: &Map<String, Value>) -> Result<(), ClientError> {
         check_sobject(sobject)?;
         check_id(id)?;
-        let req = Req::new(Method::PATCH, self.data_url(&format!("/sobjects/{sobject}/{id}"))?, Body::Json(Value::Object(fields.clone())));
+        let req = Req::new(
+            Method::PATCH,
+            self.data_url(&format!("/sobjects/{sobject}/{id}"))?,
+            Body::Json(Value::Object(fields.clone())),
+        );
         self.no_content(&req).await.map(|_| ())
     }
 
@@ -343,8 +366,9 @@ impl SfClient {
                 item
             })
             .collect();
-        let safe = request.subrequests.iter().all(|s| !matches!(s.method.to_ascii_uppercase().as_str(), "POST" | "PUT"));
-        let write = request.subrequests.iter().any(|s| s.method.to_ascii_uppercase() != "GET");
+        let safe =
+            request.subrequests.iter().all(|s| !matches!(s.method.to_ascii_uppercase().as_str(), "POST" | "PUT"));
+        let write = request.subrequests.iter().any(|s| !s.method.eq_ignore_ascii_case("GET"));
         let body = json!({ "allOrNone": request.all_or_none, "compositeRequest": subrequests });
         let req = Req::new(Method::POST, self.data_url("/composite")?, Body::Json(body)).safe(safe).write(write);
         let value = self.json(&req).await?;
@@ -354,7 +378,8 @@ impl SfClient {
             .ok_or_else(|| self.shape_error(&req, &req.path, "a composite response"))?;
         let mut responses = Vec::with_capacity(items.len());
         for item in items {
-            let mut sub = SubResponse::from_value(item).ok_or_else(|| self.shape_error(&req, &req.path, "a composite subresponse"))?;
+            let mut sub = SubResponse::from_value(item)
+                .ok_or_else(|| self.shape_error(&req, &req.path, "a composite subresponse"))?;
             if let Some(sent) = request.subrequests.iter().find(|s| s.reference_id == sub.reference_id) {
                 sub.method = sent.method.clone();
                 sub.url = self.full_data_path(&sent.url);
@@ -376,7 +401,8 @@ impl SfClient {
             return Ok(vec![self.query(&soqls[0]).await]);
         }
         let version = self.api_version().to_string();
-        let urls: Vec<String> = soqls.iter().map(|q| format!("/services/data/v{version}/query?q={}", encode(q))).collect();
+        let urls: Vec<String> =
+            soqls.iter().map(|q| format!("/services/data/v{version}/query?q={}", encode(q))).collect();
         let mut results: Vec<Result<QueryResult, ClientError>> = Vec::with_capacity(soqls.len());
         let mut pending: Vec<(usize, String)> = Vec::new();
         for (i, (status, body)) in self.get_many(&urls).await?.into_iter().enumerate() {
@@ -478,19 +504,26 @@ impl SfClient {
                 subrequests: chunk
                     .iter()
                     .enumerate()
-                    .map(|(i, url)| SubRequest { method: "GET".into(), url: url.clone(), reference_id: format!("q{i}"), body: None })
+                    .map(|(i, url)| SubRequest {
+                        method: "GET".into(),
+                        url: url.clone(),
+                        reference_id: format!("q{i}"),
+                        body: None,
+                    })
                     .collect(),
             };
             let responses = self.composite(&request).await?;
             for (i, _) in chunk.iter().enumerate() {
                 let reference = format!("q{i}");
-                let sub = responses.iter().find(|r| r.reference_id == reference).ok_or_else(|| ClientError::UnexpectedResponse {
-                    method: "POST".into(),
-                    path: format!("/services/data/v{}/composite", self.api_version()),
-                    status: 200,
-                    content_type: "application/json".into(),
-                    snippet: format!("no subresponse for `{reference}`"),
-                    write: false,
+                let sub = responses.iter().find(|r| r.reference_id == reference).ok_or_else(|| {
+                    ClientError::UnexpectedResponse {
+                        method: "POST".into(),
+                        path: format!("/services/data/v{}/composite", self.api_version()),
+                        status: 200,
+                        content_type: "application/json".into(),
+                        snippet: format!("no subresponse for `{reference}`"),
+                        write: false,
+                    }
                 })?;
                 out.push((sub.status, sub.body.clone()));
             }
@@ -551,7 +584,11 @@ impl SfClient {
     }
 
     /// Updates records with sObject Collections (PATCH), 200 per request.
-    pub async fn update_many(&self, records: &[RecordUpdate], all_or_none: bool) -> Result<Vec<SaveResult>, ClientError> {
+    pub async fn update_many(
+        &self,
+        records: &[RecordUpdate],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>, ClientError> {
         let mut out = Vec::with_capacity(records.len());
         for chunk in records.chunks(COLLECTION_CHUNK) {
             let mut items = Vec::with_capacity(chunk.len());
@@ -561,7 +598,13 @@ impl SfClient {
                 let mut body = Map::new();
                 body.insert("attributes".into(), json!({ "type": record.sobject }));
                 body.insert("id".into(), Value::String(record.id.clone()));
-                body.extend(record.fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("id")).map(|(k, v)| (k.clone(), v.clone())));
+                body.extend(
+                    record
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| !k.eq_ignore_ascii_case("id"))
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
                 items.push(Value::Object(body));
             }
             let body = json!({ "allOrNone": all_or_none, "records": items });
@@ -607,7 +650,12 @@ impl SfClient {
     /// Any REST call under `/services/data/vXX.X` (`path` like `/sobjects/User/005…/password`;
     /// a path starting with `/services/data/` is used as is). Returns the status and the
     /// JSON body (`null` when there is none); non-2xx answers are errors.
-    pub async fn request_json(&self, method: Method, path: &str, body: Option<&Value>) -> Result<(u16, Value), ClientError> {
+    pub async fn request_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ClientError> {
         let url = self.data_url(path)?;
         let body = body.map(|b| Body::Json(b.clone())).unwrap_or(Body::None);
         let req = Req::new(method, url, body);
@@ -625,27 +673,36 @@ impl SfClient {
     // ----- Metadata SOAP -----
 
     /// Reads a Profile's record type visibilities with `readMetadata`.
-    pub async fn read_profile_record_types(&self, profile_full_name: &str) -> Result<Vec<RecordTypeVisibility>, ClientError> {
+    pub async fn read_profile_record_types(
+        &self,
+        profile_full_name: &str,
+    ) -> Result<Vec<RecordTypeVisibility>, ClientError> {
         let inner = soap::read_metadata_body("Profile", &[profile_full_name]);
         let (req, doc) = self.soap_call("readMetadata", inner, false).await?;
         let result = doc.find("result").ok_or_else(|| self.shape_error(&req, &req.path, "a readMetadata result"))?;
-        let record = result
-            .children_named("records")
-            .find(|r| r.attr("nil") != Some("true") && r.child("fullName").is_some());
+        let record =
+            result.children_named("records").find(|r| r.attr("nil") != Some("true") && r.child("fullName").is_some());
         match record {
             Some(record) => Ok(soap::record_type_visibilities(record)),
             None => Err(ClientError::Api {
                 method: "POST".into(),
                 path: req.path.clone(),
                 status: 200,
-                errors: vec![ApiError::new("NOT_FOUND", format!("no Profile with the full name `{profile_full_name}`"))],
+                errors: vec![ApiError::new(
+                    "NOT_FOUND",
+                    format!("no Profile with the full name `{profile_full_name}`"),
+                )],
             }),
         }
     }
 
     /// Sets record type visibilities on a Profile with `updateMetadata`; only the given
     /// entries change (profile updates overlay).
-    pub async fn update_profile_record_types(&self, profile_full_name: &str, changes: &[RecordTypeVisibility]) -> Result<(), ClientError> {
+    pub async fn update_profile_record_types(
+        &self,
+        profile_full_name: &str,
+        changes: &[RecordTypeVisibility],
+    ) -> Result<(), ClientError> {
         let inner = soap::update_profile_body(profile_full_name, changes);
         let (req, doc) = self.soap_call("updateMetadata", inner, true).await?;
         let result = doc.find("result").ok_or_else(|| self.shape_error(&req, &req.path, "an updateMetadata result"))?;
@@ -654,14 +711,22 @@ impl SfClient {
             _ => {
                 let mut errors = soap::result_errors(result);
                 if errors.is_empty() {
-                    errors.push(ApiError::new("UNKNOWN", format!("updateMetadata did not succeed for `{profile_full_name}`")));
+                    errors.push(ApiError::new(
+                        "UNKNOWN",
+                        format!("updateMetadata did not succeed for `{profile_full_name}`"),
+                    ));
                 }
                 Err(ClientError::Api { method: "POST".into(), path: req.path.clone(), status: 200, errors })
             }
         }
     }
 
-    async fn soap_call(&self, operation: &str, inner: String, write: bool) -> Result<(Req, soap::Element), ClientError> {
+    async fn soap_call(
+        &self,
+        operation: &str,
+        inner: String,
+        write: bool,
+    ) -> Result<(Req, soap::Element), ClientError> {
         let url = self.absolute_url(&format!("/services/Soap/m/{}", self.api_version()))?;
         let req = Req::new(Method::POST, url, Body::Soap(inner))
             // readMetadata reads; updateMetadata of a Profile overlays the same values again: both idempotent.
@@ -674,7 +739,11 @@ impl SfClient {
         let secrets = [token.expose_secret()];
         let doc = if resp.is_xml() { soap::parse(&resp.body).ok() } else { None };
         let Some(doc) = doc else {
-            return Err(if resp.is_success() { unexpected(&req, &resp, &secrets) } else { self.response_error(&req, &resp) });
+            return Err(if resp.is_success() {
+                unexpected(&req, &resp, &secrets)
+            } else {
+                self.response_error(&req, &resp)
+            });
         };
         if let Some((fault_code, message)) = soap::fault(&doc) {
             if fault_code.ends_with("REQUEST_LIMIT_EXCEEDED") {
@@ -712,7 +781,11 @@ impl SfClient {
     /// Joins a server-absolute path (`/services/...`) to the instance; never leaves it.
     fn absolute_url(&self, path: &str) -> Result<Url, ClientError> {
         let invalid = |reason: &str| ClientError::InvalidUrl { url: path.to_string(), reason: reason.to_string() };
-        if !path.starts_with("/services/") || path.contains("..") || path.contains(char::is_whitespace) || path.contains('#') {
+        if !path.starts_with("/services/")
+            || path.contains("..")
+            || path.contains(char::is_whitespace)
+            || path.contains('#')
+        {
             return Err(invalid("not a path under /services/"));
         }
         let url = self.inner.instance_url.join(path).map_err(|e| invalid(&e.to_string()))?;
@@ -734,7 +807,9 @@ impl SfClient {
             return Err(ClientError::SessionInvalid {
                 method: req.method.to_string(),
                 path: req.path.clone(),
-                hint: "get a fresh token (`sf org login web`, then `sf org auth show-access-token --json`) and run again".into(),
+                hint:
+                    "get a fresh token (`sf org login web`, then `sf org auth show-access-token --json`) and run again"
+                        .into(),
             });
         }
         self.refresh(generation).await?;

@@ -129,8 +129,9 @@ impl Shared {
             // the token elsewhere.
             .redirect(reqwest::redirect::Policy::none());
         for pem in &options.extra_root_certs {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ClientError::Config { reason: format!("an extra root certificate is not valid PEM: {e}") })?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ClientError::Config {
+                reason: format!("an extra root certificate is not valid PEM: {e}"),
+            })?;
             if certs.is_empty() {
                 return Err(ClientError::Config { reason: "an extra root certificate holds no certificate".into() });
             }
@@ -165,7 +166,9 @@ impl Shared {
         let auth_header = match token {
             Some(token) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
-                    ClientError::Config { reason: "the access token holds characters that cannot go in an HTTP header".into() }
+                    ClientError::Config {
+                        reason: "the access token holds characters that cannot go in an HTTP header".into(),
+                    }
                 })?;
                 value.set_sensitive(true);
                 Some(value)
@@ -178,7 +181,7 @@ impl Shared {
             let outcome = self.send_once(req, token, auth_header.as_ref()).await;
             let retries_left = attempt <= policy.max_retries;
             let retry_after = match &outcome {
-                Ok((resp, retry_after)) if req.safe && matches!(resp.status, 502 | 503 | 504) => Some(*retry_after),
+                Ok((resp, retry_after)) if req.safe && matches!(resp.status, 502..=504) => Some(*retry_after),
                 Ok(_) => None,
                 Err(AttemptError::NotSent(_)) => Some(None),
                 Err(AttemptError::Broken(_) | AttemptError::TimedOut) if req.safe => Some(None),
@@ -284,11 +287,7 @@ impl Shared {
         let headers = response.headers().clone();
         self.note_limit_info(&headers);
         let body = response.bytes().await.map_err(classify)?.to_vec();
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -343,11 +342,20 @@ pub(crate) fn error_from_response(req: &Req, resp: &Resp, secrets: &[&str], usag
             if errors.iter().any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED") {
                 return ClientError::RequestLimit { usage };
             }
-            return ClientError::Api { method: req.method.to_string(), path: req.path.clone(), status: resp.status, errors };
+            return ClientError::Api {
+                method: req.method.to_string(),
+                path: req.path.clone(),
+                status: resp.status,
+                errors,
+            };
         }
         if let Some(error) = json.get("error").and_then(Value::as_str) {
             let description = json.get("error_description").and_then(Value::as_str).unwrap_or_default();
-            return ClientError::OAuth { status: resp.status, error: error.to_string(), description: description.to_string() };
+            return ClientError::OAuth {
+                status: resp.status,
+                error: error.to_string(),
+                description: description.to_string(),
+            };
         }
         if resp.status == 300
             && let Some(urls) = json.as_array()

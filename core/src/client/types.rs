@@ -214,9 +214,13 @@ impl SubResponse {
             return Ok(self.body);
         }
         let errors = ApiError::list_from_value(&self.body).unwrap_or_else(|| {
-            vec![ApiError::new("UNKNOWN", format!("subrequest `{}` failed with HTTP {}", self.reference_id, self.status))]
+            vec![ApiError::new(
+                "UNKNOWN",
+                format!("subrequest `{}` failed with HTTP {}", self.reference_id, self.status),
+            )]
         });
-        let path = if self.url.is_empty() { format!("composite:{}", self.reference_id) } else { strip_query(&self.url) };
+        let path =
+            if self.url.is_empty() { format!("composite:{}", self.reference_id) } else { strip_query(&self.url) };
         Err(ClientError::Api { method: self.method, path, status: self.status, errors })
     }
 }

@@ -39,7 +39,10 @@ async fn composite_references_and_shapes() {
     let recorded_query = &recorded[1]["compositeResponse"][0];
     assert_shape_within(recorded_query, &results[2]);
     let recorded_404 = cassette_bodies("cumulusci/TestCompositeParallelSalesforce.test_errors.yaml").remove(0);
-    assert_eq!(json!({"compositeResponse": [results[5].clone()]})["compositeResponse"][0]["body"], recorded_404["compositeResponse"][0]["body"]);
+    assert_eq!(
+        json!({"compositeResponse": [results[5].clone()]})["compositeResponse"][0]["body"],
+        recorded_404["compositeResponse"][0]["body"]
+    );
     assert_same_shape(&results[5], &recorded_404["compositeResponse"][0]);
     assert_eq!(sim.query_one(&format!("SELECT Name FROM Account WHERE Id = '{account}'"), "Name").await, "Renamed");
     // The whole composite counted as one call.
@@ -139,7 +142,14 @@ async fn composite_limits_and_mixed_dml() {
         "DML operation on setup object is not permitted after you have updated a non-setup object (or vice versa): User, original object: s_c__Setup_Configuration__c"
     );
     assert_eq!(results[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
-    assert_ne!(sim.query_one(&format!("SELECT s_c__Text__c FROM s_c__Setup_Configuration__c WHERE Id = '{config}'"), "s_c__Text__c").await, admin.as_str());
+    assert_ne!(
+        sim.query_one(
+            &format!("SELECT s_c__Text__c FROM s_c__Setup_Configuration__c WHERE Id = '{config}'"),
+            "s_c__Text__c"
+        )
+        .await,
+        admin.as_str()
+    );
 }
 
 #[tokio::test]
@@ -223,7 +233,12 @@ async fn collections_create_update_delete_retrieve() {
     assert_eq!(r[0], json!({"id": one, "success": true, "errors": []}));
     assert_eq!(r[1]["errors"][0]["statusCode"], "MISSING_ARGUMENT");
 
-    let reply = sim.get(&format!("composite/sobjects/Account?ids={one},{two},001Hs00000009zzAAA&fields=Id,Name")).await;
+    let reply = sim
+        .get(&format!(
+            "composite/sobjects/Account?ids={one},{two},{}&fields=Id,Name",
+            runner_sim::model::make_id("001", 999_999)
+        ))
+        .await;
     let r = reply.body.as_array().cloned().unwrap_or_default();
     assert_eq!(r[0]["Name"], "One!");
     assert_eq!(r[0]["attributes"]["type"], "Account");
@@ -231,10 +246,14 @@ async fn collections_create_update_delete_retrieve() {
     assert_eq!(r[2], Value::Null);
 
     let reply = sim.delete(&format!("composite/sobjects?ids={one},{two}&allOrNone=false")).await;
-    assert_eq!(reply.body, json!([{"id": one, "success": true, "errors": []}, {"id": two, "success": true, "errors": []}]));
+    assert_eq!(
+        reply.body,
+        json!([{"id": one, "success": true, "errors": []}, {"id": two, "success": true, "errors": []}])
+    );
     assert_eq!(sim.get(&format!("sobjects/Account/{one}")).await.status, 404);
 
-    let too_many: Vec<Value> = (0..201).map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("n{i}")})).collect();
+    let too_many: Vec<Value> =
+        (0..201).map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("n{i}")})).collect();
     assert_eq!(sim.post("composite/sobjects", &json!({"records": too_many})).await.status, 400);
 }
 
@@ -243,12 +262,13 @@ async fn collections_refuse_mixed_setup_and_data() {
     let sim = sim().await;
     let users = sim.query("SELECT Id FROM User WHERE Username LIKE 'admin@%'").await;
     let admin = users[0]["Id"].as_str().unwrap_or_default().to_string();
+    let account = sim.query_one("SELECT Id FROM Account LIMIT 1", "Id").await;
     let reply = sim
         .patch(
             "composite/sobjects",
             &json!({"allOrNone": false, "records": [
                 {"attributes": {"type": "User"}, "id": admin, "Title": "Admin"},
-                {"attributes": {"type": "Account"}, "Name": "Data", "id": "001Hs00000009zzAAA"},
+                {"attributes": {"type": "Account"}, "Name": "Data", "id": account},
             ]}),
         )
         .await;

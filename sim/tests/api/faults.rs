@@ -20,7 +20,10 @@ async fn api_limit_refuses_calls() {
     assert_eq!(sim.get("limits").await.status, 200);
     let reply = sim.get("limits").await;
     assert_eq!(reply.status, 403);
-    assert_eq!(reply.body, json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]));
+    assert_eq!(
+        reply.body,
+        json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+    );
     assert_eq!(reply.header("Sforce-Limit-Info").as_deref(), Some("api-usage=2/2"));
     assert_eq!(sim.handle.api_calls(), 2);
     // The version list is not an API call.
@@ -74,7 +77,7 @@ async fn a_dropped_connection_closes_without_a_response() {
         let addr = sim.handle.instance_url().trim_start_matches("http://").to_string();
         let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connects");
         let request = format!(
-            "GET /services/data/v62.0/limits HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+            "GET /services/data/v62.0/limits HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
             sim.handle.token()
         );
         stream.write_all(request.as_bytes()).await.expect("writes");

@@ -84,8 +84,15 @@ async fn profile_record_type_defaults_read_and_update() {
     );
     let (status, xml) = soap(&sim, &token, &bad).await;
     assert_eq!(status, 200);
-    assert!(xml.contains("<success>false</success>") && xml.contains("<statusCode>INVALID_CROSS_REFERENCE_KEY</statusCode>"), "{xml}");
-    assert!(xml.contains("<errors><message>In field: recordType - no RecordType named Account.Nope found</message>"), "{xml}");
+    assert!(
+        xml.contains("<success>false</success>")
+            && xml.contains("<statusCode>INVALID_CROSS_REFERENCE_KEY</statusCode>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<errors><message>In field: recordType - no RecordType named Account.Nope found</message>"),
+        "{xml}"
+    );
 
     let (status, xml) = soap(&sim, "bogus", &read_profile(PROFILE)).await;
     assert_eq!(status, 500);
@@ -102,12 +109,15 @@ async fn client_credentials_and_refresh_token_grants() {
         ..SimConfig::default()
     };
     let sim = sim_with(config).await;
-    let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let form =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
     let token_url = sim.url("/services/oauth2/token");
     let post = |body: String| {
         sim.client.post(&token_url).header("Content-Type", "application/x-www-form-urlencoded").body(body).send()
     };
-    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "s3cret")])).await.expect("answered");
+    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "s3cret")]))
+        .await
+        .expect("answered");
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_shape_within(&fixture_json("restforce/auth_success_response.json"), &body);
@@ -117,13 +127,22 @@ async fn client_credentials_and_refresh_token_grants() {
     assert!(body["id"].as_str().is_some_and(|id| id.contains("/id/00D") && id.contains("/005")));
     assert!(body["issued_at"].as_str().is_some_and(|t| t.len() == 13 && t.bytes().all(|b| b.is_ascii_digit())));
 
-    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "wrong")])).await.expect("answered");
+    let resp = post(form(&[("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", "wrong")]))
+        .await
+        .expect("answered");
     assert_eq!(resp.status(), 400);
-    assert_eq!(resp.json::<Value>().await.ok(), Some(json!({"error": "invalid_client", "error_description": "invalid client credentials"})));
+    assert_eq!(
+        resp.json::<Value>().await.ok(),
+        Some(json!({"error": "invalid_client", "error_description": "invalid client credentials"}))
+    );
 
-    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "refresh-1")])).await.expect("answered");
+    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "refresh-1")]))
+        .await
+        .expect("answered");
     assert_eq!(resp.status(), 200);
-    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "nope")])).await.expect("answered");
+    let resp = post(form(&[("grant_type", "refresh_token"), ("client_id", "app"), ("refresh_token", "nope")]))
+        .await
+        .expect("answered");
     let body: Value = resp.json().await.expect("json");
     assert_same_shape(&body, &fixture_json("restforce/refresh_error_response.json"));
     assert_eq!(body["error"], "invalid_grant");

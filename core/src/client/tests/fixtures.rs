@@ -36,7 +36,8 @@ fn query_pages() {
     assert_eq!(record["ParentWhizbang__r"]["Name"], "Parent Whizbang");
     assert_eq!(record["Whizbangs__r"]["records"][0]["Name"], "Child Whizbang");
 
-    let first = QueryPage::from_value(json("restforce/sobject/query_paginated_first_page_response.json")).expect("page");
+    let first =
+        QueryPage::from_value(json("restforce/sobject/query_paginated_first_page_response.json")).expect("page");
     assert!(!first.done);
     assert_eq!(first.next_records_url.as_deref(), Some("/services/data/v26.0/query/01gD"));
     assert_eq!(first.records[0]["Text_Label"], "First Page");
@@ -45,7 +46,8 @@ fn query_pages() {
 
     let empty = QueryPage::from_value(json("restforce/sobject/query_empty_response.json")).expect("empty");
     assert_eq!((empty.total_size, empty.records.len()), (0, 0));
-    let aggregate = QueryPage::from_value(json("restforce/sobject/query_aggregate_success_response.json")).expect("agg");
+    let aggregate =
+        QueryPage::from_value(json("restforce/sobject/query_aggregate_success_response.json")).expect("agg");
     assert_eq!(aggregate.records.len(), 3);
     assert_eq!(aggregate.records[2]["CampaignId"], Value::Null);
 
@@ -59,11 +61,31 @@ fn error_bodies() {
         ("restforce/sobject/query_error_response.json", "INVALID_FIELD", "error_message"),
         ("restforce/sobject/write_error_response.json", "INVALID_FIELD", "No such column 'foo' on sobject of type Bar"),
         ("restforce/expired_session_response.json", "INVALID_SESSION_ID", "Session expired or invalid"),
-        ("restforce/sobject/delete_error_response.json", "NOT_FOUND", "Provided external ID field does not exist or is not accessible: rid"),
-        ("restforce/sobject/sobject_describe_error_response.json", "NOT_FOUND", "The requested resource does not exist"),
-        ("restforce/sobject/search_error_response.json", "MALFORMED_SEARCH", "No search term found. The search term must be enclosed in braces."),
-        ("restforce/sobject/sobject_find_error_response.json", "NOT_FOUND", "Provided external ID field does not exist or is not accessible: 23foo"),
-        ("restforce/sobject/upsert_error_response.json", "NOT_FOUND", "Provided external ID field does not exist or is not accessible: Namez"),
+        (
+            "restforce/sobject/delete_error_response.json",
+            "NOT_FOUND",
+            "Provided external ID field does not exist or is not accessible: rid",
+        ),
+        (
+            "restforce/sobject/sobject_describe_error_response.json",
+            "NOT_FOUND",
+            "The requested resource does not exist",
+        ),
+        (
+            "restforce/sobject/search_error_response.json",
+            "MALFORMED_SEARCH",
+            "No search term found. The search term must be enclosed in braces.",
+        ),
+        (
+            "restforce/sobject/sobject_find_error_response.json",
+            "NOT_FOUND",
+            "Provided external ID field does not exist or is not accessible: 23foo",
+        ),
+        (
+            "restforce/sobject/upsert_error_response.json",
+            "NOT_FOUND",
+            "Provided external ID field does not exist or is not accessible: Namez",
+        ),
     ];
     for (file, code, message) in cases {
         let errors = ApiError::list_from_value(&json(file)).expect(file);
@@ -110,14 +132,19 @@ fn multiple_choices_and_oauth_errors() {
 fn create_and_upsert_results() {
     let created = SaveResult::from_value(&json("restforce/sobject/create_success_response.json")).expect("create");
     assert_eq!(created, SaveResult { id: Some("some_id".into()), success: true, errors: vec![] });
-    let upserted = SaveResult::from_value(&json("restforce/sobject/upsert_created_success_response.json")).expect("upsert");
+    let upserted =
+        SaveResult::from_value(&json("restforce/sobject/upsert_created_success_response.json")).expect("upsert");
     assert_eq!(upserted.id.as_deref(), Some("foo"));
 }
 
 #[test]
 fn describe_like_bodies_are_records() {
     // get() returns any JSON object; these are the shapes it meets.
-    for file in ["restforce/sobject/sobject_describe_success_response.json", "restforce/sobject/describe_sobjects_success_response.json", "restforce/sobject/org_query_response.json"] {
+    for file in [
+        "restforce/sobject/sobject_describe_success_response.json",
+        "restforce/sobject/describe_sobjects_success_response.json",
+        "restforce/sobject/org_query_response.json",
+    ] {
         assert!(json(file).is_object(), "{file}");
     }
     let org = cassette("cumulusci/GET_sobjects_Organization.yaml");
@@ -180,7 +207,11 @@ fn collection_results() {
 
 #[test]
 fn token_responses() {
-    for file in ["restforce/auth_success_response.json", "restforce/reauth_success_response.json", "restforce/refresh_success_response.json"] {
+    for file in [
+        "restforce/auth_success_response.json",
+        "restforce/reauth_success_response.json",
+        "restforce/refresh_success_response.json",
+    ] {
         let body = json(file);
         assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()), "{file}");
         assert_eq!(body["instance_url"], "https://na1.salesforce.com");

@@ -31,7 +31,11 @@ impl Seen {
 
     /// A decoded query (or form) parameter.
     pub fn param(&self, name: &str) -> Option<String> {
-        let source = if self.method == "POST" && self.query.is_none() { Some(self.body.as_str()) } else { self.query.as_deref() };
+        let source = if self.method == "POST" && self.query.is_none() {
+            Some(self.body.as_str())
+        } else {
+            self.query.as_deref()
+        };
         url::form_urlencoded::parse(source?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     }
 }
@@ -40,7 +44,11 @@ impl Seen {
 pub enum Reply {
     Json(u16, Value),
     JsonWith(u16, Value, Vec<(&'static str, String)>),
-    Raw { status: u16, content_type: &'static str, body: String },
+    Raw {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
     /// Never answer (for timeouts).
     Hang,
 }
@@ -75,7 +83,13 @@ impl Mock {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let seen = Seen {
         method: method.to_string(),
@@ -111,7 +125,8 @@ fn json_response(status: u16, value: Value, headers: Vec<(&'static str, String)>
 
 /// Starts a server on 127.0.0.1:0 answering with `handler(request, index)`.
 pub async fn mock(handler: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Mock {
-    let shared = Arc::new(Shared { handler: Box::new(handler), log: Mutex::new(Vec::new()), count: AtomicUsize::new(0) });
+    let shared =
+        Arc::new(Shared { handler: Box::new(handler), log: Mutex::new(Vec::new()), count: AtomicUsize::new(0) });
     let app = axum::Router::new().fallback(handle).with_state(shared.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));

@@ -19,7 +19,11 @@ fn options() -> ClientOptions {
     ClientOptions {
         api_version: Some("62.0".into()),
         timeout: Duration::from_secs(10),
-        retry: RetryPolicy { max_retries: 2, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) },
+        retry: RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
         ..ClientOptions::default()
     }
 }
@@ -91,7 +95,10 @@ async fn query_follows_next_records_url() {
 async fn query_all_and_errors() {
     let org = mock(|seen, _| match seen.path.as_str() {
         "/services/data/v62.0/queryAll" => Reply::Json(200, page(1, &["Deleted"], None)),
-        _ => Reply::Json(400, serde_json::from_str(&fixture("restforce/sobject/query_error_response.json")).expect("json")),
+        _ => Reply::Json(
+            400,
+            serde_json::from_str(&fixture("restforce/sobject/query_error_response.json")).expect("json"),
+        ),
     })
     .await;
     let sf = client(&org.url).await;
@@ -109,9 +116,10 @@ async fn record_crud() {
         ("GET", "/services/data/v62.0/sobjects/Account/001000000000001AAA") => {
             Reply::Json(200, json!({"attributes": {"type": "Account"}, "Id": "001000000000001AAA", "Name": "Acme"}))
         }
-        ("POST", "/services/data/v62.0/sobjects/Account/") => {
-            Reply::Json(201, serde_json::from_str(&fixture("restforce/sobject/create_success_response.json")).expect("json"))
-        }
+        ("POST", "/services/data/v62.0/sobjects/Account/") => Reply::Json(
+            201,
+            serde_json::from_str(&fixture("restforce/sobject/create_success_response.json")).expect("json"),
+        ),
         ("POST", "/services/data/v62.0/sobjects/User/") => Reply::Json(
             400,
             json!([{"message": "Duplicate Username.", "errorCode": "DUPLICATE_USERNAME", "fields": ["Username"]}]),
@@ -340,11 +348,14 @@ async fn client_credentials_refresh_once_on_401() {
             assert_eq!(seen.param("client_secret").as_deref(), Some(CLIENT_SECRET));
             let n = issued.fetch_add(1, Ordering::SeqCst);
             let token = if n == 0 { TOKEN } else { FRESH };
-            Reply::Json(200, json!({
-                "access_token": token, "instance_url": org_url.get().cloned().unwrap_or_default(),
-                "id": "https://login.salesforce.com/id/00Dxx0000001gPL/005xx000001Svqw",
-                "token_type": "Bearer", "issued_at": "1278448832702", "signature": "sig="
-            }))
+            Reply::Json(
+                200,
+                json!({
+                    "access_token": token, "instance_url": org_url.get().cloned().unwrap_or_default(),
+                    "id": "https://login.salesforce.com/id/00Dxx0000001gPL/005xx000001Svqw",
+                    "token_type": "Bearer", "issued_at": "1278448832702", "signature": "sig="
+                }),
+            )
         }
         "/services/data/v62.0/query" if seen.authorization.as_deref() == Some(&format!("Bearer {FRESH}")) => {
             Reply::Json(200, page(1, &["ok"], None))
@@ -399,14 +410,18 @@ async fn refresh_token_flow_and_oauth_errors() {
             assert_eq!(seen.param("grant_type").as_deref(), Some("refresh_token"));
             assert_eq!(seen.param("refresh_token").as_deref(), Some("5Aep861refresh"));
             assert_eq!(seen.param("client_secret"), None);
-            let mut body: Value = serde_json::from_str(&fixture("restforce/refresh_success_response.json")).expect("json");
+            let mut body: Value =
+                serde_json::from_str(&fixture("restforce/refresh_success_response.json")).expect("json");
             body["instance_url"] = Value::Null;
             Reply::Json(200, body)
         }
         "/services/oauth2/token" => {
             Reply::Json(400, serde_json::from_str(&fixture("restforce/refresh_error_response.json")).expect("json"))
         }
-        "/services/data/" => Reply::Json(200, serde_json::from_str(&fixture("restforce/services_data_success_response.json")).expect("json")),
+        "/services/data/" => Reply::Json(
+            200,
+            serde_json::from_str(&fixture("restforce/services_data_success_response.json")).expect("json"),
+        ),
         _ => Reply::Json(401, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])),
     })
     .await;
@@ -416,7 +431,9 @@ async fn refresh_token_flow_and_oauth_errors() {
         client_secret: None,
         refresh_token: SecretString::from("5Aep861refresh"),
     };
-    let sf = SfClient::connect(&server.url, auth(), ClientOptions { api_version: None, ..options() }).await.expect("connect");
+    let sf = SfClient::connect(&server.url, auth(), ClientOptions { api_version: None, ..options() })
+        .await
+        .expect("connect");
     // No instance_url in the token answer: the given URL stays; the version is the list's last.
     assert_eq!(sf.instance_url().as_str(), format!("{}/", server.url));
     assert_eq!(sf.api_version(), "100");
@@ -438,7 +455,10 @@ async fn refresh_token_flow_and_oauth_errors() {
 
 #[tokio::test]
 async fn access_token_cannot_refresh() {
-    let org = mock(|_, _| Reply::Json(401, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]))).await;
+    let org = mock(|_, _| {
+        Reply::Json(401, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]))
+    })
+    .await;
     let sf = client(&org.url).await;
     let err = sf.get("User", "005000000000001AAA", None).await.expect_err("401");
     assert!(matches!(err, ClientError::SessionInvalid { .. }));
@@ -482,7 +502,11 @@ async fn custom_token_source() {
 async fn get_retried_on_503_with_retry_after() {
     let org = mock(|_, n| {
         if n < 2 {
-            Reply::JsonWith(503, json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}]), vec![("Retry-After", "0".into())])
+            Reply::JsonWith(
+                503,
+                json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}]),
+                vec![("Retry-After", "0".into())],
+            )
         } else {
             Reply::Json(200, page(1, &["finally"], None))
         }
@@ -516,7 +540,11 @@ async fn create_not_retried_on_503() {
 async fn delete_retry_that_finds_the_record_gone_succeeds() {
     let org = mock(|_, n| {
         if n == 0 {
-            Reply::JsonWith(503, json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}]), vec![("Retry-After", "0".into())])
+            Reply::JsonWith(
+                503,
+                json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}]),
+                vec![("Retry-After", "0".into())],
+            )
         } else {
             Reply::Json(404, json!([{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}]))
         }
@@ -547,7 +575,12 @@ async fn dropped_connection() {
 
     let composite = CompositeRequest {
         all_or_none: true,
-        subrequests: vec![SubRequest { method: "POST".into(), url: "/sobjects/Account".into(), reference_id: "a".into(), body: Some(json!({})) }],
+        subrequests: vec![SubRequest {
+            method: "POST".into(),
+            url: "/sobjects/Account".into(),
+            reference_id: "a".into(),
+            body: Some(json!({})),
+        }],
     };
     let before = server.requests.load(Ordering::SeqCst);
     let err = sf.composite(&composite).await.expect_err("dropped");
@@ -582,7 +615,9 @@ async fn unexpected_bodies() {
         _ => Reply::Raw { status: 200, content_type: "text/html", body: "<html>login</html>".into() },
     })
     .await;
-    let sf = SfClient::connect(&org.url, token(), ClientOptions { retry: RetryPolicy::none(), ..options() }).await.expect("connect");
+    let sf = SfClient::connect(&org.url, token(), ClientOptions { retry: RetryPolicy::none(), ..options() })
+        .await
+        .expect("connect");
     for id in ["001000000000001AAA", "001000000000002AAA", "001000000000003AAA"] {
         let err = sf.get("Account", id, None).await.expect_err("unexpected");
         let ClientError::UnexpectedResponse { snippet, .. } = &err else { panic!("{err:?}") };
@@ -618,10 +653,16 @@ async fn insecure_and_invalid_urls() {
         check_secure(&url::Url::parse(url).expect("url")).expect(url);
     }
     // http to 127.0.0.1 is allowed, path and query dropped.
-    let org = mock(|_, _| Reply::Json(200, json!([{"version": "61.0"}, {"version": "62.0", "url": "/services/data/v62.0"}]))).await;
-    let sf = SfClient::connect(&format!("{}/some/path?x=1", org.url), token(), ClientOptions { api_version: None, ..options() })
-        .await
-        .expect("loopback");
+    let org =
+        mock(|_, _| Reply::Json(200, json!([{"version": "61.0"}, {"version": "62.0", "url": "/services/data/v62.0"}])))
+            .await;
+    let sf = SfClient::connect(
+        &format!("{}/some/path?x=1", org.url),
+        token(),
+        ClientOptions { api_version: None, ..options() },
+    )
+    .await
+    .expect("loopback");
     assert_eq!(sf.instance_url().as_str(), format!("{}/", org.url));
     assert_eq!(sf.api_version(), "62.0");
     assert_eq!(org.seen()[0].path, "/services/data/");
@@ -649,7 +690,9 @@ async fn timeouts() {
 async fn api_calls_and_limit_info() {
     let org = mock(|seen, n| match seen.path.as_str() {
         "/services/data/" => Reply::Json(200, json!([{"version": "62.0"}])),
-        _ if n == 1 => Reply::JsonWith(200, page(0, &[], None), vec![("Sforce-Limit-Info", "api-usage=25/15000".into())]),
+        _ if n == 1 => {
+            Reply::JsonWith(200, page(0, &[], None), vec![("Sforce-Limit-Info", "api-usage=25/15000".into())])
+        }
         _ => Reply::JsonWith(
             403,
             json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
@@ -657,7 +700,8 @@ async fn api_calls_and_limit_info() {
         ),
     })
     .await;
-    let sf = SfClient::connect(&org.url, token(), ClientOptions { api_version: None, ..options() }).await.expect("connect");
+    let sf =
+        SfClient::connect(&org.url, token(), ClientOptions { api_version: None, ..options() }).await.expect("connect");
     assert_eq!(sf.api_calls(), 1, "the version list counts");
     assert_eq!(sf.api_usage(), None, "the version list has no limit info");
     sf.query("SELECT COUNT() FROM Account").await.expect("query");
@@ -670,7 +714,10 @@ async fn api_calls_and_limit_info() {
     assert_eq!(err.error_code(), Some("REQUEST_LIMIT_EXCEEDED"));
     assert_eq!(sf.api_calls(), 3, "a request limit is not retried");
     assert_hidden(&err, TOKEN);
-    assert_eq!(ApiUsage::parse_header("per-app-api-usage=1/2(appName=x), api-usage=3/4"), Some(ApiUsage { used: 3, limit: 4 }));
+    assert_eq!(
+        ApiUsage::parse_header("per-app-api-usage=1/2(appName=x), api-usage=3/4"),
+        Some(ApiUsage { used: 3, limit: 4 })
+    );
     assert_eq!(ApiUsage::parse_header("garbage"), None);
 }
 
@@ -678,11 +725,20 @@ const ENVELOPE_START: &str = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:E
 const ENVELOPE_END: &str = "</soapenv:Body></soapenv:Envelope>";
 
 fn soap(status: u16, inner: &str) -> Reply {
-    Reply::Raw { status, content_type: "text/xml;charset=UTF-8", body: format!("{ENVELOPE_START}{inner}{ENVELOPE_END}") }
+    Reply::Raw {
+        status,
+        content_type: "text/xml;charset=UTF-8",
+        body: format!("{ENVELOPE_START}{inner}{ENVELOPE_END}"),
+    }
 }
 
 fn fault(code: &str, message: &str) -> Reply {
-    soap(500, &format!("<soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring></soapenv:Fault>"))
+    soap(
+        500,
+        &format!(
+            "<soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}</faultstring></soapenv:Fault>"
+        ),
+    )
 }
 
 #[tokio::test]
@@ -727,8 +783,18 @@ async fn metadata_soap() {
     assert_eq!(
         visibilities,
         vec![
-            RecordTypeVisibility { record_type: "Account.Business_Account".into(), default: true, visible: true, person_account_default: None },
-            RecordTypeVisibility { record_type: "Account.PersonAccount".into(), default: false, visible: true, person_account_default: Some(true) },
+            RecordTypeVisibility {
+                record_type: "Account.Business_Account".into(),
+                default: true,
+                visible: true,
+                person_account_default: None
+            },
+            RecordTypeVisibility {
+                record_type: "Account.PersonAccount".into(),
+                default: false,
+                visible: true,
+                person_account_default: Some(true)
+            },
         ]
     );
     let missing = sf.read_profile_record_types("Bad <&> \"name\"").await.expect_err("nil record");
@@ -744,7 +810,12 @@ async fn metadata_soap() {
     assert_eq!(err.error_code(), Some("INVALID_TYPE"));
     assert_hidden(&err, TOKEN);
 
-    let change = RecordTypeVisibility { record_type: "Account.PersonAccount".into(), default: true, visible: true, person_account_default: Some(true) };
+    let change = RecordTypeVisibility {
+        record_type: "Account.PersonAccount".into(),
+        default: true,
+        visible: true,
+        person_account_default: Some(true),
+    };
     sf.update_profile_record_types(NAME, std::slice::from_ref(&change)).await.expect("update");
     let err = sf.update_profile_record_types("Other", &[change]).await.expect_err("errors");
     assert_eq!(err.error_code(), Some("FIELD_INTEGRITY_EXCEPTION"));
@@ -754,9 +825,17 @@ async fn metadata_soap() {
 
 #[tokio::test]
 async fn soap_invalid_session_refreshes() {
-    let server = mock(|seen, _| match seen.path.as_str() {
-        "/services/oauth2/token" => Reply::Json(200, json!({"access_token": FRESH})),
-        _ if seen.body.contains(FRESH) => soap(200, "<updateMetadataResponse><result><fullName>P</fullName><success>true</success></result></updateMetadataResponse>"),
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let issued = tokens.clone();
+    let server = mock(move |seen, _| match seen.path.as_str() {
+        "/services/oauth2/token" => {
+            let n = issued.fetch_add(1, Ordering::SeqCst);
+            Reply::Json(200, json!({"access_token": if n == 0 { TOKEN } else { FRESH }}))
+        }
+        _ if seen.body.contains(FRESH) => soap(
+            200,
+            "<updateMetadataResponse><result><fullName>P</fullName><success>true</success></result></updateMetadataResponse>",
+        ),
         _ => fault("INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session"),
     })
     .await;
@@ -766,8 +845,11 @@ async fn soap_invalid_session_refreshes() {
         client_secret: SecretString::from(CLIENT_SECRET),
     };
     let sf = SfClient::connect(&server.url, auth, options()).await.expect("connect");
-    // The first token is FRESH too; force a stale one by reading with an access token client.
-    sf.update_profile_record_types("P", &[]).await.expect("ok with the token");
+    sf.update_profile_record_types("P", &[]).await.expect("ok after a refresh");
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
+    // token, SOAP (fault), token, SOAP
+    assert_eq!(sf.api_calls(), 4);
+    // An access token cannot refresh: the fault becomes SessionInvalid.
     let stale = client(&server.url).await;
     let err = stale.update_profile_record_types("P", &[]).await.expect_err("stale session");
     assert!(matches!(err, ClientError::SessionInvalid { .. }), "{err:?}");
@@ -777,23 +859,38 @@ async fn soap_invalid_session_refreshes() {
 #[tokio::test]
 async fn request_json_escape_hatch() {
     let org = mock(|seen, _| match (seen.method.as_str(), seen.path.as_str()) {
-        ("GET", "/services/data/v62.0/sobjects/User/005000000000001AAA/password") => Reply::Json(200, json!({"isExpired": false})),
+        ("GET", "/services/data/v62.0/sobjects/User/005000000000001AAA/password") => {
+            Reply::Json(200, json!({"isExpired": false}))
+        }
         ("POST", "/services/data/v62.0/sobjects/User/005000000000001AAA/password") => {
             Reply::Raw { status: 204, content_type: "", body: String::new() }
         }
-        _ => Reply::Json(403, json!({"message": "You do not have permission to view this record.", "errorCode": "INSUFFICIENT_ACCESS"})),
+        _ => Reply::Json(
+            403,
+            json!({"message": "You do not have permission to view this record.", "errorCode": "INSUFFICIENT_ACCESS"}),
+        ),
     })
     .await;
     let sf = client(&org.url).await;
-    let (status, body) = sf.request_json(Method::GET, "/sobjects/User/005000000000001AAA/password", None).await.expect("get");
+    let (status, body) =
+        sf.request_json(Method::GET, "/sobjects/User/005000000000001AAA/password", None).await.expect("get");
     assert_eq!((status, body), (200, json!({"isExpired": false})));
     let (status, body) = sf
-        .request_json(Method::POST, "/services/data/v62.0/sobjects/User/005000000000001AAA/password", Some(&json!({"NewPassword": "x"})))
+        .request_json(
+            Method::POST,
+            "/services/data/v62.0/sobjects/User/005000000000001AAA/password",
+            Some(&json!({"NewPassword": "x"})),
+        )
         .await
         .expect("post");
     assert_eq!((status, body), (204, Value::Null));
-    let err = sf.request_json(Method::DELETE, "/sobjects/User/005000000000002AAA/password", None).await.expect_err("403");
+    let err =
+        sf.request_json(Method::DELETE, "/sobjects/User/005000000000002AAA/password", None).await.expect_err("403");
     assert_eq!(err.error_code(), Some("INSUFFICIENT_ACCESS"), "the single-object error form");
     assert!(matches!(sf.request_json(Method::GET, "/../../etc", None).await, Err(ClientError::InvalidUrl { .. })));
-    assert!(matches!(sf.request_json(Method::GET, "//evil.example.com/x", None).await, Err(ClientError::InvalidUrl { .. })));
+    // Paths never leave the instance.
+    assert!(matches!(sf.absolute_url("//evil.example.com/services/x"), Err(ClientError::InvalidUrl { .. })));
+    assert!(matches!(sf.absolute_url("https://evil.example.com/services/x"), Err(ClientError::InvalidUrl { .. })));
+    let url = sf.data_url("//evil.example.com/x").expect("stays on the instance");
+    assert_eq!(url.origin(), sf.instance_url().origin());
 }

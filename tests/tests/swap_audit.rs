@@ -1,0 +1,103 @@
+//! swap.rhai, reauth.rhai and audit.rhai against the simulated org.
+
+use runner_sim::{SYNC_USERNAME, Scenario};
+use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
+
+const NEW_USER: &str = "storeconnect.sync2@client.example";
+
+async fn configured_user(org: &TestOrg) -> Option<String> {
+    let rows = org.query("SELECT s_c__Text__c FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'").await;
+    rows.first().and_then(|r| r["s_c__Text__c"].as_str().map(str::to_string))
+}
+
+async fn user_id(org: &TestOrg, username: &str) -> String {
+    let rows = org.query(&format!("SELECT Id FROM User WHERE Username = '{username}'")).await;
+    rows[0]["Id"].as_str().expect("an id").to_string()
+}
+
+async fn set_up_new_user(org: &TestOrg, dir: &tempfile::TempDir) {
+    let totp = dir.path().join("new.totp").to_string_lossy().to_string();
+    let vars = [("username", NEW_USER), ("email", "ops@client.example"), ("totp_file", totp.as_str())];
+    let report = org.play(&scripts_dir().join("setup.rhai"), &vars, false).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_points_storeconnect_at_the_new_user_freezes_the_old_and_is_safe_to_rerun() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    set_up_new_user(&org, &dir).await;
+    let old = user_id(&org, SYNC_USERNAME).await;
+    let new = user_id(&org, NEW_USER).await;
+    assert_eq!(configured_user(&org).await.as_deref(), Some(old.as_str()));
+
+    let vars = [("new_user", NEW_USER), ("retire_old", "freeze")];
+    let report = org.play(&scripts_dir().join("swap.rhai"), &vars, false).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(outcome_of(&report, "swap_user"), "changed");
+    assert_eq!(configured_user(&org).await.as_deref(), Some(new.as_str()));
+    let login = org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{old}'")).await;
+    assert_eq!(login[0]["IsFrozen"], true, "the old user is frozen");
+    let new_login = org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{new}'")).await;
+    assert_eq!(new_login[0]["IsFrozen"], false, "the new user is never retired");
+
+    let writes = org.journal().len();
+    let again = org.play(&scripts_dir().join("swap.rhai"), &vars, false).await;
+    assert!(again.error.is_none(), "{:?}", again.error);
+    assert_eq!(outcome_of(&again, "swap_user"), "ok");
+    assert_eq!(org.journal().len(), writes, "re-running a done swap writes nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swap_to_a_user_that_is_not_set_up_says_what_is_missing_and_writes_nothing() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let report = org
+        .play_text(
+            &format!(r#"create_user(#{{ username: "{NEW_USER}", email: "ops@client.example" }}); swap_user(#{{ new_user: "{NEW_USER}" }});"#),
+            &[],
+            false,
+        )
+        .await
+        .expect("compiles");
+    assert_eq!(failure_code(&report), Some("runner::swap_user::not_set_up"));
+    let message = &report.error.as_ref().expect("error").message;
+    for missing in ["permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"] {
+        assert!(message.contains(missing), "{missing} in {message}");
+    }
+    let old = user_id(&org, SYNC_USERNAME).await;
+    assert_eq!(configured_user(&org).await.as_deref(), Some(old.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauth_deletes_the_configuration_record_once() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let report = org.play(&scripts_dir().join("reauth.rhai"), &[], false).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(outcome_of(&report, "swap_user"), "changed");
+    assert_eq!(configured_user(&org).await, None);
+    assert_eq!(org.count("SELECT Id FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'").await, 0);
+    let again = org.play(&scripts_dir().join("reauth.rhai"), &[], false).await;
+    assert_eq!(outcome_of(&again, "swap_user"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_passes_on_a_set_up_org_and_names_a_deleted_assignment() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let vars = [("username", SYNC_USERNAME)];
+    let report = org.play(&scripts_dir().join("audit.rhai"), &vars, false).await;
+    assert!(report.error.is_none(), "a set-up org has no drift: {:?}", report.error);
+
+    let assignments = org
+        .query(&format!(
+            "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{SYNC_USERNAME}' AND PermissionSet.Name = 'storeConnect_Sync_standard'"
+        ))
+        .await;
+    org.delete("PermissionSetAssignment", assignments[0]["Id"].as_str().expect("id")).await;
+    let writes = org.journal().len();
+    let drifted = org.play(&scripts_dir().join("audit.rhai"), &vars, false).await;
+    assert_eq!(failure_code(&drifted), Some("runner::audit::drift"));
+    let message = &drifted.error.as_ref().expect("error").message;
+    assert!(message.contains("storeConnect_Sync_standard"), "{message}");
+    assert_eq!(org.journal().len(), writes, "an audit writes nothing");
+    assert_eq!(outcome_of(&drifted, "assign_permission_sets"), "changed");
+}
