@@ -52,6 +52,21 @@ enum Command {
         #[command(subcommand)]
         command: SimCommand,
     },
+    /// TOTP helpers for the sync user's verification method.
+    Totp {
+        #[command(subcommand)]
+        command: TotpCommand,
+    },
+    /// List the playbooks built into the binary.
+    Playbooks,
+    /// Copy the built-in playbooks into DIR (default ./scripts) to customise them.
+    Init {
+        #[arg(default_value = "scripts")]
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print shell completions.
     Completions {
         shell: clap_complete::Shell,
@@ -62,6 +77,16 @@ enum Command {
 enum SimCommand {
     /// Serve a simulated org on 127.0.0.1 until interrupted.
     Serve(SimServeArgs),
+}
+
+#[derive(Subcommand)]
+enum TotpCommand {
+    /// Print the current 6-digit code, for the first login as the sync user.
+    Code {
+        /// The file `verify` wrote (mode 0600).
+        #[arg(long)]
+        secret_file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -107,6 +132,15 @@ fn main() -> ExitCode {
             Command::Check { playbooks } => play::check(&playbooks),
             Command::Steps { name } => output::steps(name.as_deref()),
             Command::Sim { command: SimCommand::Serve(args) } => sim_serve(args).await,
+            Command::Totp { command: TotpCommand::Code { secret_file } } => totp_code(&secret_file),
+            Command::Playbooks => {
+                for (path, text) in builtin::FILES {
+                    let summary = text.lines().next().unwrap_or_default().trim_start_matches("//").trim();
+                    println!("{path:<24} {summary}");
+                }
+                exit::OK
+            }
+            Command::Init { dir, force } => init(&dir, force),
             Command::Completions { shell } => {
                 clap_complete::generate(shell, &mut Cli::command(), "runner", &mut std::io::stdout());
                 exit::OK
@@ -144,6 +178,43 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
+    exit::OK
+}
+
+fn totp_code(secret_file: &std::path::Path) -> u8 {
+    match runner_steps::totp::read_secret_file(secret_file) {
+        Ok(secret) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let remaining = 30 - now % 30;
+            println!("{}", runner_steps::totp::code_at(&secret, now));
+            eprintln!("valid for {remaining} more second(s)");
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("{:?}", miette::Report::new(err));
+            exit::PLAYBOOK_FAILED
+        }
+    }
+}
+
+/// Copies the built-in playbooks out, so that a consultant can adapt them.
+fn init(dir: &std::path::Path, force: bool) -> u8 {
+    for (path, text) in builtin::FILES {
+        let target = dir.join(path);
+        if target.exists() && !force {
+            println!("kept     {} (exists; --force overwrites)", target.display());
+            continue;
+        }
+        let written = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
+        match written {
+            Ok(()) => println!("wrote    {}", target.display()),
+            Err(err) => {
+                eprintln!("runner: cannot write {}: {err}", target.display());
+                return exit::PLAYBOOK_FAILED;
+            }
+        }
+    }
+    println!("Run one with: runner play {}/setup.rhai --check --var username=… --var email=…", dir.display());
     exit::OK
 }
 

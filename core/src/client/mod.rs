@@ -161,6 +161,26 @@ fn check_field(name: &str) -> Result<(), ClientError> {
     }
 }
 
+/// Whether a request may be sent twice: reads, deletes, and PATCH of a known record id
+/// (a PATCH by external id is an upsert that may create).
+fn idempotent(method: &str, path: &str) -> bool {
+    match method {
+        "GET" | "HEAD" | "DELETE" => true,
+        "PATCH" => is_record_path(path),
+        _ => false,
+    }
+}
+
+/// `…/sobjects/<SObject>/<record id>` (query string ignored).
+fn is_record_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match segments.iter().rposition(|s| *s == "sobjects") {
+        Some(at) if segments.len() == at + 3 => valid_name(segments[at + 1]) && check_id(segments[at + 2]).is_ok(),
+        _ => false,
+    }
+}
+
 fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
@@ -366,8 +386,7 @@ impl SfClient {
                 item
             })
             .collect();
-        let safe =
-            request.subrequests.iter().all(|s| !matches!(s.method.to_ascii_uppercase().as_str(), "POST" | "PUT"));
+        let safe = request.subrequests.iter().all(|s| idempotent(&s.method.to_ascii_uppercase(), &s.url));
         let write = request.subrequests.iter().any(|s| !s.method.eq_ignore_ascii_case("GET"));
         let body = json!({ "allOrNone": request.all_or_none, "compositeRequest": subrequests });
         let req = Req::new(Method::POST, self.data_url("/composite")?, Body::Json(body)).safe(safe).write(write);
@@ -398,7 +417,13 @@ impl SfClient {
             return Ok(Vec::new());
         }
         if soqls.len() == 1 {
-            return Ok(vec![self.query(&soqls[0]).await]);
+            // Same contract as a batch: Salesforce's refusal of the query is its own
+            // result; transport, session and limit errors fail the whole call.
+            return match self.query(&soqls[0]).await {
+                Ok(result) => Ok(vec![Ok(result)]),
+                Err(err @ ClientError::Api { .. }) => Ok(vec![Err(err)]),
+                Err(err) => Err(err),
+            };
         }
         let version = self.api_version().to_string();
         let urls: Vec<String> =
@@ -658,7 +683,8 @@ impl SfClient {
     ) -> Result<(u16, Value), ClientError> {
         let url = self.data_url(path)?;
         let body = body.map(|b| Body::Json(b.clone())).unwrap_or(Body::None);
-        let req = Req::new(method, url, body);
+        let safe = idempotent(method.as_str(), path);
+        let req = Req::new(method, url, body).safe(safe);
         let resp = self.execute(&req).await?;
         if !resp.is_success() {
             return Err(self.response_error(&req, &resp));

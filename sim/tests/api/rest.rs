@@ -63,6 +63,7 @@ async fn bearer_token_is_required_and_usage_is_reported() {
     assert_eq!(reply.headers().get("Sforce-Limit-Info").and_then(|v| v.to_str().ok()), Some("api-usage=1/15000"));
     let reply = sim.get("limits").await;
     assert_eq!(reply.header("Sforce-Limit-Info").as_deref(), Some("api-usage=2/15000"));
+    assert_eq!(reply.body["DailyApiRequests"], json!({"Max": 15000, "Remaining": 14998}));
     assert_eq!(sim.handle.api_calls(), 2);
 }
 

@@ -156,6 +156,25 @@ async fn client_credentials_and_refresh_token_grants() {
     assert!(info.body["urls"]["rest"].as_str().is_some_and(|u| u.ends_with("/services/data/v62.0/")));
     let info = sim.send(Method::GET, &sim.url("/services/oauth2/userinfo"), None, Some("bad")).await;
     assert_eq!(info.status, 401);
+
+    // The identity URL of the token response answers too.
+    let id_url = body_id(&sim).await;
+    let identity = sim.send(Method::GET, &id_url, None, Some(sim.handle.token())).await;
+    assert_eq!(identity.status, 200);
+    assert_eq!(identity.body["username"], "admin@storeconnect-demo.example");
+    assert_eq!(identity.body["id"], id_url.as_str());
+}
+
+async fn body_id(sim: &Sim) -> String {
+    let resp = sim
+        .client
+        .post(sim.url("/services/oauth2/token"))
+        .body("grant_type=client_credentials&client_id=app&client_secret=s3cret")
+        .send()
+        .await
+        .expect("answered");
+    let body: Value = resp.json().await.expect("json");
+    body["id"].as_str().unwrap_or_default().to_string()
 }
 
 #[tokio::test]

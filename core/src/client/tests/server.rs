@@ -894,3 +894,66 @@ async fn request_json_escape_hatch() {
     let url = sf.data_url("//evil.example.com/x").expect("stays on the instance");
     assert_eq!(url.origin(), sf.instance_url().origin());
 }
+
+#[test]
+fn idempotence() {
+    assert!(idempotent("PATCH", "/sobjects/Account/001000000000001AAA"));
+    assert!(idempotent("PATCH", "/services/data/v62.0/sobjects/User/005000000000001"));
+    assert!(!idempotent("PATCH", "/sobjects/Account/External_Id__c/abc"), "an upsert may create");
+    assert!(!idempotent("POST", "/sobjects/Account/"));
+    assert!(!idempotent("PUT", "/sobjects/Account/001000000000001AAA"));
+    assert!(idempotent("GET", "/query?q=x") && idempotent("DELETE", "/sobjects/Account/001000000000001AAA"));
+}
+
+#[tokio::test]
+async fn single_query_batch_keeps_the_contract() {
+    let org = mock(|seen, _| match seen.param("q").as_deref() {
+        Some("SELECT Id FROM Nope") => Reply::Json(400, json!([{"errorCode": "INVALID_TYPE", "message": "no Nope"}])),
+        _ => Reply::Json(401, json!([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])),
+    })
+    .await;
+    let sf = client(&org.url).await;
+    let results = sf.query_batch(&["SELECT Id FROM Nope".to_string()]).await.expect("one query");
+    assert_eq!(results[0].as_ref().expect_err("refused").error_code(), Some("INVALID_TYPE"));
+    let err = sf.query_batch(&["SELECT Id FROM User".to_string()]).await.expect_err("session");
+    assert!(matches!(err, ClientError::SessionInvalid { .. }));
+}
+
+#[tokio::test]
+async fn concurrent_401s_refresh_once() {
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let issued = tokens.clone();
+    let server = mock(move |seen, _| match seen.path.as_str() {
+        "/services/oauth2/token" => {
+            let n = issued.fetch_add(1, Ordering::SeqCst);
+            Reply::Json(200, json!({"access_token": if n == 0 { TOKEN } else { FRESH }}))
+        }
+        _ if seen.authorization.as_deref() == Some(&format!("Bearer {FRESH}")) => {
+            Reply::Json(200, page(1, &["ok"], None))
+        }
+        _ => Reply::Json(401, json!([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])),
+    })
+    .await;
+    let auth = Auth::ClientCredentials {
+        token_url: url::Url::parse(&format!("{}/services/oauth2/token", server.url)).expect("url"),
+        client_id: "id".into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+    };
+    let sf = SfClient::connect(&server.url, auth, options()).await.expect("connect");
+    let other = sf.clone();
+    let (a, b) = tokio::join!(sf.query("SELECT Id FROM User"), other.query("SELECT Id FROM Profile"));
+    a.expect("a");
+    b.expect("b");
+    assert_eq!(tokens.load(Ordering::SeqCst), 2, "one refresh for both");
+    assert_eq!(other.api_calls(), sf.api_calls(), "clones share the counters");
+}
+
+#[tokio::test]
+async fn bad_root_certificate_is_a_config_error() {
+    let options = ClientOptions { extra_root_certs: vec![b"not a certificate".to_vec()], ..options() };
+    let err = SfClient::connect("https://acme.my.salesforce.com", token(), options).await.expect_err("bad pem");
+    assert!(matches!(err, ClientError::Config { .. }), "{err:?}");
+    let options = ClientOptions { api_version: Some("sixty-two".into()), ..super::server::options() };
+    let err = SfClient::connect("https://acme.my.salesforce.com", token(), options).await.expect_err("bad version");
+    assert!(matches!(err, ClientError::Config { .. }), "{err:?}");
+}

@@ -1,0 +1,263 @@
+//! The `runner` binary, end to end: commands, output, exit codes, the standalone
+//! simulated org, and that no secret reaches any output.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+fn runner() -> Command {
+    let mut cmd = Command::cargo_bin("runner").expect("the runner binary");
+    cmd.env("NO_COLOR", "1").env_remove("SF_ACCESS_TOKEN");
+    cmd
+}
+
+/// `runner sim serve` in the background; killed on drop.
+struct Served {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Served {
+    fn start(extra: &[&str]) -> Served {
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
+            .args(["sim", "serve", "--port", "0", "--token", "test-token-123"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sim serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut url = String::new();
+        let mut token = String::new();
+        // The server prints its URL and token before it accepts connections' use.
+        for line in lines.by_ref().take(4) {
+            let line = line.expect("a line");
+            if let Some(u) = line.strip_prefix("instance url: ") {
+                url = u.to_string();
+            }
+            if let Some(t) = line.strip_prefix("token: ") {
+                token = t.to_string();
+            }
+        }
+        assert!(url.starts_with("http://127.0.0.1:"), "printed its URL: {url}");
+        Served { child, url, token }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn hello_runs_against_the_embedded_sim_with_changed_and_ok_lines_and_a_recap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = runner()
+        .args(["play", scripts().join("examples/hello.rhai").to_str().expect("path"), "--org", "sim"])
+        .arg("--journal")
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.lines().any(|l| l.starts_with("changed") && l.contains("sf::create")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("sf::query")), "{stdout}");
+    assert!(stdout.contains("Account 001"), "the playbook printed the account: {stdout}");
+    assert!(stdout.contains("recap sim"), "{stdout}");
+    assert!(stdout.contains("journal: "), "{stdout}");
+}
+
+#[test]
+fn json_output_is_one_envelope_shaped_like_the_sf_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = runner()
+        .args(["play", "examples/hello.rhai", "--org", "sim", "--org", "sim:legacy-profile", "--json", "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["status"], 0);
+    assert_eq!(doc["warnings"], Value::Array(vec![]));
+    let orgs = doc["result"]["orgs"].as_array().expect("orgs");
+    assert_eq!(orgs.len(), 2);
+    assert_eq!(orgs[0]["target"], "sim");
+    assert_eq!(orgs[1]["target"], "sim:legacy-profile");
+    for org in orgs {
+        assert!(org["org_id"].as_str().is_some_and(|id| id.starts_with("00D")));
+        for step in org["steps"].as_array().expect("steps") {
+            for key in ["name", "outcome", "summary", "changes", "api_calls", "duration_ms"] {
+                assert!(step.get(key).is_some(), "step has {key}: {step}");
+            }
+        }
+        for key in ["ok", "changed", "failed", "skipped", "api_calls", "duration_ms"] {
+            assert!(org["recap"].get(key).is_some(), "recap has {key}");
+        }
+        assert_eq!(org["recap"]["changed"], 1);
+    }
+}
+
+#[test]
+fn check_reports_findings_with_file_and_line_and_exits_3() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.rhai");
+    std::fs::write(&path, "let u = \"a@b.c\";\ncreate_usr(#{ username: u });\n").expect("written");
+    let out = runner().args(["check"]).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.rhai:2:1"), "{stderr}");
+    assert!(stderr.contains("create_user"), "suggests the step: {stderr}");
+
+    // play pre-flights the same way and touches no org.
+    let out = runner().args(["play"]).arg(&path).args(["--org", "sim"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn a_failing_step_exits_1_and_the_error_points_at_the_playbook_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fail.rhai");
+    std::fs::write(&path, "// first\ncreate_user(#{ username: \"x@y.example\", email: \"a@b.example\" });\n").expect("written");
+    let out = runner()
+        .args(["play"])
+        .arg(&path)
+        .args(["--org", "sim:no-seats", "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.lines().any(|l| l.starts_with("failed") && l.contains("create_user")), "{stdout}");
+    assert!(stderr.contains("runner::create_user::no_free_seats"), "{stderr}");
+    assert!(stderr.contains("fail.rhai:2:1"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    runner().args(["play", "examples/hello.rhai", "--var", "novalue"]).assert().code(2);
+    runner().args(["play", "examples/hello.rhai", "--org", "sim:nope"]).assert().code(2);
+    runner().args(["steps", "no_such_step"]).assert().code(2);
+}
+
+#[test]
+fn steps_are_documented() {
+    let out = runner().args(["steps", "create_user"]).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for param in ["username", "email", "profile", "reactivate"] {
+        assert!(stdout.contains(param), "{param} documented: {stdout}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_serve_speaks_salesforce_rest_and_runner_plays_against_it_by_url() {
+    let served = Served::start(&[]);
+    assert_eq!(served.token, "test-token-123");
+    let http = reqwest::Client::new();
+    let query = |q: &str, token: &str| {
+        http.get(format!("{}/services/data/v62.0/query", served.url)).query(&[("q", q)]).bearer_auth(token).send()
+    };
+    let response = query("SELECT Id, Name, UserLicense.Name FROM Profile", "test-token-123").await.expect("answered");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert!(body["totalSize"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(body["done"], true);
+    let first = &body["records"][0];
+    assert_eq!(first["attributes"]["type"], "Profile");
+    assert_eq!(first["UserLicense"]["attributes"]["type"], "UserLicense");
+    assert!(first["UserLicense"]["Name"].is_string());
+
+    let bad = query("SELECT Id FORM Profile", "test-token-123").await.expect("answered");
+    assert_eq!(bad.status().as_u16(), 400);
+    let body: Value = bad.json().await.expect("json");
+    assert_eq!(body[0]["errorCode"], "MALFORMED_QUERY");
+    assert!(body[0]["message"].is_string());
+
+    let unauthorized = query("SELECT Id FROM Profile", "wrong").await.expect("answered");
+    assert_eq!(unauthorized.status().as_u16(), 401);
+
+    let created = http
+        .post(format!("{}/services/data/v62.0/sobjects/Account", served.url))
+        .bearer_auth("test-token-123")
+        .json(&serde_json::json!({"Name": "By curl"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(created.status().as_u16(), 201);
+    let body: Value = created.json().await.expect("json");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["errors"], Value::Array(vec![]));
+    assert!(body["id"].as_str().is_some_and(|id| id.len() == 18 && id.starts_with("001")));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = runner()
+        .env("SF_ACCESS_TOKEN", "test-token-123")
+        .args(["play", scripts().join("examples/hello.rhai").to_str().expect("path"), "--org", &served.url, "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = query("SELECT Id FROM Account WHERE Name = 'Hello from runner'", "test-token-123").await.expect("answered");
+    let body: Value = rows.json().await.expect("json");
+    assert_eq!(body["totalSize"], 1, "the play created the account in the served org");
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_before_any_request() {
+    let out = runner()
+        .env("SF_ACCESS_TOKEN", "whatever")
+        .args(["play", "examples/hello.rhai", "--org", "http://example.com", "--journal", "/dev/null"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("https"), "{stderr}");
+}
+
+#[test]
+fn the_totp_secret_reaches_no_output_journal_or_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let totp = dir.path().join("sync.totp");
+    let journal = dir.path().join("j.jsonl");
+    let out = runner()
+        .args(["play", "setup.rhai", "--org", "sim", "--json", "--var", "username=sc.sync@client.example"])
+        .args(["--var", "email=ops@client.example", "--var"])
+        .arg(format!("totp_file={}", totp.display()))
+        .arg("--journal")
+        .arg(&journal)
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = std::fs::read_to_string(&totp).expect("the secret file");
+    let secret = file.lines().find_map(|l| l.strip_prefix("secret=")).expect("a secret line").to_string();
+    assert_eq!(secret.len(), 32);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&totp).expect("meta").permissions().mode() & 0o777, 0o600);
+    let journal = std::fs::read_to_string(&journal).expect("journal");
+    assert!(journal.contains("TwoFactorInfo"), "the TOTP write is journaled");
+    for (what, text) in [
+        ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
+        ("journal", journal),
+    ] {
+        assert!(!text.contains(&secret), "the secret leaked into {what}");
+    }
+    let code = runner().args(["totp", "code", "--secret-file"]).arg(&totp).output().expect("runs");
+    assert!(code.status.success());
+    let digits = String::from_utf8_lossy(&code.stdout).trim().to_string();
+    assert!(digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
+}
