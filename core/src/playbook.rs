@@ -337,7 +337,7 @@ impl Playbook {
     }
 
     fn finding(&self, code: &str, message: String, help: Option<String>, source: &str, pos: Position) -> PlaybookError {
-        PlaybookError { code: code.to_string(), message, help, location: Location::at(&self.sources, source, pos), calls: Vec::new() }
+        PlaybookError { code: code.to_string(), message, help, location: Location::at(&self.sources, source, pos).map(Box::new), calls: Vec::new() }
     }
 }
 
@@ -499,7 +499,7 @@ pub struct PlaybookError {
     pub code: String,
     pub message: String,
     pub help: Option<String>,
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// Where the failing code was called from, outermost first.
     pub calls: Vec<Location>,
 }
@@ -614,9 +614,9 @@ pub(crate) fn diagnose(err: &EvalAltResult, sources: &Sources, top: &str, step_n
         }
     }
     let (code, message, help) = leaf_details(current, step_names);
-    let mut location = Location::at(sources, &source, current.position());
+    let mut location = Location::at(sources, &source, current.position()).map(Box::new);
     if location.is_none() {
-        location = calls.pop();
+        location = calls.pop().map(Box::new);
     }
     PlaybookError { code, message, help, location, calls }
 }

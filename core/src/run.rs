@@ -215,7 +215,7 @@ pub(crate) async fn send_creates(
                 let first = save.errors.into_iter().next();
                 let message = first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
                 let mut failure = StepFailure::new("runner::sf::api", message);
-                failure.sf_error = first;
+                failure.sf_error = first.map(Box::new);
                 return Err(failure);
             }
         }

@@ -138,7 +138,7 @@ impl StepOutput {
 pub struct StepFailure {
     pub code: String,
     pub message: String,
-    pub sf_error: Option<ApiError>,
+    pub sf_error: Option<Box<ApiError>>,
     pub hint: Option<String>,
     /// The failed write may or may not have been applied (a dropped connection, a
     /// timeout): re-read by natural key before deciding anything.
@@ -184,7 +184,7 @@ impl From<ClientError> for StepFailure {
         use miette::Diagnostic;
         let code = err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::sf::error".to_string());
         let hint = err.help().map(|h| h.to_string());
-        let sf_error = err.first_api_error().cloned();
+        let sf_error = err.first_api_error().cloned().map(Box::new);
         let ambiguous = err.is_ambiguous_write();
         StepFailure { code, message: err.to_string(), sf_error, hint, ambiguous }
     }

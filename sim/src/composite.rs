@@ -348,7 +348,7 @@ fn retrieve(
     for raw in ids {
         let id = normalize_id(&raw).filter(|id| id[..3] == object.key_prefix && core.org.get(id).is_some());
         match id {
-            Some(id) => out.push(record_json(core, &object.name, &id, fields.as_deref(), ctx.version)?),
+            Some(id) => out.push(record_json(core, &id, fields.as_deref(), ctx.version)?),
             None => out.push(Value::Null),
         }
     }

@@ -382,7 +382,7 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
         "GET" => {
             let fields = util::query_param(ctx.pairs, "fields")
                 .map(|f| f.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>());
-            let record = record_json(core, &object.name, &id, fields.as_deref(), ctx.version)?;
+            let record = record_json(core, &id, fields.as_deref(), ctx.version)?;
             Ok(SimResponse::json(200, record))
         }
         "PATCH" => {
@@ -400,20 +400,13 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
 
 /// A record as the REST API shows it: `attributes`, then fields in canonical order
 /// (or the requested ones, then `Id`).
-pub fn record_json(
-    core: &Core,
-    object_name: &str,
-    id: &str,
-    fields: Option<&[String]>,
-    version: &str,
-) -> Result<Value, SfError> {
+pub fn record_json(core: &Core, id: &str, fields: Option<&[String]>, version: &str) -> Result<Value, SfError> {
     let (object, record) = core.org.get(id).ok_or_else(SfError::not_found)?;
     let mut out = Map::new();
     out.insert(
         "attributes".into(),
         json!({"type": object.name, "url": format!("/services/data/v{version}/sobjects/{}/{id}", object.name)}),
     );
-    let _ = object_name;
     match fields {
         None => {
             for field in &object.fields {

@@ -241,7 +241,7 @@ fn read_body(
             continue;
         }
         if key.eq_ignore_ascii_case("Id") {
-            if op == Op::Insert {
+            if op == Op::Insert && !v.is_null() {
                 return Err(SfError::bad("INVALID_FIELD", "The Id field should not be specified in the sobject data."));
             }
             continue;

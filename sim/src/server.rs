@@ -303,6 +303,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/id/{org}/{user}", get(oauth::identity).post(oauth::identity))
         .route("/services/Soap/m/{version}", post(soap::handle))
+        .route("/services/Soap/m/{version}/", post(soap::handle))
+        .route("/services/Soap/m/{version}/{org}", post(soap::handle))
         .route("/", get(not_found))
         .fallback(rest)
         .with_state(shared)

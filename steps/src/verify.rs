@@ -126,9 +126,7 @@ impl Step for Verify {
             fields.insert("Type".into(), json!("TOTP"));
             fields.insert("SharedKey".into(), json!(secret.expose_base32().expose_secret()));
             writes.push(Write::Create { sobject: "TwoFactorInfo".into(), fields, change });
-            if let Err(failure) = ctx.write_all(writes).await {
-                return Err(failure);
-            }
+            ctx.write_all(writes).await?;
             let confirmed = ctx
                 .query(&format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE UserId = {}", soql_quote(&user_id)))
                 .await?

@@ -5,7 +5,7 @@ use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
 
 const USER: &str = "storeconnect.sync2@client.example";
 
-fn setup_vars<'a>(totp: &'a str) -> Vec<(&'a str, &'a str)> {
+fn setup_vars(totp: &str) -> Vec<(&str, &str)> {
     vec![("username", USER), ("email", "ops@client.example"), ("totp_file", totp)]
 }
 
