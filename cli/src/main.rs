@@ -27,7 +27,11 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "runner", version, about = "Sets up and maintains the StoreConnect sync user in Salesforce orgs, from Rhai playbooks.")]
+#[command(
+    name = "runner",
+    version,
+    about = "Sets up and maintains the StoreConnect sync user in Salesforce orgs, from Rhai playbooks."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,9 +48,7 @@ enum Command {
         playbooks: Vec<String>,
     },
     /// List the native steps, or describe one with its parameters.
-    Steps {
-        name: Option<String>,
-    },
+    Steps { name: Option<String> },
     /// The simulated Salesforce org.
     Sim {
         #[command(subcommand)]
@@ -68,9 +70,7 @@ enum Command {
         force: bool,
     },
     /// Print shell completions.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand)]
@@ -172,7 +172,11 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
     println!("instance url: {}", handle.instance_url());
     println!("token: {}", handle.token());
     println!("scenario: {}", args.scenario);
-    println!("try: SF_ACCESS_TOKEN={} runner play scripts/examples/hello.rhai --org {}", handle.token(), handle.instance_url());
+    println!(
+        "try: SF_ACCESS_TOKEN={} runner play scripts/examples/hello.rhai --org {}",
+        handle.token(),
+        handle.instance_url()
+    );
     // Flushing matters: scripts wait for these lines before connecting.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
@@ -184,7 +188,8 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
 fn totp_code(secret_file: &std::path::Path) -> u8 {
     match runner_steps::totp::read_secret_file(secret_file) {
         Ok(secret) => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let remaining = 30 - now % 30;
             println!("{}", runner_steps::totp::code_at(&secret, now));
             eprintln!("valid for {remaining} more second(s)");
@@ -205,7 +210,8 @@ fn init(dir: &std::path::Path, force: bool) -> u8 {
             println!("kept     {} (exists; --force overwrites)", target.display());
             continue;
         }
-        let written = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
+        let written =
+            target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
         match written {
             Ok(()) => println!("wrote    {}", target.display()),
             Err(err) => {

@@ -164,10 +164,5 @@ pub fn steps(name: Option<&str>) -> u8 {
 }
 
 fn example_args(meta: &runner_core::step::StepMeta) -> String {
-    meta.params
-        .iter()
-        .filter(|p| p.required)
-        .map(|p| format!("{}: …", p.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    meta.params.iter().filter(|p| p.required).map(|p| format!("{}: …", p.name)).collect::<Vec<_>>().join(", ")
 }

@@ -61,8 +61,11 @@ pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
     if let Some(entry) = crate::builtin::find(builtin) {
         return Playbook::load_embedded(crate::builtin::FILES, entry);
     }
-    Err(PlaybookError::plain("runner::playbook::not_found", format!("no playbook at {name}, and no built-in playbook of that name"))
-        .with_help("`runner playbooks` lists the built-in playbooks"))
+    Err(PlaybookError::plain(
+        "runner::playbook::not_found",
+        format!("no playbook at {name}, and no built-in playbook of that name"),
+    )
+    .with_help("`runner playbooks` lists the built-in playbooks"))
 }
 
 pub fn check(playbooks: &[String]) -> u8 {
@@ -198,7 +201,11 @@ async fn run_one(
     (report, diagnostic)
 }
 
-fn connect_failed<E: miette::Diagnostic + Send + Sync + 'static>(label: &str, err: E, started: Instant) -> (OrgReport, Option<Report>) {
+fn connect_failed<E: miette::Diagnostic + Send + Sync + 'static>(
+    label: &str,
+    err: E,
+    started: Instant,
+) -> (OrgReport, Option<Report>) {
     let info = FailureInfo {
         code: err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::target::connect".into()),
         message: err.to_string(),

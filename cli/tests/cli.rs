@@ -129,7 +129,8 @@ fn check_reports_findings_with_file_and_line_and_exits_3() {
 fn a_failing_step_exits_1_and_the_error_points_at_the_playbook_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("fail.rhai");
-    std::fs::write(&path, "// first\ncreate_user(#{ username: \"x@y.example\", email: \"a@b.example\" });\n").expect("written");
+    std::fs::write(&path, "// first\ncreate_user(#{ username: \"x@y.example\", email: \"a@b.example\" });\n")
+        .expect("written");
     let out = runner()
         .args(["play"])
         .arg(&path)
@@ -205,12 +206,19 @@ async fn sim_serve_speaks_salesforce_rest_and_runner_plays_against_it_by_url() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = runner()
         .env("SF_ACCESS_TOKEN", "test-token-123")
-        .args(["play", scripts().join("examples/hello.rhai").to_str().expect("path"), "--org", &served.url, "--journal"])
+        .args([
+            "play",
+            scripts().join("examples/hello.rhai").to_str().expect("path"),
+            "--org",
+            &served.url,
+            "--journal",
+        ])
         .arg(dir.path().join("j.jsonl"))
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows = query("SELECT Id FROM Account WHERE Name = 'Hello from runner'", "test-token-123").await.expect("answered");
+    let rows =
+        query("SELECT Id FROM Account WHERE Name = 'Hello from runner'", "test-token-123").await.expect("answered");
     let body: Value = rows.json().await.expect("json");
     assert_eq!(body["totalSize"], 1, "the play created the account in the served org");
 }

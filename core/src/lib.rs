@@ -15,5 +15,5 @@ pub mod report;
 pub mod run;
 pub mod step;
 
-pub use report::{Change, Outcome, OrgReport, Recap, StepRecord};
+pub use report::{Change, OrgReport, Outcome, Recap, StepRecord};
 pub use step::{Step, StepCtx, StepFailure, StepMeta, StepOutput};

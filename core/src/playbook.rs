@@ -92,7 +92,13 @@ struct ConfinedResolver {
 }
 
 impl ModuleResolver for ConfinedResolver {
-    fn resolve(&self, engine: &Engine, _source: Option<&str>, path: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        _source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
         let not_found = |why: String| Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path}: {why}"), pos));
         let rel = import_path(path).map_err(not_found)?;
         if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(&rel).cloned()) {
@@ -180,7 +186,10 @@ impl Playbook {
     }
 
     /// Loads a built-in playbook by its path among `files` (`setup.rhai`, `examples/hello.rhai`).
-    pub fn load_embedded(files: &'static [(&'static str, &'static str)], path: &str) -> Result<Playbook, PlaybookError> {
+    pub fn load_embedded(
+        files: &'static [(&'static str, &'static str)],
+        path: &str,
+    ) -> Result<Playbook, PlaybookError> {
         let (dir, entry) = match path.rsplit_once('/') {
             Some((dir, entry)) => (format!("{dir}/"), entry),
             None => (String::new(), path),
@@ -222,12 +231,10 @@ impl Playbook {
         scope.push_constant("org", org);
         let vars: rhai::Map = vars.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
         scope.push_constant("vars", vars);
-        engine
-            .run_ast_with_scope(&mut scope, &self.ast)
-            .map_err(|err| {
-                let steps: Vec<&str> = registry.names().collect();
-                diagnose(&err, &self.sources, &self.name, &steps)
-            })
+        engine.run_ast_with_scope(&mut scope, &self.ast).map_err(|err| {
+            let steps: Vec<&str> = registry.names().collect();
+            diagnose(&err, &self.sources, &self.name, &steps)
+        })
     }
 
     /// Pre-flights the playbook and every module it imports: unknown functions and
@@ -288,7 +295,8 @@ impl Playbook {
                                 at(m, h, "runner::playbook::bad_argument")
                             }));
                         } else if !known.contains(name) && !script_fns.contains(name) {
-                            let candidates = known.iter().map(String::as_str).chain(script_fns.iter().map(String::as_str));
+                            let candidates =
+                                known.iter().map(String::as_str).chain(script_fns.iter().map(String::as_str));
                             findings.push(at(
                                 format!("unknown function or step `{name}`"),
                                 Some(match closest(name, candidates) {
@@ -337,7 +345,13 @@ impl Playbook {
     }
 
     fn finding(&self, code: &str, message: String, help: Option<String>, source: &str, pos: Position) -> PlaybookError {
-        PlaybookError { code: code.to_string(), message, help, location: Location::at(&self.sources, source, pos).map(Box::new), calls: Vec::new() }
+        PlaybookError {
+            code: code.to_string(),
+            message,
+            help,
+            location: Location::at(&self.sources, source, pos).map(Box::new),
+            calls: Vec::new(),
+        }
     }
 }
 
@@ -349,7 +363,19 @@ fn known_functions(engine: &Engine, registry: &Registry) -> BTreeSet<String> {
         .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
         .collect();
     // Keywords the parser turns into calls.
-    for keyword in ["print", "debug", "type_of", "Fn", "call", "curry", "is_def_var", "is_def_fn", "is_shared", "step", "with_check_mode"] {
+    for keyword in [
+        "print",
+        "debug",
+        "type_of",
+        "Fn",
+        "call",
+        "curry",
+        "is_def_var",
+        "is_def_fn",
+        "is_shared",
+        "step",
+        "with_check_mode",
+    ] {
         known.insert(keyword.to_string());
     }
     known.extend(registry.names().map(str::to_string));
@@ -374,7 +400,12 @@ fn check_step_call(
     let usage = format!("`runner steps {}` lists its parameters", meta.name);
     if args.len() != 1 {
         return vec![at(
-            format!("{} takes one object map, e.g. {}(#{{ … }}); it was given {} argument(s)", meta.name, meta.name, args.len()),
+            format!(
+                "{} takes one object map, e.g. {}(#{{ … }}); it was given {} argument(s)",
+                meta.name,
+                meta.name,
+                args.len()
+            ),
             Some(usage),
         )];
     }
@@ -413,7 +444,8 @@ fn check_step_call(
     }
     for param in meta.params.iter().filter(|p| p.required) {
         if !entries.iter().any(|(k, _)| k == param.name) {
-            findings.push(at(format!("{}: required field `{}` is missing", meta.name, param.name), Some(usage.clone())));
+            findings
+                .push(at(format!("{}: required field `{}` is missing", meta.name, param.name), Some(usage.clone())));
         }
     }
     findings

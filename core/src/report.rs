@@ -40,7 +40,12 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn new(target: impl Into<String>, field: Option<&str>, before: impl Into<Value>, after: impl Into<Value>) -> Self {
+    pub fn new(
+        target: impl Into<String>,
+        field: Option<&str>,
+        before: impl Into<Value>,
+        after: impl Into<Value>,
+    ) -> Self {
         Change { target: target.into(), field: field.map(str::to_string), before: before.into(), after: after.into() }
     }
 

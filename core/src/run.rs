@@ -132,7 +132,11 @@ impl RunShared {
 }
 
 /// Sends one write, journaling the request and its result.
-pub(crate) async fn send_one(client: &SfClient, journal: &JournalContext, write: &Write) -> Result<Written, StepFailure> {
+pub(crate) async fn send_one(
+    client: &SfClient,
+    journal: &JournalContext,
+    write: &Write,
+) -> Result<Written, StepFailure> {
     let started = Instant::now();
     match write {
         Write::Create { sobject, fields, .. } => {
@@ -181,7 +185,9 @@ pub(crate) async fn send_creates(
     let records: Vec<NewRecord> = creates
         .iter()
         .filter_map(|w| match w {
-            Write::Create { sobject, fields, .. } => Some(NewRecord { sobject: sobject.clone(), fields: fields.clone() }),
+            Write::Create { sobject, fields, .. } => {
+                Some(NewRecord { sobject: sobject.clone(), fields: fields.clone() })
+            }
             _ => None,
         })
         .collect();
@@ -213,7 +219,8 @@ pub(crate) async fn send_creates(
             (true, Some(id)) => ids.push(id),
             _ => {
                 let first = save.errors.into_iter().next();
-                let message = first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
+                let message =
+                    first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
                 let mut failure = StepFailure::new("runner::sf::api", message);
                 failure.sf_error = first.map(Box::new);
                 return Err(failure);
@@ -312,7 +319,12 @@ impl Timer {
 }
 
 /// Runs a native step from the playbook.
-fn call_step(shared: &Arc<RunShared>, step: &Arc<dyn DynStep>, args: Dynamic, at: Position) -> Result<Dynamic, Box<EvalAltResult>> {
+fn call_step(
+    shared: &Arc<RunShared>,
+    step: &Arc<dyn DynStep>,
+    args: Dynamic,
+    at: Position,
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let name = step.meta().name;
     let timer = Timer::start(shared);
     let failed = |failure: StepFailure, timer: Timer| {
@@ -402,7 +414,11 @@ fn check_mode_of(shared: &RunShared) -> bool {
 
 /// `with_check_mode(|| { … })`: runs the closure in check mode whatever the run's mode,
 /// so that an audit can ask every step what it would change.
-fn call_in_check_mode(shared: &Arc<RunShared>, ctx: &NativeCallContext, body: &FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+fn call_in_check_mode(
+    shared: &Arc<RunShared>,
+    ctx: &NativeCallContext,
+    body: &FnPtr,
+) -> Result<Dynamic, Box<EvalAltResult>> {
     use std::sync::atomic::Ordering;
     shared.forced_check.fetch_add(1, Ordering::SeqCst);
     let result = body.call_within_context(ctx, ());
@@ -415,53 +431,83 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
     let mut module = rhai::Module::new();
 
     let s = shared.clone();
-    module.set_native_fn("query", move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
-        let timer = Timer::start(&s);
-        match s.block_on(s.client.query(soql)) {
-            Ok(result) => {
-                let rows = result.records.len();
-                timer.record(&s, "sf::query", Outcome::Ok, format!("{rows} row(s): {}", shorten(soql)), Vec::new(), None);
-                Ok(result.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
+    module.set_native_fn(
+        "query",
+        move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
+            let timer = Timer::start(&s);
+            match s.block_on(s.client.query(soql)) {
+                Ok(result) => {
+                    let rows = result.records.len();
+                    timer.record(
+                        &s,
+                        "sf::query",
+                        Outcome::Ok,
+                        format!("{rows} row(s): {}", shorten(soql)),
+                        Vec::new(),
+                        None,
+                    );
+                    Ok(result.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
+                }
+                Err(err) => Err(sf_failed(&s, timer, "sf::query", err, ctx.call_position())),
             }
-            Err(err) => Err(sf_failed(&s, timer, "sf::query", err, ctx.call_position())),
-        }
-    });
+        },
+    );
 
     let s = shared.clone();
-    module.set_native_fn("get", move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-        let timer = Timer::start(&s);
-        match s.block_on(s.client.get(sobject, id, None)) {
-            Ok(record) => {
-                timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}"), Vec::new(), None);
-                Ok(to_dynamic(strip_attributes(Value::Object(record))))
+    module.set_native_fn(
+        "get",
+        move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            let timer = Timer::start(&s);
+            match s.block_on(s.client.get(sobject, id, None)) {
+                Ok(record) => {
+                    timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}"), Vec::new(), None);
+                    Ok(to_dynamic(strip_attributes(Value::Object(record))))
+                }
+                Err(err) => Err(sf_failed(&s, timer, "sf::get", err, ctx.call_position())),
             }
-            Err(err) => Err(sf_failed(&s, timer, "sf::get", err, ctx.call_position())),
-        }
-    });
+        },
+    );
 
     let s = shared.clone();
-    module.set_native_fn("create", move |ctx: NativeCallContext, sobject: &str, fields: RhaiMap| -> Result<String, Box<EvalAltResult>> {
-        let timer = Timer::start(&s);
-        let fields = object_of(&fields)?;
-        let label = record_label(sobject, &fields);
-        let write = Write::Create {
-            sobject: sobject.to_string(),
-            fields: fields.clone(),
-            change: Change::added(label.clone(), Value::Object(fields)),
-        };
-        let mut step_ctx = StepCtx { run: s.clone(), step: "sf::create".into(), changes: Vec::new() };
-        match s.block_on(step_ctx.write(write)) {
-            Ok(Written::Done { id: Some(id) }) => {
-                timer.record(&s, "sf::create", Outcome::Changed, format!("created {label} ({id})"), step_ctx.changes, None);
-                Ok(id)
+    module.set_native_fn(
+        "create",
+        move |ctx: NativeCallContext, sobject: &str, fields: RhaiMap| -> Result<String, Box<EvalAltResult>> {
+            let timer = Timer::start(&s);
+            let fields = object_of(&fields)?;
+            let label = record_label(sobject, &fields);
+            let write = Write::Create {
+                sobject: sobject.to_string(),
+                fields: fields.clone(),
+                change: Change::added(label.clone(), Value::Object(fields)),
+            };
+            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::create".into(), changes: Vec::new() };
+            match s.block_on(step_ctx.write(write)) {
+                Ok(Written::Done { id: Some(id) }) => {
+                    timer.record(
+                        &s,
+                        "sf::create",
+                        Outcome::Changed,
+                        format!("created {label} ({id})"),
+                        step_ctx.changes,
+                        None,
+                    );
+                    Ok(id)
+                }
+                Ok(_) => {
+                    timer.record(
+                        &s,
+                        "sf::create",
+                        Outcome::Changed,
+                        format!("would create {label}"),
+                        step_ctx.changes,
+                        None,
+                    );
+                    Ok(format!("(planned {sobject})"))
+                }
+                Err(failure) => Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position())),
             }
-            Ok(_) => {
-                timer.record(&s, "sf::create", Outcome::Changed, format!("would create {label}"), step_ctx.changes, None);
-                Ok(format!("(planned {sobject})"))
-            }
-            Err(failure) => Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position())),
-        }
-    });
+        },
+    );
 
     let s = shared.clone();
     module.set_native_fn(
@@ -485,7 +531,14 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
                 }
             }
             if diff.is_empty() {
-                timer.record(&s, "sf::update", Outcome::Ok, format!("{sobject} {id} already as wanted"), Vec::new(), None);
+                timer.record(
+                    &s,
+                    "sf::update",
+                    Outcome::Ok,
+                    format!("{sobject} {id} already as wanted"),
+                    Vec::new(),
+                    None,
+                );
                 return Ok(());
             }
             let write = Write::Update { sobject: sobject.to_string(), id: id.to_string(), fields: diff, changes };
@@ -504,24 +557,41 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
     );
 
     let s = shared.clone();
-    module.set_native_fn("delete", move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<(), Box<EvalAltResult>> {
-        let timer = Timer::start(&s);
-        let change = Change::removed(format!("{sobject} {id}"), "present");
-        let write = Write::Delete { sobject: sobject.to_string(), id: id.to_string(), change };
-        let mut step_ctx = StepCtx { run: s.clone(), step: "sf::delete".into(), changes: Vec::new() };
-        match s.block_on(step_ctx.write(write)) {
-            Ok(written) => {
-                let verb = if written == Written::Planned { "would delete" } else { "deleted" };
-                timer.record(&s, "sf::delete", Outcome::Changed, format!("{verb} {sobject} {id}"), step_ctx.changes, None);
-                Ok(())
+    module.set_native_fn(
+        "delete",
+        move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<(), Box<EvalAltResult>> {
+            let timer = Timer::start(&s);
+            let change = Change::removed(format!("{sobject} {id}"), "present");
+            let write = Write::Delete { sobject: sobject.to_string(), id: id.to_string(), change };
+            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::delete".into(), changes: Vec::new() };
+            match s.block_on(step_ctx.write(write)) {
+                Ok(written) => {
+                    let verb = if written == Written::Planned { "would delete" } else { "deleted" };
+                    timer.record(
+                        &s,
+                        "sf::delete",
+                        Outcome::Changed,
+                        format!("{verb} {sobject} {id}"),
+                        step_ctx.changes,
+                        None,
+                    );
+                    Ok(())
+                }
+                Err(failure) if failure.sf_error.as_ref().is_some_and(|e| e.error_code == "ENTITY_IS_DELETED") => {
+                    timer.record(
+                        &s,
+                        "sf::delete",
+                        Outcome::Ok,
+                        format!("{sobject} {id} already deleted"),
+                        Vec::new(),
+                        None,
+                    );
+                    Ok(())
+                }
+                Err(failure) => Err(step_failed(&s, timer, "sf::delete", failure, ctx.call_position())),
             }
-            Err(failure) if failure.sf_error.as_ref().is_some_and(|e| e.error_code == "ENTITY_IS_DELETED") => {
-                timer.record(&s, "sf::delete", Outcome::Ok, format!("{sobject} {id} already deleted"), Vec::new(), None);
-                Ok(())
-            }
-            Err(failure) => Err(step_failed(&s, timer, "sf::delete", failure, ctx.call_position())),
-        }
-    });
+        },
+    );
 
     module
 }
@@ -539,9 +609,8 @@ fn shorten(text: &str) -> String {
 }
 
 fn record_label(sobject: &str, fields: &Map<String, Value>) -> String {
-    let key = ["Name", "Username", "DeveloperName", "LastName"]
-        .iter()
-        .find_map(|k| fields.get(*k).and_then(Value::as_str));
+    let key =
+        ["Name", "Username", "DeveloperName", "LastName"].iter().find_map(|k| fields.get(*k).and_then(Value::as_str));
     match key {
         Some(key) => format!("{sobject} {key}"),
         None => format!("{sobject} (new)"),
@@ -576,14 +645,18 @@ pub(crate) fn register_run_functions(engine: &mut rhai::Engine, registry: &Regis
     for step in registry.iter() {
         let name = step.meta().name;
         let (s, st) = (shared.clone(), step.clone());
-        engine.register_fn(name, move |ctx: NativeCallContext, args: Dynamic| call_step(&s, &st, args, ctx.call_position()));
+        engine.register_fn(name, move |ctx: NativeCallContext, args: Dynamic| {
+            call_step(&s, &st, args, ctx.call_position())
+        });
         let (s, st) = (shared.clone(), step.clone());
         engine.register_fn(name, move |ctx: NativeCallContext| call_step(&s, &st, Dynamic::UNIT, ctx.call_position()));
     }
     let s = shared.clone();
-    engine.register_fn("step", move |ctx: NativeCallContext, name: &str, body: FnPtr| call_group(&s, &ctx, name, &body));
+    engine
+        .register_fn("step", move |ctx: NativeCallContext, name: &str, body: FnPtr| call_group(&s, &ctx, name, &body));
     let s = shared.clone();
-    engine.register_fn("with_check_mode", move |ctx: NativeCallContext, body: FnPtr| call_in_check_mode(&s, &ctx, &body));
+    engine
+        .register_fn("with_check_mode", move |ctx: NativeCallContext, body: FnPtr| call_in_check_mode(&s, &ctx, &body));
     engine.register_static_module("sf", sf_module(shared).into());
     let s = shared.clone();
     engine.on_print(move |text| s.print(text));
@@ -636,7 +709,15 @@ pub async fn run_playbook(
         Ok(()) => (None, None, None),
         Err(err) => (Some(OrgFailure::Playbook), Some(err.info()), Some(Arc::new(err))),
     };
-    OrgReport { target: facts.target.clone(), org_id: Some(facts.org_id.clone()), steps, recap, failure, error, diagnostic }
+    OrgReport {
+        target: facts.target.clone(),
+        org_id: Some(facts.org_id.clone()),
+        steps,
+        recap,
+        failure,
+        error,
+        diagnostic,
+    }
 }
 
 /// The report of an org that could not be reached: nothing ran.

@@ -226,9 +226,8 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
     }
     if let (Some(failed), Some(snapshot)) = (failed_at, snapshot) {
         core.org = snapshot;
-        for (i, result) in out.iter_mut().enumerate().take(failed) {
+        for result in out.iter_mut().take(failed) {
             let reference = result.get("referenceId").cloned().unwrap_or(Value::Null);
-            let _ = i;
             *result = json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference});
         }
     }

@@ -29,7 +29,6 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 
-pub use error::SfError;
 pub use seed::{ADMIN_USERNAME, SEED_TOTP_SECRET, SYNC_USERNAME};
 
 /// A seed org.
@@ -214,6 +213,12 @@ impl SimHandle {
         self.shared.api_calls()
     }
 
+    /// Stops (or resumes) injecting 503s and dropped connections, so that a test can
+    /// read the org's final state reliably. Latency, token expiry and the API limit stay.
+    pub fn pause_faults(&self, paused: bool) {
+        self.shared.pause_faults(paused);
+    }
+
     /// Stops accepting connections, lets open requests finish, and waits.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -238,4 +243,29 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx));
     Ok(SimHandle { addr, token, shared, shutdown, task: Some(task) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_names_round_trip() {
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
+        }
+        assert_eq!("no-seats".parse::<Scenario>(), Ok(Scenario::NoSeats));
+        assert!("nope".parse::<Scenario>().is_err());
+        assert_eq!(Scenario::default(), Scenario::StoreConnect);
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let config = SimConfig::default();
+        let text = format!("{config:?}");
+        assert!(!text.contains(&config.token));
+        assert!(config.oauth_clients.iter().all(|c| !text.contains(&c.client_secret)));
+        assert!(config.refresh_tokens.iter().all(|t| !text.contains(t)));
+        assert_ne!(SimConfig::default().token, config.token);
+    }
 }

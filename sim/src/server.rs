@@ -57,6 +57,8 @@ pub struct Shared {
     pub config: SimConfig,
     state: Mutex<State>,
     api_calls: AtomicU64,
+    /// Set by tests to read the org's final state without faults in the way.
+    faults_paused: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -83,7 +85,12 @@ impl Shared {
             usage: 0,
             rng: StdRng::seed_from_u64(config.faults.seed),
         };
-        Shared { config, state: Mutex::new(state), api_calls: AtomicU64::new(0) }
+        Shared {
+            config,
+            state: Mutex::new(state),
+            api_calls: AtomicU64::new(0),
+            faults_paused: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// The state; a poisoned lock still holds a consistent org (writes are atomic
@@ -94,6 +101,10 @@ impl Shared {
 
     pub fn api_calls(&self) -> u64 {
         self.api_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn pause_faults(&self, paused: bool) {
+        self.faults_paused.store(paused, Ordering::SeqCst);
     }
 
     pub fn count_call(&self) {
@@ -126,7 +137,7 @@ impl Shared {
     /// Draws a fault for one request from the seeded RNG.
     pub fn draw_fault(&self, state: &mut State) -> Option<Fault> {
         let rate = self.config.faults.fail_rate;
-        if rate <= 0.0 {
+        if rate <= 0.0 || self.faults_paused.load(Ordering::SeqCst) {
             return None;
         }
         if state.rng.random::<f64>() >= rate {

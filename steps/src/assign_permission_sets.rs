@@ -3,14 +3,16 @@
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::assign_psl::planned_key;
 use crate::common::{
-    STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace, str_field,
-    user_read,
+    STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace,
+    str_field, user_read,
 };
 
 pub struct AssignPermissionSets;
@@ -62,23 +64,37 @@ impl Step for AssignPermissionSets {
                     soql_list(wanted.iter().map(String::as_str))
                 ),
             ),
-            Read::new("assigned", format!("SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {user}")),
+            Read::new(
+                "assigned",
+                format!("SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {user}"),
+            ),
             Read::new(
                 "licenses",
-                format!("SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {user}"),
+                format!(
+                    "SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {user}"
+                ),
             ),
             Read::new(
                 "package",
-                format!("SELECT Id FROM PermissionSet WHERE NamespacePrefix = {} LIMIT 1", soql_quote(STORECONNECT_NAMESPACE)),
+                format!(
+                    "SELECT Id FROM PermissionSet WHERE NamespacePrefix = {} LIMIT 1",
+                    soql_quote(STORECONNECT_NAMESPACE)
+                ),
             ),
         ])
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let sets = resolve(&wanted(&params), &observed)?;
             let user = require_user("assign_permission_sets", &observed, ctx, &params.user)?;
-            let assigned: Vec<&str> = observed.rows("assigned").iter().filter_map(|a| str_field(a, "PermissionSetId")).collect();
+            let assigned: Vec<&str> =
+                observed.rows("assigned").iter().filter_map(|a| str_field(a, "PermissionSetId")).collect();
             let held: Vec<&str> =
                 observed.rows("licenses").iter().filter_map(|a| str_field(a, "PermissionSetLicenseId")).collect();
             let missing: Vec<&Map<String, Value>> =
@@ -90,7 +106,8 @@ impl Step for AssignPermissionSets {
             // Salesforce refuses a set whose licence the user lacks; say which step to run.
             for set in &missing {
                 let Some(license) = str_field(set, "LicenseId").filter(|id| id.starts_with("0PL")) else { continue };
-                let planned = ctx.check_mode() && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, license));
+                let planned = ctx.check_mode()
+                    && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, license));
                 if !held.contains(&license) && !planned {
                     return Err(StepFailure::new(
                         "runner::assign_permission_sets::license_missing",
@@ -109,7 +126,8 @@ impl Step for AssignPermissionSets {
                     let mut fields = Map::new();
                     fields.insert("AssigneeId".into(), json!(user.id().unwrap_or_default()));
                     fields.insert("PermissionSetId".into(), json!(str_field(set, "Id").unwrap_or_default()));
-                    let change = Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
+                    let change =
+                        Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
                     Write::Create { sobject: "PermissionSetAssignment".into(), fields, change }
                 })
                 .collect();
@@ -153,8 +171,7 @@ fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<
     for name in wanted {
         let (ns, bare) = split_namespace(name);
         let by_name = sets.iter().find(|s| {
-            str_field(s, "Name") == Some(bare)
-                && str_field(s, "NamespacePrefix").filter(|p| !p.is_empty()) == ns
+            str_field(s, "Name") == Some(bare) && str_field(s, "NamespacePrefix").filter(|p| !p.is_empty()) == ns
         });
         let by_label = || sets.iter().find(|s| str_field(s, "Label") == Some(name.as_str()));
         match by_name.or_else(by_label) {
@@ -165,11 +182,15 @@ fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<
     if missing.is_empty() {
         return Ok(found);
     }
-    let wants_package = missing.iter().any(|m| split_namespace(m).0 == Some(STORECONNECT_NAMESPACE) || m.contains("storeConnect"));
+    let wants_package =
+        missing.iter().any(|m| split_namespace(m).0 == Some(STORECONNECT_NAMESPACE) || m.contains("storeConnect"));
     if wants_package && observed.rows("package").is_empty() {
         return Err(StepFailure::new(
             "runner::assign_permission_sets::package_missing",
-            format!("assign_permission_sets: the StoreConnect package is not installed in this org (no {} permission sets)", missing.join(", ")),
+            format!(
+                "assign_permission_sets: the StoreConnect package is not installed in this org (no {} permission sets)",
+                missing.join(", ")
+            ),
         )
         .hint("install the StoreConnect managed package (namespace s_c), then run again"));
     }
@@ -184,7 +205,9 @@ fn explain(failure: StepFailure, user: &str) -> StepFailure {
     match failure.error_code() {
         Some("FIELD_INTEGRITY_EXCEPTION") => StepFailure {
             code: "runner::assign_permission_sets::license_missing".into(),
-            hint: Some(format!("assign the permission set licence to {user} first: run assign_psl before assign_permission_sets")),
+            hint: Some(format!(
+                "assign the permission set licence to {user} first: run assign_psl before assign_permission_sets"
+            )),
             ..failure
         },
         _ => failure,

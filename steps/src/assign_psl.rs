@@ -3,11 +3,15 @@
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use serde::Deserialize;
 use serde_json::{Map, json};
 
-use crate::common::{API_INTEGRATION_PSL, UserState, int_field, require_user, reread_after_ambiguous, str_field, user_read};
+use crate::common::{
+    API_INTEGRATION_PSL, UserState, int_field, require_user, reread_after_ambiguous, str_field, user_read,
+};
 
 pub struct AssignPsl;
 
@@ -25,7 +29,13 @@ static META: StepMeta = StepMeta {
 assigned is ok. Assign it before the permission sets: Salesforce refuses permission sets that need it otherwise.",
     params: &[
         ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc { name: "license", ty: ParamType::String, required: false, default: Some("\"SalesforceAPIIntegrationPsl\""), doc: "The licence's DeveloperName or label" },
+        ParamDoc {
+            name: "license",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"SalesforceAPIIntegrationPsl\""),
+            doc: "The licence's DeveloperName or label",
+        },
     ],
 };
 
@@ -62,7 +72,12 @@ impl Step for AssignPsl {
         ])
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let wanted = params.license.as_deref().unwrap_or(API_INTEGRATION_PSL);
             let Some(license) = observed.first("license") else {
@@ -75,7 +90,8 @@ impl Step for AssignPsl {
             let license_id = str_field(license, "Id").unwrap_or_default().to_string();
             let label = str_field(license, "MasterLabel").unwrap_or(wanted).to_string();
             let user = require_user("assign_psl", &observed, ctx, &params.user)?;
-            let already = observed.rows("assigned").iter().any(|a| str_field(a, "PermissionSetLicenseId") == Some(&license_id));
+            let already =
+                observed.rows("assigned").iter().any(|a| str_field(a, "PermissionSetLicenseId") == Some(&license_id));
             if already {
                 return Ok(output(format!("{} already has {label}", params.user), &license_id, &label));
             }
@@ -87,7 +103,8 @@ impl Step for AssignPsl {
                 )
                 .hint("remove the licence from a user who no longer needs it, or buy more seats"));
             }
-            let change = Change::new(format!("User {}", params.user), Some("permission set licence"), "absent", label.clone());
+            let change =
+                Change::new(format!("User {}", params.user), Some("permission set licence"), "absent", label.clone());
             let UserState::Found(found) = user else {
                 ctx.note_change(change);
                 ctx.plan("PermissionSetLicenseAssign", &planned_key(&params.user, &license_id));
@@ -97,7 +114,10 @@ impl Step for AssignPsl {
             let mut fields = Map::new();
             fields.insert("AssigneeId".into(), json!(user_id));
             fields.insert("PermissionSetLicenseId".into(), json!(license_id));
-            match ctx.write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() }).await {
+            match ctx
+                .write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() })
+                .await
+            {
                 Ok(_) => {}
                 // Assigned by someone else in the meantime, or applied before a dropped
                 // connection: read again rather than guess.

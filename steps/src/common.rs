@@ -46,7 +46,12 @@ impl UserState<'_> {
 }
 
 /// Finds the user a step works on, or fails saying to create it first.
-pub fn require_user<'a>(step: &str, observed: &'a Observed, ctx: &StepCtx, username: &str) -> Result<UserState<'a>, StepFailure> {
+pub fn require_user<'a>(
+    step: &str,
+    observed: &'a Observed,
+    ctx: &StepCtx,
+    username: &str,
+) -> Result<UserState<'a>, StepFailure> {
     if let Some(user) = observed.first("user") {
         return Ok(UserState::Found(user));
     }

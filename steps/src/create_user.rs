@@ -3,13 +3,15 @@
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    INTEGRATION_LICENSE, INTEGRATION_PROFILES, int_field, path_field, reread_after_ambiguous, str_field, user_read,
-    USER_FIELDS,
+    INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, int_field, path_field, reread_after_ambiguous, str_field,
+    user_read,
 };
 
 pub struct CreateUser;
@@ -39,17 +41,83 @@ Integrations\", or \"Salesforce API Only System Integrations\" in older orgs), c
 the user. A user with that username already in the org is ok, or changed when asked-for fields differ. A create \
 is never retried blindly: after an ambiguous failure the step reads by username first.",
     params: &[
-        ParamDoc { name: "username", ty: ParamType::String, required: true, default: None, doc: "Username, email-shaped and unique across all Salesforce orgs" },
-        ParamDoc { name: "email", ty: ParamType::String, required: false, default: None, doc: "Email address; required to create the user" },
-        ParamDoc { name: "first_name", ty: ParamType::String, required: false, default: Some("\"StoreConnect\""), doc: "First name" },
-        ParamDoc { name: "last_name", ty: ParamType::String, required: false, default: Some("\"Sync User\""), doc: "Last name" },
-        ParamDoc { name: "alias", ty: ParamType::String, required: false, default: Some("from the username, 8 chars"), doc: "Alias (at most 8 characters)" },
-        ParamDoc { name: "profile", ty: ParamType::String, required: false, default: Some("the Salesforce Integration licence's profile"), doc: "Profile name, to override the one found through the licence" },
-        ParamDoc { name: "time_zone", ty: ParamType::String, required: false, default: Some("the running user's"), doc: "TimeZoneSidKey, e.g. Australia/Sydney" },
-        ParamDoc { name: "locale", ty: ParamType::String, required: false, default: Some("the running user's"), doc: "LocaleSidKey, e.g. en_AU" },
-        ParamDoc { name: "language", ty: ParamType::String, required: false, default: Some("the running user's"), doc: "LanguageLocaleKey, e.g. en_US" },
-        ParamDoc { name: "email_encoding", ty: ParamType::String, required: false, default: Some("the running user's"), doc: "EmailEncodingKey, e.g. UTF-8" },
-        ParamDoc { name: "reactivate", ty: ParamType::Bool, required: false, default: Some("false"), doc: "Reactivate the user if it exists but is inactive" },
+        ParamDoc {
+            name: "username",
+            ty: ParamType::String,
+            required: true,
+            default: None,
+            doc: "Username, email-shaped and unique across all Salesforce orgs",
+        },
+        ParamDoc {
+            name: "email",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Email address; required to create the user",
+        },
+        ParamDoc {
+            name: "first_name",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"StoreConnect\""),
+            doc: "First name",
+        },
+        ParamDoc {
+            name: "last_name",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"Sync User\""),
+            doc: "Last name",
+        },
+        ParamDoc {
+            name: "alias",
+            ty: ParamType::String,
+            required: false,
+            default: Some("from the username, 8 chars"),
+            doc: "Alias (at most 8 characters)",
+        },
+        ParamDoc {
+            name: "profile",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the Salesforce Integration licence's profile"),
+            doc: "Profile name, to override the one found through the licence",
+        },
+        ParamDoc {
+            name: "time_zone",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the running user's"),
+            doc: "TimeZoneSidKey, e.g. Australia/Sydney",
+        },
+        ParamDoc {
+            name: "locale",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the running user's"),
+            doc: "LocaleSidKey, e.g. en_AU",
+        },
+        ParamDoc {
+            name: "language",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the running user's"),
+            doc: "LanguageLocaleKey, e.g. en_US",
+        },
+        ParamDoc {
+            name: "email_encoding",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the running user's"),
+            doc: "EmailEncodingKey, e.g. UTF-8",
+        },
+        ParamDoc {
+            name: "reactivate",
+            ty: ParamType::Bool,
+            required: false,
+            default: Some("false"),
+            doc: "Reactivate the user if it exists but is inactive",
+        },
     ],
 };
 
@@ -87,7 +155,12 @@ impl Step for CreateUser {
         ])
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let profile = choose_profile(&params, &observed)?;
             match observed.first("user") {
@@ -135,7 +208,9 @@ fn choose_profile(params: &Params, observed: &Observed) -> Result<Profile, StepF
 
 /// Free seats of the profile's licence, or a failure naming the licence and its counts.
 fn check_seats(profile: &Profile, observed: &Observed) -> Result<(), StepFailure> {
-    let Some(license) = observed.rows("licenses").iter().find(|l| str_field(l, "Name") == Some(profile.license.as_str())) else {
+    let Some(license) =
+        observed.rows("licenses").iter().find(|l| str_field(l, "Name") == Some(profile.license.as_str()))
+    else {
         return Ok(());
     };
     let (total, used) = (int_field(license, "TotalLicenses"), int_field(license, "UsedLicenses"));
@@ -167,9 +242,18 @@ fn wanted_fields(params: &Params, profile: &Profile, ctx: &StepCtx, email: &str)
     fields
 }
 
-async fn create(params: &Params, profile: &Profile, observed: &Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+async fn create(
+    params: &Params,
+    profile: &Profile,
+    observed: &Observed,
+    ctx: &mut StepCtx,
+) -> Result<StepOutput, StepFailure> {
     let Some(email) = &params.email else {
-        return Err(StepFailure::bad_argument("create_user", "email", "required to create the user, who does not exist yet"));
+        return Err(StepFailure::bad_argument(
+            "create_user",
+            "email",
+            "required to create the user, who does not exist yet",
+        ));
     };
     check_seats(profile, observed)?;
     let fields = wanted_fields(params, profile, ctx, email);
@@ -183,7 +267,10 @@ async fn create(params: &Params, profile: &Profile, observed: &Observed, ctx: &m
             match reread_after_ambiguous(ctx, &soql).await? {
                 Some(user) => {
                     let id = str_field(&user, "Id").map(str::to_string);
-                    ctx.note_change(Change::added(format!("User {}", params.username), format!("active, profile {}", profile.name)));
+                    ctx.note_change(Change::added(
+                        format!("User {}", params.username),
+                        format!("active, profile {}", profile.name),
+                    ));
                     id
                 }
                 None => return Err(failure.hint("the user was not created; run the playbook again")),
@@ -208,7 +295,10 @@ fn explain_create_failure(failure: StepFailure, params: &Params, profile: &Profi
     match failure.error_code() {
         Some("DUPLICATE_USERNAME") => StepFailure {
             code: "runner::create_user::duplicate_username".into(),
-            message: format!("create_user: the username {} is already taken, in this or another Salesforce org", params.username),
+            message: format!(
+                "create_user: the username {} is already taken, in this or another Salesforce org",
+                params.username
+            ),
             hint: Some(format!(
                 "usernames are unique across all Salesforce orgs; choose another, e.g. {}",
                 suggest_username(&params.username)
@@ -284,7 +374,10 @@ async fn update_existing(
     }
     let profile_name = path_field(user, "Profile", "Name").unwrap_or_default().to_string();
     let output = |summary: String| {
-        StepOutput::new(summary).with("id", id.clone()).with("username", params.username.clone()).with("profile", profile_name.clone())
+        StepOutput::new(summary)
+            .with("id", id.clone())
+            .with("username", params.username.clone())
+            .with("profile", profile_name.clone())
     };
     if fields.is_empty() {
         return Ok(output(format!("{} exists ({id})", params.username)));

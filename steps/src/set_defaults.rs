@@ -6,7 +6,9 @@ use indexmap::IndexMap;
 use runner_core::client::RecordTypeVisibility;
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -33,10 +35,34 @@ readMetadata), and writes only the defaults that differ (updateMetadata, which o
 with several active record types and no default given is an error that lists the choices; objects with one record \
 type need nothing. The profile is the user's, or `profile`, or the Salesforce Integration licence's.",
     params: &[
-        ParamDoc { name: "user", ty: ParamType::String, required: false, default: None, doc: "Username whose profile is set" },
-        ParamDoc { name: "profile", ty: ParamType::String, required: false, default: Some("the user's profile"), doc: "Profile name, instead of the user's" },
-        ParamDoc { name: "defaults", ty: ParamType::Map, required: false, default: None, doc: "Object → record type DeveloperName or label, e.g. #{ Account: \"Business_Account\" }" },
-        ParamDoc { name: "objects", ty: ParamType::StringList, required: false, default: Some("[\"Account\", \"Contact\", \"Order\"]"), doc: "Objects to look at" },
+        ParamDoc {
+            name: "user",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Username whose profile is set",
+        },
+        ParamDoc {
+            name: "profile",
+            ty: ParamType::String,
+            required: false,
+            default: Some("the user's profile"),
+            doc: "Profile name, instead of the user's",
+        },
+        ParamDoc {
+            name: "defaults",
+            ty: ParamType::Map,
+            required: false,
+            default: None,
+            doc: "Object → record type DeveloperName or label, e.g. #{ Account: \"Business_Account\" }",
+        },
+        ParamDoc {
+            name: "objects",
+            ty: ParamType::StringList,
+            required: false,
+            default: Some("[\"Account\", \"Contact\", \"Order\"]"),
+            doc: "Objects to look at",
+        },
     ],
 };
 
@@ -67,13 +93,20 @@ impl Step for SetDefaults {
         Ok(reads)
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let profile = profile_name(&params, &observed, ctx)?;
             let wanted = wanted_defaults(&params, &observed)?;
             if wanted.is_empty() {
-                return Ok(StepOutput::new(format!("no object has several active record types; {profile} needs no defaults"))
-                    .with("profile", profile));
+                return Ok(StepOutput::new(format!(
+                    "no object has several active record types; {profile} needs no defaults"
+                ))
+                .with("profile", profile));
             }
             let current = ctx.client().read_profile_record_types(&profile).await?;
             let mut visibilities = Vec::new();
@@ -93,13 +126,19 @@ impl Step for SetDefaults {
                     before.map(Value::from).unwrap_or(Value::from("none")),
                     full.clone(),
                 ));
-                visibilities.push(RecordTypeVisibility { record_type: full, default: true, visible: true, person_account_default: None });
+                visibilities.push(RecordTypeVisibility {
+                    record_type: full,
+                    default: true,
+                    visible: true,
+                    person_account_default: None,
+                });
             }
             let summary_of = |list: &IndexMap<String, String>| {
                 list.iter().map(|(o, rt)| format!("{o}={rt}")).collect::<Vec<_>>().join(", ")
             };
             if visibilities.is_empty() {
-                return Ok(StepOutput::new(format!("{profile} already defaults to {}", summary_of(&wanted))).with("profile", profile));
+                return Ok(StepOutput::new(format!("{profile} already defaults to {}", summary_of(&wanted)))
+                    .with("profile", profile));
             }
             let count = visibilities.len();
             ctx.write(Write::ProfileRecordTypes { profile: profile.clone(), visibilities, changes }).await?;
@@ -126,8 +165,11 @@ fn profile_name(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<S
     let planned_user = params.user.as_ref().is_some_and(|u| ctx.check_mode() && ctx.is_planned("User", u));
     if params.user.is_some() && !planned_user {
         let user = params.user.as_deref().unwrap_or_default();
-        return Err(StepFailure::new("runner::step::user_not_found", format!("set_defaults: there is no user {user} in this org"))
-            .hint("create it first with create_user, or pass `profile: \"…\"`"));
+        return Err(StepFailure::new(
+            "runner::step::user_not_found",
+            format!("set_defaults: there is no user {user} in this org"),
+        )
+        .hint("create it first with create_user, or pass `profile: \"…\"`"));
     }
     // The integration profile, as create_user chooses it.
     let profiles = observed.rows("profiles");
@@ -138,8 +180,11 @@ fn profile_name(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<S
         .and_then(|p| str_field(p, "Name"))
         .map(str::to_string)
         .ok_or_else(|| {
-            StepFailure::new("runner::set_defaults::no_profile", "set_defaults: no profile given and no Salesforce Integration profile found")
-                .hint("pass `user: \"…\"` or `profile: \"…\"`")
+            StepFailure::new(
+                "runner::set_defaults::no_profile",
+                "set_defaults: no profile given and no Salesforce Integration profile found",
+            )
+            .hint("pass `user: \"…\"` or `profile: \"…\"`")
         })
 }
 
@@ -164,7 +209,13 @@ fn wanted_defaults(params: &Params, observed: &Observed) -> Result<IndexMap<Stri
         let choices = || {
             types
                 .iter()
-                .map(|rt| format!("{} ({})", str_field(rt, "DeveloperName").unwrap_or_default(), str_field(rt, "Name").unwrap_or_default()))
+                .map(|rt| {
+                    format!(
+                        "{} ({})",
+                        str_field(rt, "DeveloperName").unwrap_or_default(),
+                        str_field(rt, "Name").unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -180,9 +231,16 @@ fn wanted_defaults(params: &Params, observed: &Observed) -> Result<IndexMap<Stri
         let Some(asked) = asked else {
             return Err(StepFailure::new(
                 "runner::set_defaults::default_needed",
-                format!("set_defaults: {object} has {} active record types and no default was given; choose one of: {}", types.len(), choices()),
+                format!(
+                    "set_defaults: {object} has {} active record types and no default was given; choose one of: {}",
+                    types.len(),
+                    choices()
+                ),
             )
-            .hint(format!("add it to `defaults`, e.g. defaults: #{{ {object}: \"{}\" }}", str_field(types[0], "DeveloperName").unwrap_or_default())));
+            .hint(format!(
+                "add it to `defaults`, e.g. defaults: #{{ {object}: \"{}\" }}",
+                str_field(types[0], "DeveloperName").unwrap_or_default()
+            )));
         };
         let Some(rt) = types.iter().find(|rt| matches_record_type(rt, asked)) else {
             return Err(unknown_record_type(&object, asked, &choices()));

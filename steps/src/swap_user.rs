@@ -3,7 +3,9 @@
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -49,9 +51,27 @@ at it. mode \"reauth\" deletes the record instead, as in StoreConnect's advanced
 deactivates the previous user (never the new one). The s_c__ record is written in its own request, apart from \
 User writes.",
     params: &[
-        ParamDoc { name: "new_user", ty: ParamType::String, required: false, default: None, doc: "Username of the new sync user (required for mode \"point\")" },
-        ParamDoc { name: "mode", ty: ParamType::String, required: false, default: Some("\"point\""), doc: "\"point\" or \"reauth\"" },
-        ParamDoc { name: "retire_old", ty: ParamType::String, required: false, default: Some("\"keep\""), doc: "\"keep\", \"freeze\" or \"deactivate\" the previous sync user" },
+        ParamDoc {
+            name: "new_user",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Username of the new sync user (required for mode \"point\")",
+        },
+        ParamDoc {
+            name: "mode",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"point\""),
+            doc: "\"point\" or \"reauth\"",
+        },
+        ParamDoc {
+            name: "retire_old",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"keep\""),
+            doc: "\"keep\", \"freeze\" or \"deactivate\" the previous sync user",
+        },
     ],
 };
 
@@ -86,17 +106,28 @@ impl Step for SwapUser {
                     "SELECT Id, PermissionSet.Name, PermissionSet.NamespacePrefix FROM PermissionSetAssignment WHERE Assignee.Username = {user}"
                 ),
             ));
-            reads.push(Read::new("mfa", format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}")));
+            reads.push(Read::new(
+                "mfa",
+                format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}"),
+            ));
         }
         Ok(reads)
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let mode = params.mode.unwrap_or(Mode::Point);
             let retire = params.retire_old.unwrap_or(Retire::Keep);
             let config = observed.first("config");
-            let old_id = config.and_then(|c| str_field(c, SETUP_CONFIGURATION_VALUE)).filter(|v| !v.is_empty()).map(str::to_string);
+            let old_id = config
+                .and_then(|c| str_field(c, SETUP_CONFIGURATION_VALUE))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
             let new = match &params.new_user {
                 Some(username) => Some(check_new_user(username, &observed)?),
                 None if mode == Mode::Point => {
@@ -126,7 +157,13 @@ impl Step for SwapUser {
                         id.clone(),
                     );
                     let record_id = str_field(record, "Id").unwrap_or_default().to_string();
-                    ctx.write(Write::Update { sobject: SETUP_CONFIGURATION.into(), id: record_id, fields, changes: vec![change] }).await?;
+                    ctx.write(Write::Update {
+                        sobject: SETUP_CONFIGURATION.into(),
+                        id: record_id,
+                        fields,
+                        changes: vec![change],
+                    })
+                    .await?;
                     summary.push(format!("{} StoreConnect at {username}", verb(ctx, "pointed", "would point")));
                 }
                 (Mode::Point, None) => {
@@ -140,8 +177,12 @@ impl Step for SwapUser {
                 }
                 (Mode::Reauth, Some(record)) => {
                     let record_id = str_field(record, "Id").unwrap_or_default().to_string();
-                    let change = Change::removed(format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"), old_id.clone().unwrap_or_default());
-                    match ctx.write(Write::Delete { sobject: SETUP_CONFIGURATION.into(), id: record_id, change }).await {
+                    let change = Change::removed(
+                        format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"),
+                        old_id.clone().unwrap_or_default(),
+                    );
+                    match ctx.write(Write::Delete { sobject: SETUP_CONFIGURATION.into(), id: record_id, change }).await
+                    {
                         Ok(_) => {}
                         Err(f) if matches!(f.error_code(), Some("ENTITY_IS_DELETED" | "NOT_FOUND")) => {}
                         Err(f) => return Err(f),
@@ -151,13 +192,16 @@ impl Step for SwapUser {
                         verb(ctx, "cleared", "would clear")
                     ));
                 }
-                (Mode::Reauth, None) => summary.push("no sync user is configured; StoreConnect will ask for one".to_string()),
+                (Mode::Reauth, None) => {
+                    summary.push("no sync user is configured; StoreConnect will ask for one".to_string())
+                }
             }
 
             if let Some(old) = old_id.as_deref().filter(|old| Some(*old) != new_id.as_deref()) {
                 retire_old(ctx, old, retire, &mut summary).await?;
             }
-            Ok(StepOutput::new(summary.join("; ")).with("previous_user_id", old_id.map(Value::from).unwrap_or(Value::Null)))
+            Ok(StepOutput::new(summary.join("; "))
+                .with("previous_user_id", old_id.map(Value::from).unwrap_or(Value::Null)))
         })
     }
 }
@@ -169,19 +213,26 @@ fn verb(ctx: &StepCtx, done: &'static str, planned: &'static str) -> &'static st
 /// Checks the new user is fully set up; returns (id, username) or says what is missing.
 fn check_new_user(username: &str, observed: &Observed) -> Result<(String, String), StepFailure> {
     let Some(user) = observed.first("user") else {
-        return Err(StepFailure::new("runner::step::user_not_found", format!("swap_user: there is no user {username} in this org"))
-            .hint("set it up first: runner play setup.rhai --var username=… --var email=…"));
+        return Err(StepFailure::new(
+            "runner::step::user_not_found",
+            format!("swap_user: there is no user {username} in this org"),
+        )
+        .hint("set it up first: runner play setup.rhai --var username=… --var email=…"));
     };
     let mut missing = Vec::new();
     if user.get("IsActive").and_then(Value::as_bool) != Some(true) {
         missing.push("it is inactive".to_string());
     }
-    let license = user.get("Profile").and_then(|p| p.get("UserLicense")).and_then(|l| l.get("Name")).and_then(Value::as_str);
+    let license =
+        user.get("Profile").and_then(|p| p.get("UserLicense")).and_then(|l| l.get("Name")).and_then(Value::as_str);
     if license != Some(INTEGRATION_LICENSE) {
         let profile = path_field(user, "Profile", "Name").unwrap_or("unknown");
         missing.push(format!("its profile {profile} is not on the {INTEGRATION_LICENSE} licence"));
     }
-    let has_psl = observed.rows("psl").iter().any(|a| path_field(a, "PermissionSetLicense", "DeveloperName") == Some(API_INTEGRATION_PSL));
+    let has_psl = observed
+        .rows("psl")
+        .iter()
+        .any(|a| path_field(a, "PermissionSetLicense", "DeveloperName") == Some(API_INTEGRATION_PSL));
     if !has_psl {
         missing.push("the Salesforce API Integration permission set licence".to_string());
     }
@@ -209,13 +260,22 @@ fn check_new_user(username: &str, observed: &Observed) -> Result<(String, String
     Ok((str_field(user, "Id").unwrap_or_default().to_string(), username.to_string()))
 }
 
-async fn retire_old(ctx: &mut StepCtx, old_id: &str, retire: Retire, summary: &mut Vec<String>) -> Result<(), StepFailure> {
+async fn retire_old(
+    ctx: &mut StepCtx,
+    old_id: &str,
+    retire: Retire,
+    summary: &mut Vec<String>,
+) -> Result<(), StepFailure> {
     match retire {
         Retire::Keep => Ok(()),
         Retire::Freeze => {
-            let login = ctx.query(&format!("SELECT Id, IsFrozen FROM UserLogin WHERE UserId = {}", soql_quote(old_id))).await?;
+            let login =
+                ctx.query(&format!("SELECT Id, IsFrozen FROM UserLogin WHERE UserId = {}", soql_quote(old_id))).await?;
             let Some(row) = login.records.first() else {
-                return Err(StepFailure::new("runner::swap_user::no_login", format!("swap_user: no UserLogin row for the previous user {old_id}")));
+                return Err(StepFailure::new(
+                    "runner::swap_user::no_login",
+                    format!("swap_user: no UserLogin row for the previous user {old_id}"),
+                ));
             };
             if row.get("IsFrozen").and_then(Value::as_bool) == Some(true) {
                 summary.push(format!("previous user {old_id} already frozen"));
@@ -239,7 +299,8 @@ async fn retire_old(ctx: &mut StepCtx, old_id: &str, retire: Retire, summary: &m
             let mut fields = Map::new();
             fields.insert("IsActive".into(), json!(false));
             let change = Change::new(format!("User {old_id}"), Some("IsActive"), true, false);
-            ctx.write(Write::Update { sobject: "User".into(), id: old_id.to_string(), fields, changes: vec![change] }).await?;
+            ctx.write(Write::Update { sobject: "User".into(), id: old_id.to_string(), fields, changes: vec![change] })
+                .await?;
             summary.push(format!("{} the previous user {old_id}", verb(ctx, "deactivated", "would deactivate")));
             Ok(())
         }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
-use runner_core::step::{BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write};
+use runner_core::step::{
+    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
+};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -39,9 +41,27 @@ once: a QR code and the otpauth:// URI on the terminal, or written to `secret_fi
 offered: StoreConnect does not support it.",
     params: &[
         ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc { name: "secret_file", ty: ParamType::String, required: false, default: None, doc: "Write the secret here (mode 0600) instead of showing it" },
-        ParamDoc { name: "rotate", ty: ParamType::Bool, required: false, default: Some("false"), doc: "Replace an existing TOTP registration with a new secret" },
-        ParamDoc { name: "issuer", ty: ParamType::String, required: false, default: Some("\"Salesforce\""), doc: "Issuer shown by the authenticator app" },
+        ParamDoc {
+            name: "secret_file",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Write the secret here (mode 0600) instead of showing it",
+        },
+        ParamDoc {
+            name: "rotate",
+            ty: ParamType::Bool,
+            required: false,
+            default: Some("false"),
+            doc: "Replace an existing TOTP registration with a new secret",
+        },
+        ParamDoc {
+            name: "issuer",
+            ty: ParamType::String,
+            required: false,
+            default: Some("\"Salesforce\""),
+            doc: "Issuer shown by the authenticator app",
+        },
     ],
 };
 
@@ -56,17 +76,31 @@ impl Step for Verify {
         let user = soql_quote(&params.user);
         Ok(vec![
             user_read(&params.user),
-            Read::new("methods", format!("SELECT Id, UserId, HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}")),
-            Read::new("registered", format!("SELECT Id, Type FROM TwoFactorInfo WHERE User.Username = {user} AND Type = 'TOTP'")),
+            Read::new(
+                "methods",
+                format!("SELECT Id, UserId, HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}"),
+            ),
+            Read::new(
+                "registered",
+                format!("SELECT Id, Type FROM TwoFactorInfo WHERE User.Username = {user} AND Type = 'TOTP'"),
+            ),
         ])
     }
 
-    fn apply<'a>(&'a self, params: Params, observed: Observed, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
+    fn apply<'a>(
+        &'a self,
+        params: Params,
+        observed: Observed,
+        ctx: &'a mut StepCtx,
+    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let user = require_user("verify", &observed, ctx, &params.user)?;
-            let has_totp = observed.rows("methods").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
+            let has_totp =
+                observed.rows("methods").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
             if has_totp && !params.rotate {
-                return Ok(StepOutput::new(format!("{} already has a TOTP authenticator", params.user)).with("has_totp", true));
+                return Ok(
+                    StepOutput::new(format!("{} already has a TOTP authenticator", params.user)).with("has_totp", true)
+                );
             }
             let target = format!("User {}", params.user);
             let change = if has_totp {
@@ -80,10 +114,16 @@ impl Step for Verify {
                     Some(path) => format!("written to {}", path.display()),
                     None => "shown on the terminal".to_string(),
                 };
-                return Ok(StepOutput::new(format!("would register a TOTP authenticator for {} (secret {shown})", params.user)));
+                return Ok(StepOutput::new(format!(
+                    "would register a TOTP authenticator for {} (secret {shown})",
+                    params.user
+                )));
             }
             let UserState::Found(found) = user else {
-                return Err(StepFailure::new("runner::step::user_not_found", format!("verify: there is no user {}", params.user)));
+                return Err(StepFailure::new(
+                    "runner::step::user_not_found",
+                    format!("verify: there is no user {}", params.user),
+                ));
             };
             let user_id = str_field(found, "Id").unwrap_or_default().to_string();
             let interactive = std::io::stderr().is_terminal();
@@ -104,7 +144,8 @@ impl Step for Verify {
                     StepFailure::new("runner::verify::secret_file", format!("verify: {err}"))
                         .hint("remove the file, or pass `rotate: true` to replace it")
                 })?,
-                None => TotpSecret::generate().map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?,
+                None => TotpSecret::generate()
+                    .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?,
             };
             let uri = totp::otpauth_uri(&secret, &issuer, &params.user);
             if let (Some(path), None) = (&params.secret_file, reuse) {
@@ -117,7 +158,8 @@ impl Step for Verify {
             if params.rotate {
                 for old in observed.rows("registered") {
                     let id = str_field(old, "Id").unwrap_or_default().to_string();
-                    let change = Change::new(format!("User {}", params.user), Some("old TOTP secret"), "registered", "removed");
+                    let change =
+                        Change::new(format!("User {}", params.user), Some("old TOTP secret"), "registered", "removed");
                     writes.push(Write::Delete { sobject: "TwoFactorInfo".into(), id, change });
                 }
             }
@@ -136,7 +178,10 @@ impl Step for Verify {
             if !confirmed {
                 return Err(StepFailure::new(
                     "runner::verify::not_confirmed",
-                    format!("verify: Salesforce accepted the secret but TwoFactorMethodsInfo does not show TOTP for {}", params.user),
+                    format!(
+                        "verify: Salesforce accepted the secret but TwoFactorMethodsInfo does not show TOTP for {}",
+                        params.user
+                    ),
                 )
                 .hint("the running user needs the \"Manage Multi-Factor Authentication in API\" permission"));
             }
@@ -147,7 +192,8 @@ impl Step for Verify {
                     "secret shown on the terminal".to_string()
                 }
             };
-            Ok(StepOutput::new(format!("registered a TOTP authenticator for {} ({shown})", params.user)).with("has_totp", true))
+            Ok(StepOutput::new(format!("registered a TOTP authenticator for {} ({shown})", params.user))
+                .with("has_totp", true))
         })
     }
 }

@@ -33,7 +33,11 @@ async fn sf_calls_obey_check_mode_and_update_writes_only_differences() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let report = org.play(&scripts_dir().join("examples/hello.rhai"), &[], true).await;
     assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(org.count("SELECT Id FROM Account WHERE Name = 'Hello from runner'").await, 0, "check mode sent no create");
+    assert_eq!(
+        org.count("SELECT Id FROM Account WHERE Name = 'Hello from runner'").await,
+        0,
+        "check mode sent no create"
+    );
 
     let text = r#"
         let id = sf::create("Account", #{ Name: "Update me", Phone: "1" });
@@ -55,7 +59,8 @@ async fn a_named_step_folds_its_calls_and_reports_changed_only_when_something_ch
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let report = org.play(&scripts_dir().join("examples/partner.rhai"), &[], false).await;
     assert!(report.error.is_none(), "{:?}", report.error);
-    let store_step = report.steps.iter().find(|s| s.name.starts_with("acme: store")).expect("the partner step is one line");
+    let store_step =
+        report.steps.iter().find(|s| s.name.starts_with("acme: store")).expect("the partner step is one line");
     assert_eq!(store_step.outcome.as_str(), "changed");
     assert!(!report.steps.iter().any(|s| s.name.starts_with("sf::")), "calls inside a named step are folded into it");
     let rows = org.query("SELECT s_c__Domain__c FROM s_c__Store__c WHERE Name = 'Demo Store'").await;
@@ -124,7 +129,8 @@ fn check_reports_every_finding_with_its_line() {
 
 #[test]
 fn the_shipped_playbooks_pass_check() {
-    for name in ["setup.rhai", "swap.rhai", "reauth.rhai", "audit.rhai", "examples/hello.rhai", "examples/partner.rhai"] {
+    for name in ["setup.rhai", "swap.rhai", "reauth.rhai", "audit.rhai", "examples/hello.rhai", "examples/partner.rhai"]
+    {
         let playbook = Playbook::load_file(&scripts_dir().join(name)).expect("compiles");
         let findings = playbook.check(&runner_steps::registry());
         assert!(findings.is_empty(), "{name}: {findings:?}");
@@ -155,7 +161,8 @@ async fn imports_resolve_inside_the_playbook_folder_only_and_errors_point_into_m
     write(outside.path(), "secret.rhai", "fn x() { 1 }\n");
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "lib/util.rhai", "fn boom() {\n    throw \"boom in module\";\n}\n");
-    let escape = format!("import \"../{}/secret\" as s;\n", outside.path().file_name().and_then(|n| n.to_str()).unwrap_or(""));
+    let escape =
+        format!("import \"../{}/secret\" as s;\n", outside.path().file_name().and_then(|n| n.to_str()).unwrap_or(""));
     let path = write(dir.path(), "escape.rhai", &escape);
     let report = org.play_compiled(Playbook::load_file(&path).expect("compiles"), &[], false).await;
     assert_eq!(failure_code(&report), Some("runner::playbook::module_not_found"));

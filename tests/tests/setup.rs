@@ -52,7 +52,12 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
         assert_eq!(outcome_of(&report, step), "changed", "{step} on a fresh org");
     }
     assert_fully_set_up(&org).await;
-    let profile = org.client().await.read_profile_record_types("Minimum Access - API Only Integrations").await.expect("readMetadata");
+    let profile = org
+        .client()
+        .await
+        .read_profile_record_types("Minimum Access - API Only Integrations")
+        .await
+        .expect("readMetadata");
     let defaults: Vec<&str> = profile.iter().filter(|v| v.default).map(|v| v.record_type.as_str()).collect();
     for wanted in ["Account.Business_Account", "Contact.Customer", "Order.Online"] {
         assert!(defaults.contains(&wanted), "{wanted} is a default: {defaults:?}");
@@ -72,7 +77,8 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
 async fn check_mode_reports_every_change_and_writes_nothing() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let users_before = org.count("SELECT Id FROM User").await;
-    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/nonexistent/never-written.totp"), true).await;
+    let report =
+        org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/nonexistent/never-written.totp"), true).await;
     assert!(report.error.is_none(), "{:?}", report.error);
     for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&report, step), "changed", "{step} would change");

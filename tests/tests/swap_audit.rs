@@ -6,7 +6,8 @@ use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
 const NEW_USER: &str = "storeconnect.sync2@client.example";
 
 async fn configured_user(org: &TestOrg) -> Option<String> {
-    let rows = org.query("SELECT s_c__Text__c FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'").await;
+    let rows =
+        org.query("SELECT s_c__Text__c FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'").await;
     rows.first().and_then(|r| r["s_c__Text__c"].as_str().map(str::to_string))
 }
 

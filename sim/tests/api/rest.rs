@@ -382,3 +382,19 @@ async fn organization_record_matches_recorded_shape() {
     assert_eq!((rec["OrganizationType"].clone(), rec["IsSandbox"].clone()), (json!("Developer Edition"), json!(true)));
     assert!(rec["TrialExpirationDate"].as_str().is_some_and(|d| d.ends_with("+0000")));
 }
+
+#[tokio::test]
+async fn concurrent_writes_get_distinct_ids() {
+    let sim = std::sync::Arc::new(sim().await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let sim = sim.clone();
+        tasks.spawn(async move { sim.create("Account", json!({"Name": format!("Concurrent {i}")})).await });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(id) = tasks.join_next().await {
+        ids.insert(id.expect("task completes"));
+    }
+    assert_eq!(ids.len(), 24);
+    assert_eq!(sim.query("SELECT Id FROM Account WHERE Name LIKE 'Concurrent%'").await.len(), 24);
+}

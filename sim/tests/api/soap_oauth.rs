@@ -94,11 +94,27 @@ async fn profile_record_type_defaults_read_and_update() {
         "{xml}"
     );
 
+    // AllOrNoneHeader: one failure keeps every change out.
+    let mixed = r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>Admin</met:fullName>
+        <met:recordTypeVisibilities><met:default>true</met:default><met:recordType>Contact.Partner</met:recordType></met:recordTypeVisibilities>
+        </met:metadata><met:metadata xsi:type="met:Profile"><met:fullName>No Such Profile</met:fullName></met:metadata></met:updateMetadata>"#;
+    let body = envelope(&token, mixed).replace(
+        "<soapenv:Header>",
+        "<soapenv:Header><met:AllOrNoneHeader><met:allOrNone>true</met:allOrNone></met:AllOrNoneHeader>",
+    );
+    let resp = sim.client.post(sim.url("/services/Soap/m/62.0/")).body(body).send().await.expect("answered");
+    let xml = resp.text().await.expect("text");
+    assert!(xml.contains("<fullName>Admin</fullName><success>true</success>"), "{xml}");
+    assert!(xml.contains("no Profile named No Such Profile"), "{xml}");
+    let (_, admin) = soap(&sim, &token, &read_profile("Admin")).await;
+    let on: Vec<String> = defaults(&admin).into_iter().filter(|(_, d)| *d).map(|(rt, _)| rt).collect();
+    assert_eq!(on, ["Account.Business_Account", "Contact.Customer", "Order.Online"]);
+
     let (status, xml) = soap(&sim, "bogus", &read_profile(PROFILE)).await;
     assert_eq!(status, 500);
     assert!(xml.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"), "{xml}");
-    // Five SOAP calls were served; the refused one does not count.
-    assert_eq!(sim.handle.api_calls(), 5);
+    // Seven SOAP calls were served; the refused one does not count.
+    assert_eq!(sim.handle.api_calls(), 7);
 }
 
 #[tokio::test]
