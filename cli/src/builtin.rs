@@ -20,3 +20,9 @@ pub fn find(name: &str) -> Option<&'static str> {
     let with_ext = if name.ends_with(".rhai") { name.to_string() } else { format!("{name}.rhai") };
     FILES.iter().map(|(path, _)| *path).find(|path| *path == with_ext && !path.contains("lib/"))
 }
+
+/// A playbook's one-line summary: its first comment line, without the file name.
+pub fn summary(text: &str) -> &str {
+    let first = text.lines().next().unwrap_or_default().trim_start_matches("//").trim();
+    first.split_once(" — ").map_or(first, |(_, rest)| rest)
+}

@@ -134,9 +134,8 @@ fn main() -> ExitCode {
             Command::Sim { command: SimCommand::Serve(args) } => sim_serve(args).await,
             Command::Totp { command: TotpCommand::Code { secret_file } } => totp_code(&secret_file),
             Command::Playbooks => {
-                for (path, text) in builtin::FILES {
-                    let summary = text.lines().next().unwrap_or_default().trim_start_matches("//").trim();
-                    println!("{path:<24} {summary}");
+                for (path, text) in builtin::FILES.iter().filter(|(path, _)| !path.contains("lib/")) {
+                    println!("{path:<24} {}", builtin::summary(text));
                 }
                 exit::OK
             }
@@ -202,23 +201,27 @@ fn totp_code(secret_file: &std::path::Path) -> u8 {
     }
 }
 
-/// Copies the built-in playbooks out, so that a consultant can adapt them.
+/// Copies the built-in playbooks, with their `lib/`, into `dir`; refuses to overwrite.
 fn init(dir: &std::path::Path, force: bool) -> u8 {
+    let existing: Vec<String> = builtin::FILES
+        .iter()
+        .map(|(path, _)| dir.join(path))
+        .filter(|target| target.exists())
+        .map(|target| target.display().to_string())
+        .collect();
+    if !existing.is_empty() && !force {
+        eprintln!("runner: not overwriting existing files: {}", existing.join(", "));
+        eprintln!("  hint: choose another folder (runner init DIR), or pass --force to overwrite them");
+        return exit::PLAYBOOK_FAILED;
+    }
     for (path, text) in builtin::FILES {
         let target = dir.join(path);
-        if target.exists() && !force {
-            println!("kept     {} (exists; --force overwrites)", target.display());
-            continue;
+        let written = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
+        if let Err(err) = written {
+            eprintln!("runner: cannot write {}: {err}", target.display());
+            return exit::PLAYBOOK_FAILED;
         }
-        let written =
-            target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
-        match written {
-            Ok(()) => println!("wrote    {}", target.display()),
-            Err(err) => {
-                eprintln!("runner: cannot write {}: {err}", target.display());
-                return exit::PLAYBOOK_FAILED;
-            }
-        }
+        println!("wrote {}", target.display());
     }
     println!("Run one with: runner play {}/setup.rhai --check --var username=… --var email=…", dir.display());
     exit::OK

@@ -269,3 +269,32 @@ fn the_totp_secret_reaches_no_output_journal_or_json() {
     let digits = String::from_utf8_lossy(&code.stdout).trim().to_string();
     assert!(digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
 }
+
+#[test]
+fn built_in_playbooks_run_from_an_empty_folder_and_init_copies_them_without_overwriting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = runner()
+        .args(["play", "setup.rhai", "--org", "sim", "--var", "username=sc.sync@client.example"])
+        .args(["--var", "email=ops@client.example", "--var", "totp_file=sync.totp", "--journal", "j.jsonl"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.lines().any(|l| l.starts_with("changed") && l.contains("set_defaults")), "{stdout}");
+
+    let listed = runner().arg("playbooks").output().expect("runs");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for name in ["setup.rhai", "swap.rhai", "reauth.rhai", "audit.rhai"] {
+        assert!(listed.lines().any(|l| l.starts_with(name) && l.len() > name.len() + 10), "{name} listed: {listed}");
+    }
+
+    let target = dir.path().join("mine");
+    runner().arg("init").arg(&target).assert().success();
+    assert!(target.join("setup.rhai").is_file());
+    assert!(target.join("lib/storeconnect.rhai").is_file());
+    std::fs::write(target.join("setup.rhai"), "// my edits\n").expect("edit");
+    runner().arg("init").arg(&target).assert().failure();
+    assert_eq!(std::fs::read_to_string(target.join("setup.rhai")).expect("read"), "// my edits\n", "kept");
+    runner().arg("check").arg(target.join("swap.rhai")).assert().success();
+}

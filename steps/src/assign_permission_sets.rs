@@ -74,6 +74,7 @@ impl Step for AssignPermissionSets {
                     "SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {user}"
                 ),
             ),
+            Read::new("psl_names", "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense"),
             Read::new(
                 "package",
                 format!(
@@ -109,15 +110,30 @@ impl Step for AssignPermissionSets {
                 let planned = ctx.check_mode()
                     && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, license));
                 if !held.contains(&license) && !planned {
+                    let psl = observed
+                        .rows("psl_names")
+                        .iter()
+                        .find(|p| str_field(p, "Id") == Some(license))
+                        .map(|p| {
+                            format!(
+                                "{} ({})",
+                                str_field(p, "MasterLabel").unwrap_or_default(),
+                                str_field(p, "DeveloperName").unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_else(|| license.to_string());
                     return Err(StepFailure::new(
                         "runner::assign_permission_sets::license_missing",
                         format!(
-                            "assign_permission_sets: {} needs a permission set licence that {} does not have",
+                            "assign_permission_sets: {} needs the permission set licence {psl}, which {} does not have",
                             api_name(set),
                             params.user
                         ),
                     )
-                    .hint("assign the permission set licence first: assign_psl(#{ user: … }) comes before assign_permission_sets"));
+                    .hint(format!(
+                        "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
+                        params.user
+                    )));
                 }
             }
             let writes: Vec<Write> = missing

@@ -130,8 +130,9 @@ async fn permission_sets_before_the_psl_are_refused_and_nothing_is_assigned() {
     );
     let report = org.play_text(&playbook, &[], false).await.expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::license_missing"));
-    let hint = report.error.as_ref().and_then(|e| e.hint.clone()).unwrap_or_default();
-    assert!(hint.contains("assign_psl"), "{hint}");
+    let error = report.error.as_ref().expect("an error");
+    assert!(error.message.contains("Salesforce API Integration"), "names the PSL: {}", error.message);
+    assert!(error.hint.as_deref().unwrap_or_default().contains("assign_psl"), "{:?}", error.hint);
     assert_eq!(org.count(&format!("SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{USER}' AND PermissionSet.IsOwnedByProfile = false")).await, 0);
 }
 
