@@ -115,6 +115,15 @@ struct SimServeArgs {
     /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
     #[arg(long)]
     api_limit: Option<u64>,
+    /// Serve HTTPS with a certificate made now for 127.0.0.1 and localhost.
+    #[arg(long)]
+    tls: bool,
+    /// Where to write the certificate to trust, as PEM (with --tls; default: the temp dir).
+    #[arg(long, requires = "tls")]
+    cert_file: Option<PathBuf>,
+    /// A PEM certificate for the JWT bearer flow (the connected app's); repeatable.
+    #[arg(long)]
+    jwt_cert: Vec<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -161,6 +170,16 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
         expire_token_after: args.expire_token_after,
         api_limit: args.api_limit,
     };
+    config.tls = args.tls;
+    for path in &args.jwt_cert {
+        match std::fs::read_to_string(path) {
+            Ok(pem) => config.jwt_certificates.push(pem),
+            Err(err) => {
+                eprintln!("runner: cannot read the JWT certificate {}: {err}", path.display());
+                return exit::USAGE;
+            }
+        }
+    }
     let handle = match runner_sim::start(config).await {
         Ok(handle) => handle,
         Err(err) => {
@@ -168,6 +187,17 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
             return exit::CONNECT_FAILED;
         }
     };
+    if let Some(pem) = handle.certificate_pem() {
+        let path = args
+            .cert_file
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("runner-sim-{}.pem", handle.addr().port())));
+        if let Err(err) = std::fs::write(&path, pem) {
+            eprintln!("runner: cannot write the certificate to {}: {err}", path.display());
+            return exit::CONNECT_FAILED;
+        }
+        println!("certificate: {}", path.display());
+    }
     println!("instance url: {}", handle.instance_url());
     println!("token: {}", handle.token());
     println!("scenario: {}", args.scenario);

@@ -34,7 +34,7 @@ impl PlaybookRoot {
             PlaybookRoot::Dir { dir } => {
                 let root = dir.canonicalize().map_err(|e| format!("cannot open folder {}: {e}", dir.display()))?;
                 let candidate = dir.join(rel);
-                let display = candidate.display().to_string();
+                let display = candidate.strip_prefix(".").unwrap_or(&candidate).display().to_string();
                 let real = candidate.canonicalize().map_err(|_| format!("{display} does not exist"))?;
                 if !real.starts_with(&root) {
                     return Err(format!("{display} leads outside the playbook's folder {}", dir.display()));

@@ -20,6 +20,7 @@ mod oauth;
 mod seed;
 mod server;
 mod soap;
+mod tls;
 mod util;
 
 use std::fmt;
@@ -137,6 +138,13 @@ pub struct SimConfig {
     pub oauth_clients: Vec<OAuthClient>,
     /// Refresh tokens accepted by `grant_type=refresh_token`.
     pub refresh_tokens: Vec<String>,
+    /// Serve HTTPS with a certificate made at start for 127.0.0.1 and localhost
+    /// (see [`SimHandle::certificate_pem`]).
+    pub tls: bool,
+    /// PEM certificates uploaded to the connected apps for the JWT bearer flow: an
+    /// assertion whose `iss` is one of [`SimConfig::oauth_clients`] must be signed
+    /// (RS256) by the private key of one of them.
+    pub jwt_certificates: Vec<String>,
 }
 
 impl fmt::Debug for SimConfig {
@@ -149,6 +157,8 @@ impl fmt::Debug for SimConfig {
             .field("api_version_latest", &self.api_version_latest)
             .field("oauth_clients", &self.oauth_clients)
             .field("refresh_tokens", &format_args!("[{} REDACTED]", self.refresh_tokens.len()))
+            .field("tls", &self.tls)
+            .field("jwt_certificates", &self.jwt_certificates.len())
             .finish()
     }
 }
@@ -178,6 +188,8 @@ impl Default for SimConfig {
                 client_secret: random_secret(40),
             }],
             refresh_tokens: vec![format!("5Aep{}", random_secret(80))],
+            tls: false,
+            jwt_certificates: Vec::new(),
         }
     }
 }
@@ -186,6 +198,8 @@ impl Default for SimConfig {
 pub struct SimHandle {
     addr: SocketAddr,
     token: String,
+    /// PEM of the certificate clients trust, when serving HTTPS.
+    certificate_pem: Option<String>,
     shared: Arc<server::Shared>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -198,9 +212,23 @@ impl fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when serving TLS.
     pub fn instance_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.certificate_pem.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The address the org listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// When serving HTTPS: the PEM certificate to trust, that of the local certificate
+    /// authority that signed the server's certificate for 127.0.0.1 and localhost. Give
+    /// it to runner's client as an extra root certificate, to Node as
+    /// `NODE_EXTRA_CA_CERTS`, to Python's requests as `REQUESTS_CA_BUNDLE`.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The configured access token.
@@ -239,10 +267,14 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
     let addr = listener.local_addr()?;
     let token = config.token.clone();
-    let shared = Arc::new(server::Shared::new(config, format!("http://{addr}")));
+    let identity = if config.tls { Some(tls::identity()?) } else { None };
+    let scheme = if identity.is_some() { "https" } else { "http" };
+    let shared = Arc::new(server::Shared::new(config, format!("{scheme}://{addr}")));
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx));
-    Ok(SimHandle { addr, token, shared, shutdown, task: Some(task) })
+    let acceptor = identity.as_ref().map(|i| i.acceptor.clone());
+    let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx, acceptor));
+    let certificate_pem = identity.map(|i| i.ca_pem);
+    Ok(SimHandle { addr, token, certificate_pem, shared, shutdown, task: Some(task) })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::core::{Core, Request, SimResponse, dispatch, versions_up_to};
 use crate::{SimConfig, oauth, seed, soap};
@@ -332,7 +333,10 @@ async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router, mut shutdown: watch::Receiver<bool>) {
+async fn serve_connection<S>(stream: S, router: Router, mut shutdown: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let dropper = Arc::new(Notify::new());
     let signal = dropper.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -353,15 +357,46 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, mut shu
     }
 }
 
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one accepted connection, over TLS when an acceptor is given.
+async fn serve_accepted(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+) {
+    let Some(acceptor) = tls else {
+        return serve_connection(stream, router, shutdown).await;
+    };
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            // A failed or slow handshake (e.g. a client that does not trust the
+            // certificate) just closes the connection.
+            _ => return,
+        },
+        _ = wait_shutdown(&mut shutdown) => return,
+    };
+    serve_connection(stream, router, shutdown).await;
+}
+
 /// Accepts connections until shutdown, then waits for open ones to finish.
-pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                connections.spawn(serve_accepted(stream, router.clone(), shutdown.clone(), tls.clone()));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = wait_shutdown(&mut shutdown) => break,

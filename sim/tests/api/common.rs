@@ -368,3 +368,16 @@ fn every_cassette_body_parses() {
         assert_eq!(cassette_bodies(file).len(), expected, "{file}");
     }
 }
+
+/// A sim serving HTTPS, and a client that trusts its certificate (and nothing else).
+pub async fn sim_tls_with(config: SimConfig) -> Sim {
+    let handle = runner_sim::start(SimConfig { tls: true, ..config }).await.expect("sim starts");
+    let pem = handle.certificate_pem().expect("a TLS sim has a certificate").to_string();
+    let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("certificate is PEM");
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .build()
+        .expect("client builds");
+    Sim { handle, client }
+}

@@ -7,3 +7,4 @@ mod faults;
 mod rest;
 mod rules;
 mod soap_oauth;
+mod tls;
