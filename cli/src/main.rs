@@ -124,6 +124,15 @@ struct SimServeArgs {
     /// A PEM certificate for the JWT bearer flow (the connected app's); repeatable.
     #[arg(long)]
     jwt_cert: Vec<PathBuf>,
+    /// The connected app's consumer key, for OAuth client credentials and JWT (with --client-secret).
+    #[arg(long, requires = "client_secret")]
+    client_id: Option<String>,
+    /// The connected app's consumer secret (with --client-id).
+    #[arg(long, requires = "client_id")]
+    client_secret: Option<String>,
+    /// A refresh token the token endpoint accepts (random when not given).
+    #[arg(long)]
+    refresh_token: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +171,12 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
     let mut config = runner_sim::SimConfig { port: args.port, scenario: args.scenario, ..Default::default() };
     if let Some(token) = args.token {
         config.token = token;
+    }
+    if let (Some(client_id), Some(client_secret)) = (args.client_id, args.client_secret) {
+        config.oauth_clients = vec![runner_sim::OAuthClient { client_id, client_secret }];
+    }
+    if let Some(refresh_token) = args.refresh_token {
+        config.refresh_tokens = vec![refresh_token];
     }
     config.faults = runner_sim::Faults {
         latency_ms: args.latency_ms,
@@ -246,7 +261,8 @@ fn init(dir: &std::path::Path, force: bool) -> u8 {
     }
     for (path, text) in builtin::FILES {
         let target = dir.join(path);
-        let written = target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
+        let written =
+            target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
         if let Err(err) = written {
             eprintln!("runner: cannot write {}: {err}", target.display());
             return exit::PLAYBOOK_FAILED;

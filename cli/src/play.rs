@@ -22,7 +22,8 @@ use crate::target::{Target, connect};
 pub struct PlayArgs {
     /// The playbook: a file, or the name of a built-in playbook (`runner playbooks`).
     pub playbook: String,
-    /// The org(s) to run against: `sim`, `sim:SCENARIO`, or an instance URL.
+    /// The org(s) to run against: `sim`, `sim:SCENARIO`, an instance URL, a named org
+    /// from runner.toml, or an sf CLI alias or username.
     #[arg(short = 'o', long = "org", default_value = "sim")]
     pub orgs: Vec<String>,
     /// Check mode: send no writes, show what would change.

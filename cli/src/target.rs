@@ -1,10 +1,20 @@
 //! `--org` targets: what each names and how runner connects to it.
+//!
+//! [`Target::parse`] is pure syntax and touches nothing. [`connect`] resolves a name:
+//! a named org from `runner.toml` (the working directory's, then the user config
+//! directory's), and otherwise an alias or username of the `sf` CLI.
+
+mod config;
+mod jwt;
+mod sf;
 
 use std::time::Duration;
 
 use miette::Diagnostic;
 use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
+
+pub use config::ConfigError;
 
 /// What an `--org` value names.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +23,9 @@ pub enum Target {
     Sim(runner_sim::Scenario),
     /// An instance URL; the token comes from `SF_ACCESS_TOKEN`.
     Url(String),
+    /// A name: a named org from `runner.toml` if one is defined, else an `sf` CLI alias
+    /// or username. Resolved by [`connect`].
+    Named(String),
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -23,7 +36,9 @@ pub enum TargetError {
     #[error("`{0}` is not a target runner knows")]
     #[diagnostic(
         code(runner::target::unknown),
-        help("use `sim`, `sim:SCENARIO`, or an instance URL such as https://acme.my.salesforce.com with SF_ACCESS_TOKEN set")
+        help(
+            "use `sim`, `sim:SCENARIO`, an instance URL such as https://acme.my.salesforce.com with SF_ACCESS_TOKEN set, a named org from runner.toml, or an sf CLI alias or username"
+        )
     )]
     Unknown(String),
     #[error("SF_ACCESS_TOKEN is not set, and target {0} needs an access token")]
@@ -38,10 +53,73 @@ pub enum TargetError {
     #[error("cannot start the simulated org: {0}")]
     #[diagnostic(code(runner::target::sim))]
     Sim(std::io::Error),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<ConfigError>),
+
+    #[error(
+        "`{name}` is not a named org in runner.toml, and the sf CLI (`sf`) is not on PATH to resolve it as an alias"
+    )]
+    #[diagnostic(
+        code(runner::target::sf_not_found),
+        help(
+            "install the Salesforce CLI (`npm install --global @salesforce/cli`) and log in with `sf org login web --alias {name}`; or define [orgs.{name}] in runner.toml (looked in {searched}); or give an instance URL with SF_ACCESS_TOKEN set"
+        )
+    )]
+    SfNotFound { name: String, searched: String },
+    #[error(
+        "no org `{name}`: runner.toml does not define it, and the sf CLI has no authorization for it ({sf_message})"
+    )]
+    #[diagnostic(
+        code(runner::target::unknown_org),
+        help(
+            "`sf org list` shows the aliases and usernames the sf CLI knows; log in with `sf org login web --alias {name}`, or define [orgs.{name}] in runner.toml (looked in {searched})"
+        )
+    )]
+    UnknownOrg { name: String, searched: String, sf_message: String },
+    #[error("`sf {command}` failed for `{name}`: {message}")]
+    #[diagnostic(
+        code(runner::target::sf_failed),
+        help(
+            "run `sf {command} --target-org {name}` to see what is wrong; `sf org login web --alias {name}` logs in again"
+        )
+    )]
+    SfFailed { name: String, command: String, message: String },
+    #[error("`sf {command}` for `{name}` did not finish within {seconds} s")]
+    #[diagnostic(
+        code(runner::target::sf_timeout),
+        help("run `sf {command} --target-org {name}` to see what it waits for (a network problem, a prompt)")
+    )]
+    SfTimeout { name: String, command: String, seconds: u64 },
+    #[error("the sf CLI gave no usable access token for `{name}`: {detail}")]
+    #[diagnostic(
+        code(runner::target::sf_no_token),
+        help(
+            "update the Salesforce CLI (`sf update`) so that `sf org auth show-access-token` exists, or log in again with `sf org login web --alias {name}`"
+        )
+    )]
+    SfNoToken { name: String, detail: String },
+}
+
+impl From<ConfigError> for TargetError {
+    fn from(err: ConfigError) -> Self {
+        TargetError::Config(Box::new(err))
+    }
 }
 
 fn scenario_names() -> String {
     runner_sim::Scenario::ALL.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether `text` can name an org: an `sf` alias or username, or a key of `[orgs]`.
+/// Never empty, never an option (`-…`, which `sf` would read as a flag), no
+/// whitespace or control characters.
+fn is_org_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 255
+        && !text.starts_with('-')
+        && !text.contains("://")
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl Target {
@@ -54,6 +132,9 @@ impl Target {
         }
         if text.starts_with("http://") || text.starts_with("https://") {
             return Ok(Target::Url(text.to_string()));
+        }
+        if is_org_name(text) {
+            return Ok(Target::Named(text.to_string()));
         }
         Err(TargetError::Unknown(text.to_string()))
     }
@@ -86,6 +167,22 @@ pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
             let client = SfClient::connect(url, auth, client_options()).await?;
             Ok(Connection { client, simulated: false, sim: None })
         }
+        Target::Named(name) => {
+            let files = config::candidate_files();
+            let client = match config::find_org(name, &files)? {
+                Some(org) => {
+                    // Every URL is checked and every secret read before any request.
+                    let resolved = org.resolve()?;
+                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options()).await?
+                }
+                None => {
+                    let org = sf::resolve(name, &config::describe_files(&files)).await?;
+                    let options = ClientOptions { api_version: org.api_version, ..client_options() };
+                    SfClient::connect(&org.instance_url, Auth::AccessToken(org.access_token), options).await?
+                }
+            };
+            Ok(Connection { client, simulated: false, sim: None })
+        }
     }
 }
 
@@ -99,6 +196,15 @@ mod tests {
         assert!(matches!(Target::parse("sim:no-package"), Ok(Target::Sim(runner_sim::Scenario::NoPackage))));
         assert!(matches!(Target::parse("sim:nope"), Err(TargetError::UnknownScenario(_))));
         assert!(matches!(Target::parse("http://127.0.0.1:8080"), Ok(Target::Url(_))));
-        assert!(matches!(Target::parse("my-alias"), Err(TargetError::Unknown(_))));
+        assert_eq!(Target::parse("my-alias").ok(), Some(Target::Named("my-alias".into())));
+        assert_eq!(Target::parse("admin@acme.example").ok(), Some(Target::Named("admin@acme.example".into())));
+        assert_eq!(Target::parse("acme-prod").ok(), Some(Target::Named("acme-prod".into())));
+    }
+
+    #[test]
+    fn names_that_cannot_be_orgs_are_refused() {
+        for text in ["", "-o", "--target-org", "my alias", "ftp://acme.example", "tab\there", "new\nline"] {
+            assert!(matches!(Target::parse(text), Err(TargetError::Unknown(_))), "{text:?}");
+        }
     }
 }

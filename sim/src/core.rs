@@ -24,6 +24,8 @@ pub type ProfileMeta = IndexMap<String, Vec<RecordTypeVisibility>>;
 /// A query cursor: the rest of a result, served page by page.
 #[derive(Debug, Clone)]
 pub struct Cursor {
+    /// `query`, `queryAll` or `tooling/query`: where the next pages are.
+    pub resource: String,
     pub total_size: usize,
     pub records: Vec<Value>,
     pub batch: usize,
@@ -96,10 +98,15 @@ pub fn version_label(version: &str) -> String {
     format!("{season} '{year:02}")
 }
 
-/// The versions the simulator serves, ending with `latest`.
+/// The oldest API version a Salesforce org still serves.
+pub const OLDEST_VERSION: i64 = 31;
+
+/// The versions the simulator serves, from 31.0, ending with `latest`.
 pub fn versions_up_to(latest: &str) -> Vec<(String, String)> {
     let major: i64 = latest.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(62);
-    let mut out: Vec<(String, String)> = ((major - 6).max(20)..major)
+    // Salesforce retired versions 21.0–30.0 in Summer '25: every org lists 31.0 onwards,
+    // and clients ask for old ones (the sf CLI reads the user with v51.0).
+    let mut out: Vec<(String, String)> = (OLDEST_VERSION.min(major)..major)
         .map(|m| format!("{m}.0"))
         .map(|v| {
             let label = version_label(&v);
@@ -254,16 +261,40 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
             ctx.only("GET,HEAD")?;
             Ok(SimResponse::json(200, limits(core)))
         }
-        ["query"] | ["queryAll"] => {
+        ["query" | "queryAll"] => {
             ctx.only("GET,HEAD")?;
             let Some(q) = util::query_param(ctx.pairs, "q") else {
                 return Err(SfError::bad("MALFORMED_QUERY", "A query string has to be specified"));
             };
-            run_query(core, ctx, q)
+            // A queryAll's nextRecordsUrl says `query`: either resource serves the locator.
+            run_query(core, ctx, q, "query")
         }
-        ["query", locator] | ["queryAll", locator] => {
+        ["query" | "queryAll", locator] => {
             ctx.only("GET,HEAD")?;
             next_page(core, ctx.version, locator)
+        }
+        // The Tooling API: the same org seen through `/tooling/`, where the setup
+        // objects clients ask for (User, Profile, PermissionSet, …) live too.
+        ["tooling"] => {
+            ctx.only("GET,HEAD")?;
+            Ok(SimResponse::json(200, tooling_resource_map(ctx.version)))
+        }
+        ["tooling", "query"] => {
+            ctx.only("GET,HEAD")?;
+            let Some(q) = util::query_param(ctx.pairs, "q") else {
+                return Err(SfError::bad("MALFORMED_QUERY", "A query string has to be specified"));
+            };
+            run_query(core, ctx, q, "tooling/query")
+        }
+        ["tooling", "query", locator] => {
+            ctx.only("GET,HEAD")?;
+            next_page(core, ctx.version, locator)
+        }
+        ["tooling", "sobjects", rest @ ..] => {
+            let mut inner = vec!["sobjects"];
+            inner.extend_from_slice(rest);
+            let resp = route(core, ctx, &inner)?;
+            Ok(tooling_urls(resp, ctx.version))
         }
         ["sobjects"] => {
             ctx.only("GET,HEAD")?;
@@ -323,6 +354,41 @@ fn limits(core: &Core) -> Value {
         "FileStorageMB": pair(20, 20),
         "SingleEmail": pair(5_000, 5_000),
     })
+}
+
+fn tooling_resource_map(version: &str) -> Value {
+    let base = format!("/services/data/v{version}/tooling");
+    json!({
+        "query": format!("{base}/query"),
+        "sobjects": format!("{base}/sobjects"),
+        "search": format!("{base}/search"),
+        "executeAnonymous": format!("{base}/executeAnonymous"),
+        "completions": format!("{base}/completions"),
+        "runTestsAsynchronous": format!("{base}/runTestsAsynchronous"),
+        "runTestsSynchronous": format!("{base}/runTestsSynchronous"),
+    })
+}
+
+/// Rewrites `/services/data/vXX.X/sobjects/…` URLs (records' `attributes.url`,
+/// describe URLs, `Location`) to their Tooling API form.
+fn tooling_urls(mut resp: SimResponse, version: &str) -> SimResponse {
+    let from = format!("/services/data/v{version}/sobjects/");
+    let to = format!("/services/data/v{version}/tooling/sobjects/");
+    fn walk(v: &mut Value, from: &str, to: &str) {
+        match v {
+            Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, from, to)),
+            Value::Object(map) => map.values_mut().for_each(|i| walk(i, from, to)),
+            _ => {}
+        }
+    }
+    if let Some(body) = resp.body.as_mut() {
+        walk(body, &from, &to);
+    }
+    for (_, value) in resp.headers.iter_mut() {
+        *value = value.replace(&from, &to);
+    }
+    resp
 }
 
 fn resource_map(version: &str) -> Value {
@@ -456,16 +522,22 @@ fn batch_size(headers: &[(String, String)]) -> usize {
         .unwrap_or(2000)
 }
 
-fn run_query(core: &mut Core, ctx: &Ctx<'_>, q: &str) -> Result<SimResponse, SfError> {
+fn run_query(core: &mut Core, ctx: &Ctx<'_>, q: &str, resource: &str) -> Result<SimResponse, SfError> {
     let parsed = soql::parse(q).map_err(|e| soql_error(&e))?;
     if util::query_param(ctx.pairs, "columns").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
         let columns = soql::columns(&core.org, &parsed).map_err(|e| soql_error(&e))?;
         return Ok(SimResponse::json(200, columns));
     }
     let output = soql::execute(&core.org, &parsed, ctx.version).map_err(|e| soql_error(&e))?;
-    let records = output.records;
+    let mut records = output.records;
+    if resource.starts_with("tooling") {
+        records = records
+            .into_iter()
+            .map(|r| tooling_urls(SimResponse::json(200, r), ctx.version).body.unwrap_or(Value::Null))
+            .collect();
+    }
     let batch = batch_size(ctx.headers);
-    let cursor = Cursor { total_size: output.total_size, records, batch };
+    let cursor = Cursor { resource: resource.to_string(), total_size: output.total_size, records, batch };
     Ok(SimResponse::json(200, page(core, ctx.version, None, cursor, 0)))
 }
 
@@ -495,7 +567,10 @@ fn page(core: &mut Core, version: &str, locator: Option<&str>, cursor: Cursor, o
                 id
             }
         };
-        out.insert("nextRecordsUrl".into(), json!(format!("/services/data/v{version}/query/{locator}-{end}")));
+        out.insert(
+            "nextRecordsUrl".into(),
+            json!(format!("/services/data/v{version}/{}/{locator}-{end}", cursor.resource)),
+        );
     }
     out.insert("records".into(), Value::Array(records));
     Value::Object(out)

@@ -16,6 +16,7 @@ mod core;
 mod describe;
 mod dml;
 mod error;
+mod jwt;
 mod oauth;
 mod seed;
 mod server;
@@ -145,6 +146,9 @@ pub struct SimConfig {
     /// assertion whose `iss` is one of [`SimConfig::oauth_clients`] must be signed
     /// (RS256) by the private key of one of them.
     pub jwt_certificates: Vec<String>,
+    /// Print one line per request (method, path, status) to stderr. Defaults to
+    /// whether the environment variable `RUNNER_SIM_ACCESS_LOG` is set.
+    pub access_log: bool,
 }
 
 impl fmt::Debug for SimConfig {
@@ -190,6 +194,7 @@ impl Default for SimConfig {
             refresh_tokens: vec![format!("5Aep{}", random_secret(80))],
             tls: false,
             jwt_certificates: Vec::new(),
+            access_log: std::env::var_os("RUNNER_SIM_ACCESS_LOG").is_some(),
         }
     }
 }
@@ -267,12 +272,21 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
     let addr = listener.local_addr()?;
     let token = config.token.clone();
+    for pem in &config.jwt_certificates {
+        jwt::parse_certificates(pem).map_err(|e| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("a JWT certificate is unusable: {e}"))
+        })?;
+    }
     let identity = if config.tls { Some(tls::identity()?) } else { None };
     let scheme = if identity.is_some() { "https" } else { "http" };
     let shared = Arc::new(server::Shared::new(config, format!("{scheme}://{addr}")));
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let acceptor = identity.as_ref().map(|i| i.acceptor.clone());
-    let task = tokio::spawn(server::serve(listener, server::router(shared.clone()), rx, acceptor));
+    let mut router = server::router(shared.clone());
+    if shared.config.access_log {
+        router = router.layer(axum::middleware::from_fn(server::access_log));
+    }
+    let task = tokio::spawn(server::serve(listener, router, rx, acceptor));
     let certificate_pem = identity.map(|i| i.ca_pem);
     Ok(SimHandle { addr, token, certificate_pem, shared, shutdown, task: Some(task) })
 }

@@ -1,4 +1,4 @@
-//! `POST /services/oauth2/token` (client credentials, refresh token) and
+//! `POST /services/oauth2/token` (client credentials, refresh token, JWT bearer) and
 //! `GET /services/oauth2/userinfo`.
 
 use std::collections::hash_map::DefaultHasher;
@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::server::{AuthError, Shared, bearer, json_response, limit_error, session_error};
-use crate::util;
+use crate::{jwt, util};
 
 fn oauth_error(error: &str, description: &str) -> Response {
     json_response(400, &json!({"error": error, "error_description": description}))
@@ -50,6 +50,7 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
     let grant = param("grant_type").unwrap_or_default();
     let config = &shared.config;
     let client = client_id.as_deref().and_then(|id| config.oauth_clients.iter().find(|c| c.client_id == id));
+    let mut jwt_user: Option<String> = None;
     match grant.as_str() {
         "client_credentials" => {
             let Some(client) = client else {
@@ -73,7 +74,15 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
                 return oauth_error("invalid_grant", "expired access/refresh token");
             }
         }
-        "" => return oauth_error("unsupported_grant_type", "grant type not supported"),
+        JWT_BEARER => {
+            let Some(assertion) = param("assertion") else {
+                return oauth_error("invalid_request", "assertion parameter is missing");
+            };
+            match verify_jwt(&shared, &assertion) {
+                Ok(user_id) => jwt_user = Some(user_id),
+                Err(refusal) => return oauth_error(refusal.error, refusal.description),
+            }
+        }
         _ => return oauth_error("unsupported_grant_type", "grant type not supported"),
     }
     let secret = client.map(|c| c.client_secret.clone()).unwrap_or_default();
@@ -85,8 +94,20 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
     }
     let access_token = state.current_token.clone();
     let instance_url = state.core.instance_url.clone();
-    let id = format!("{instance_url}/id/{}/{}", state.core.org_id, state.core.admin_id);
+    let user_id = jwt_user.clone().unwrap_or_else(|| state.core.admin_id.clone());
+    let id = format!("{instance_url}/id/{}/{user_id}", state.core.org_id);
     drop(state);
+    if jwt_user.is_some() {
+        // The JWT bearer response has neither a signature nor a refresh token.
+        let body = json!({
+            "access_token": access_token,
+            "scope": "api",
+            "instance_url": instance_url,
+            "id": id,
+            "token_type": "Bearer",
+        });
+        return json_response(200, &body);
+    }
     let issued_at = util::epoch_millis().to_string();
     let body = json!({
         "access_token": access_token,
@@ -98,6 +119,37 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
         "issued_at": issued_at,
     });
     json_response(200, &body)
+}
+
+/// The `grant_type` of the JWT bearer flow.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Checks a JWT bearer assertion; answers the id of the user it names.
+fn verify_jwt(shared: &Shared, assertion: &str) -> Result<String, jwt::Refusal> {
+    let config = &shared.config;
+    let client_ids: Vec<&str> = config.oauth_clients.iter().map(|c| c.client_id.as_str()).collect();
+    let state = shared.lock();
+    let find_user = |username: &str| {
+        state
+            .core
+            .org
+            .records("User")
+            .find(|u| {
+                u.get("Username").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(username))
+                    && u.get("IsActive").and_then(Value::as_bool).unwrap_or(true)
+            })
+            .and_then(|u| u.get("Id").and_then(Value::as_str).map(str::to_string))
+    };
+    let verifier = jwt::Verifier {
+        client_ids: &client_ids,
+        certificates: &config.jwt_certificates,
+        instance_url: &state.core.instance_url,
+        now: (util::epoch_millis() / 1000) as u64,
+        user_exists: &|username| find_user(username).is_some(),
+    };
+    let grant = verifier.verify(assertion)?;
+    find_user(&grant.username)
+        .ok_or(jwt::Refusal { error: "invalid_grant", description: "user hasn't approved this consumer" })
 }
 
 fn str_field(record: &serde_json::Map<String, Value>, name: &str) -> Value {

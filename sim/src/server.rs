@@ -303,6 +303,16 @@ fn handle_rest(
     }
 }
 
+/// One stderr line per request: method, path (without the query), status.
+pub async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(|q| format!("?{}", q.chars().take(160).collect::<String>())).unwrap_or_default();
+    let resp = next.run(req).await;
+    eprintln!("sim: {method} {path}{query} -> {}", resp.status().as_u16());
+    resp
+}
+
 async fn not_found() -> Response {
     json_response(404, &crate::error::SfError::not_found().rest_body())
 }
@@ -341,6 +351,7 @@ where
     let signal = dropper.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnDrop(signal.clone()));
+        collapse_slashes(req.uri_mut());
         let svc = TowerToHyperService::new(router.clone());
         async move { hyper::service::Service::call(&svc, req).await }
     });
@@ -353,6 +364,32 @@ where
         _ = wait_shutdown(&mut shutdown) => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
+        }
+    }
+}
+
+/// `//services//data` is `/services/data`: Salesforce's front end collapses repeated
+/// slashes, and clients rely on it (the sf CLI joins an instance URL ending in `/`
+/// with paths starting with `/`).
+fn collapse_slashes(uri: &mut Uri) {
+    if !uri.path().contains("//") {
+        return;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(new) = Uri::from_parts(parts) {
+            *uri = new;
         }
     }
 }

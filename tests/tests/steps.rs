@@ -9,7 +9,8 @@ const USER: &str = "edge.sync@client.example";
 
 async fn patch(org: &TestOrg, sobject: &str, id: &str, body: serde_json::Value) {
     let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", org.sim.instance_url());
-    let response = reqwest::Client::new().patch(url).bearer_auth(org.sim.token()).json(&body).send().await.expect("patch");
+    let response =
+        reqwest::Client::new().patch(url).bearer_auth(org.sim.token()).json(&body).send().await.expect("patch");
     assert_eq!(response.status().as_u16(), 204);
 }
 
@@ -18,14 +19,18 @@ async fn an_inactive_user_is_reactivated_only_when_asked() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let create = format!(r#"create_user(#{{ username: "{USER}", email: "ops@client.example" }});"#);
     org.play_text(&create, &[], false).await.expect("compiles");
-    let id = org.query(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await[0]["Id"].as_str().expect("id").to_string();
+    let id = org.query(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await[0]["Id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     patch(&org, "User", &id, json!({"IsActive": false})).await;
 
     let report = org.play_text(&create, &[], false).await.expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::create_user::inactive"));
     assert!(report.error.as_ref().and_then(|e| e.hint.clone()).unwrap_or_default().contains("reactivate: true"));
 
-    let reactivate = format!(r#"create_user(#{{ username: "{USER}", email: "ops@client.example", reactivate: true }});"#);
+    let reactivate =
+        format!(r#"create_user(#{{ username: "{USER}", email: "ops@client.example", reactivate: true }});"#);
     let report = org.play_text(&reactivate, &[], false).await.expect("compiles");
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(outcome_of(&report, "create_user"), "changed");
@@ -49,7 +54,8 @@ async fn verify_is_ok_when_totp_exists_and_rotate_replaces_the_secret() {
     assert_eq!(outcome_of(&report, "verify"), "changed");
     let registered = org.query(&format!("SELECT Id FROM TwoFactorInfo WHERE User.Username = '{SYNC_USERNAME}'")).await;
     assert_eq!(registered.len(), 1, "the old secret was replaced, not added to");
-    let secret = runner_steps::totp::read_secret_file(std::path::Path::new(file.as_ref())).expect("the new secret is kept");
+    let secret =
+        runner_steps::totp::read_secret_file(std::path::Path::new(file.as_ref())).expect("the new secret is kept");
     assert_eq!(runner_steps::totp::code_at(&secret, 59).len(), 6);
 }
 
@@ -57,7 +63,11 @@ async fn verify_is_ok_when_totp_exists_and_rotate_replaces_the_secret() {
 async fn set_defaults_lists_the_choices_when_no_default_is_given() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let report = org
-        .play_text(&format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ Account: "Business_Account" }} }});"#), &[], false)
+        .play_text(
+            &format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ Account: "Business_Account" }} }});"#),
+            &[],
+            false,
+        )
         .await
         .expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::set_defaults::default_needed"));
@@ -75,7 +85,10 @@ async fn set_defaults_lists_the_choices_when_no_default_is_given() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_with_one_record_type_need_no_default() {
     let org = TestOrg::start(Scenario::SingleRecordTypes).await;
-    let report = org.play_text(&format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}" }});"#), &[], false).await.expect("compiles");
+    let report = org
+        .play_text(&format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}" }});"#), &[], false)
+        .await
+        .expect("compiles");
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(outcome_of(&report, "set_defaults"), "ok");
 }

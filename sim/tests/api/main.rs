@@ -3,7 +3,10 @@
 
 mod common;
 mod composite;
+mod discovery;
 mod faults;
+mod jwt;
+mod query_forms;
 mod rest;
 mod rules;
 mod soap_oauth;

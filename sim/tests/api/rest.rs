@@ -13,7 +13,10 @@ async fn version_list_needs_no_auth_and_ends_with_latest() {
     assert_eq!(reply.status, 200);
     assert!(reply.header("Sforce-Limit-Info").is_none());
     let list = reply.body.as_array().cloned().unwrap_or_default();
-    assert!(list.len() >= 4);
+    assert_eq!(list.len(), 32);
+    // Versions up to 30.0 are retired; old clients' versions in between are served.
+    assert_eq!(list[0], json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}));
+    assert_eq!(list[20], json!({"label": "Spring '21", "url": "/services/data/v51.0", "version": "51.0"}));
     assert_eq!(list.last(), Some(&json!({"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"})));
     assert_same_shape(&reply.body, &fixture_json("restforce/services_data_success_response.json"));
     assert_eq!(sim.handle.api_calls(), 0);

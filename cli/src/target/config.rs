@@ -1,0 +1,533 @@
+//! Named orgs from `runner.toml`:
+//!
+//! ```toml
+//! [orgs.acme-prod]
+//! instance_url = "https://acme.my.salesforce.com"
+//! auth = "client_credentials"          # or "jwt" or "refresh_token"
+//! client_id = "3MVG9…"
+//! client_secret_env = "ACME_CLIENT_SECRET"      # or client_secret_file = "secrets/acme.secret"
+//! # jwt: username = "…", private_key_file = "keys/acme.key", login_url = "https://login.salesforce.com"
+//! # refresh_token: refresh_token_env = "…" / refresh_token_file = "…"
+//! ```
+//!
+//! The file is looked for in the working directory, then in the user config directory.
+//! Relative paths in it are relative to the file's own folder. Secrets come from
+//! environment variables, or from files that only their owner can read (mode 0600).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use runner_core::client::{Auth, ClientError};
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use super::TargetError;
+use super::jwt::JwtBearer;
+
+/// The file name, in the working directory and in the user config directory.
+pub const FILE_NAME: &str = "runner.toml";
+/// Where the JWT bearer flow logs in when `login_url` is not given.
+const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
+/// Biggest runner.toml, secret or key file read.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, refresh_token_env or refresh_token_file";
+
+/// runner.toml is not valid: its syntax, or a key that is not known.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("invalid {}: {message}", .path.display())]
+#[diagnostic(code(runner::config::parse))]
+pub struct ParseError {
+    path: PathBuf,
+    message: String,
+    #[help]
+    help: String,
+    /// Left out when the line may hold a secret.
+    #[source_code]
+    src: Option<NamedSource<String>>,
+    #[label("here")]
+    span: Option<SourceSpan>,
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parse(Box<ParseError>),
+    #[error("cannot read {}: {source}", .path.display())]
+    #[diagnostic(code(runner::config::read), help("check that the file exists and is readable"))]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("[orgs.{org}] in {}: {reason}", .path.display())]
+    #[diagnostic(code(runner::config::invalid), help("{help}"))]
+    Invalid { path: PathBuf, org: String, reason: String, help: String },
+    #[error("the environment variable {var} (the {what} of [orgs.{org}]) is not set or is empty")]
+    #[diagnostic(code(runner::config::secret_env), help("export {var}=… before running runner, or use {what}_file"))]
+    SecretEnv { org: String, var: String, what: String },
+    #[error("refusing to read the {what} from {}: its mode is {mode:04o}, so other users can read it", .path.display())]
+    #[diagnostic(code(runner::config::secret_file_mode), help("run `chmod 600 {}`", shell_quote(.path)))]
+    SecretFileMode { path: PathBuf, what: String, mode: u32 },
+    #[error("cannot read the {what} from {}: {reason}", .path.display())]
+    #[diagnostic(
+        code(runner::config::secret_file),
+        help("check the path in runner.toml (relative paths start at runner.toml's folder)")
+    )]
+    SecretFile { path: PathBuf, what: String, reason: String },
+    #[error("{} is not a usable private key: {reason}", .path.display())]
+    #[diagnostic(
+        code(runner::config::private_key),
+        help(
+            "give the unencrypted RSA private key (PEM, `BEGIN PRIVATE KEY` or `BEGIN RSA PRIVATE KEY`, 2048 bits or more) whose certificate is uploaded to the connected app"
+        )
+    )]
+    PrivateKey { path: PathBuf, reason: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    orgs: BTreeMap<String, OrgEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AuthKind {
+    ClientCredentials,
+    Jwt,
+    RefreshToken,
+}
+
+impl fmt::Display for AuthKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthKind::ClientCredentials => "client_credentials",
+            AuthKind::Jwt => "jwt",
+            AuthKind::RefreshToken => "refresh_token",
+        })
+    }
+}
+
+impl AuthKind {
+    /// The optional keys this kind of auth reads, and what it needs.
+    fn keys(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            AuthKind::ClientCredentials => (
+                &["client_secret_env", "client_secret_file"],
+                "auth = \"client_credentials\" takes instance_url, client_id, and client_secret_env or client_secret_file",
+            ),
+            AuthKind::Jwt => (
+                &["username", "private_key_file", "login_url"],
+                "auth = \"jwt\" takes instance_url, client_id, username, private_key_file and optionally login_url (default https://login.salesforce.com; https://test.salesforce.com for sandboxes)",
+            ),
+            AuthKind::RefreshToken => (
+                &["refresh_token_env", "refresh_token_file", "client_secret_env", "client_secret_file"],
+                "auth = \"refresh_token\" takes instance_url, client_id, refresh_token_env or refresh_token_file, and optionally client_secret_env or client_secret_file",
+            ),
+        }
+    }
+}
+
+/// One `[orgs.NAME]` table. Every key is known: anything else is an error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgEntry {
+    instance_url: String,
+    auth: AuthKind,
+    client_id: String,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<String>,
+    username: Option<String>,
+    private_key_file: Option<String>,
+    login_url: Option<String>,
+    refresh_token_env: Option<String>,
+    refresh_token_file: Option<String>,
+}
+
+impl OrgEntry {
+    /// The optional keys that are set, by name.
+    fn optional_keys(&self) -> [(&'static str, bool); 7] {
+        [
+            ("client_secret_env", self.client_secret_env.is_some()),
+            ("client_secret_file", self.client_secret_file.is_some()),
+            ("username", self.username.is_some()),
+            ("private_key_file", self.private_key_file.is_some()),
+            ("login_url", self.login_url.is_some()),
+            ("refresh_token_env", self.refresh_token_env.is_some()),
+            ("refresh_token_file", self.refresh_token_file.is_some()),
+        ]
+    }
+}
+
+/// A named org found in a runner.toml.
+#[derive(Debug, Clone)]
+pub struct NamedOrg {
+    name: String,
+    /// The runner.toml it came from.
+    file: PathBuf,
+    entry: OrgEntry,
+}
+
+/// What [`NamedOrg::resolve`] gives: where to connect and how to get tokens.
+pub struct Resolved {
+    pub instance_url: String,
+    pub auth: Auth,
+}
+
+/// The runner.toml files to look in, in order: the working directory's, then the
+/// user config directory's.
+pub fn candidate_files() -> Vec<PathBuf> {
+    let local = std::env::current_dir().map(|dir| dir.join(FILE_NAME)).unwrap_or_else(|_| PathBuf::from(FILE_NAME));
+    let mut files = vec![local];
+    if let Some(dirs) = directories::ProjectDirs::from("", "", "runner") {
+        let user = dirs.config_dir().join(FILE_NAME);
+        if !files.contains(&user) {
+            files.push(user);
+        }
+    }
+    files
+}
+
+/// `a/runner.toml, b/runner.toml` for messages.
+pub fn describe_files(files: &[PathBuf]) -> String {
+    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" and ")
+}
+
+/// Looks `name` up in the first of `files` that defines it. A file that exists but
+/// cannot be read or parsed is an error even when a later one would define the org.
+pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, ConfigError> {
+    for file in files {
+        if !file.is_file() {
+            continue;
+        }
+        let mut orgs = load(file)?;
+        if let Some(entry) = orgs.remove(name) {
+            return Ok(Some(NamedOrg { name: name.to_string(), file: file.clone(), entry }));
+        }
+    }
+    Ok(None)
+}
+
+fn load(path: &Path) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(read_error)?;
+    parse(path, text)
+}
+
+fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    match toml::from_str::<ConfigFile>(&text) {
+        Ok(config) => Ok(config.orgs),
+        Err(err) => {
+            let message = err.message().trim().to_string();
+            // `client_secret = "…"` is an unknown key: say so without quoting the line.
+            let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+            let secretish = unknown.is_some_and(|key| {
+                let key = key.to_ascii_lowercase();
+                ["secret", "token", "password", "passwd", "key"].iter().any(|word| key.contains(word))
+            });
+            let (help, src, span) = if secretish {
+                let help = "secrets do not go in runner.toml: name an environment variable (client_secret_env, refresh_token_env) or a mode-0600 file (client_secret_file, refresh_token_file, private_key_file)";
+                (help.to_string(), None, None)
+            } else {
+                let src = NamedSource::new(path.display().to_string(), text);
+                (KEYS_HELP.to_string(), Some(src), err.span().map(SourceSpan::from))
+            };
+            Err(ConfigError::Parse(Box::new(ParseError { path: path.to_path_buf(), message, help, src, span })))
+        }
+    }
+}
+
+/// `'path'` when it needs quoting for a POSIX shell.
+fn shell_quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=~".contains(c));
+    if plain && !text.is_empty() { text } else { format!("'{}'", text.replace('\'', r"'\''")) }
+}
+
+/// Checks that credentials may be sent to `url`: https, or http to a loopback host
+/// (the same rule as the client's).
+fn check_secure(url: &Url) -> Result<(), ClientError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback { Ok(()) } else { Err(ClientError::InsecureUrl { url: url.as_str().to_string() }) }
+        }
+        other => Err(ClientError::InvalidUrl {
+            url: url.as_str().to_string(),
+            reason: format!("the scheme must be https (or http for loopback), not `{other}`"),
+        }),
+    }
+}
+
+impl NamedOrg {
+    fn invalid(&self, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.file.clone(),
+            org: self.name.clone(),
+            reason: reason.into(),
+            help: self.entry.auth.keys().1.to_string(),
+        }
+    }
+
+    /// Parses and checks a URL of this org: https, or http for loopback.
+    fn url(&self, key: &str, text: &str) -> Result<Url, TargetError> {
+        let url = Url::parse(text.trim()).map_err(|e| self.invalid(format!("{key} `{text}` is not a URL: {e}")))?;
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(self.invalid(format!("{key} `{text}` has no host")).into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(self.invalid(format!("{key} must not hold credentials")).into());
+        }
+        check_secure(&url)?;
+        Ok(url)
+    }
+
+    /// A path from this org's table: `~/…` is under the home directory, a relative
+    /// path is relative to the runner.toml's folder.
+    fn path(&self, text: &str) -> PathBuf {
+        if let Some(rest) = text.strip_prefix("~/")
+            && let Some(dirs) = directories::BaseDirs::new()
+        {
+            return dirs.home_dir().join(rest);
+        }
+        let path = Path::new(text);
+        if path.is_absolute() {
+            return path.to_path_buf();
+        }
+        self.file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
+    }
+
+    /// A secret from `{what}_env` or `{what}_file`; `None` when neither is set.
+    fn secret(&self, what: &str, env: Option<&str>, file: Option<&str>) -> Result<Option<SecretString>, ConfigError> {
+        match (env, file) {
+            (Some(_), Some(_)) => Err(self.invalid(format!("give {what}_env or {what}_file, not both"))),
+            (Some(var), None) => match std::env::var(var) {
+                Ok(value) if !value.trim().is_empty() => Ok(Some(SecretString::from(value.trim().to_string()))),
+                _ => Err(ConfigError::SecretEnv { org: self.name.clone(), var: var.to_string(), what: what.into() }),
+            },
+            (None, Some(file)) => {
+                let path = self.path(file);
+                let bytes = read_private_file(&path, what)?;
+                let text = String::from_utf8(bytes).map_err(|_| ConfigError::SecretFile {
+                    path: path.clone(),
+                    what: what.into(),
+                    reason: "it is not UTF-8 text".into(),
+                })?;
+                let value = text.trim();
+                if value.is_empty() {
+                    return Err(ConfigError::SecretFile { path, what: what.into(), reason: "it is empty".into() });
+                }
+                Ok(Some(SecretString::from(value.to_string())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn required_secret(&self, what: &str, env: Option<&str>, file: Option<&str>) -> Result<SecretString, ConfigError> {
+        self.secret(what, env, file)?.ok_or_else(|| self.invalid(format!("{what}_env or {what}_file is missing")))
+    }
+
+    /// Checks the table, every URL in it and reads its secrets: after this, nothing is
+    /// left to refuse before the first request.
+    pub fn resolve(&self) -> Result<Resolved, TargetError> {
+        let entry = &self.entry;
+        let (allowed, _) = entry.auth.keys();
+        if let Some((key, _)) = entry.optional_keys().into_iter().find(|(key, set)| *set && !allowed.contains(key)) {
+            return Err(self.invalid(format!("`{key}` does not apply to auth = \"{}\"", entry.auth)).into());
+        }
+        let client_id = entry.client_id.trim().to_string();
+        if client_id.is_empty() {
+            return Err(self.invalid("client_id is empty").into());
+        }
+        let instance = self.url("instance_url", &entry.instance_url)?;
+        let my_domain_token_url = instance
+            .join("/services/oauth2/token")
+            .map_err(|e| self.invalid(format!("instance_url `{}`: {e}", entry.instance_url)))?;
+        let auth = match entry.auth {
+            AuthKind::ClientCredentials => Auth::ClientCredentials {
+                token_url: my_domain_token_url,
+                client_id,
+                client_secret: self.required_secret(
+                    "client_secret",
+                    entry.client_secret_env.as_deref(),
+                    entry.client_secret_file.as_deref(),
+                )?,
+            },
+            AuthKind::RefreshToken => Auth::RefreshToken {
+                token_url: my_domain_token_url,
+                client_id,
+                client_secret: self.secret(
+                    "client_secret",
+                    entry.client_secret_env.as_deref(),
+                    entry.client_secret_file.as_deref(),
+                )?,
+                refresh_token: self.required_secret(
+                    "refresh_token",
+                    entry.refresh_token_env.as_deref(),
+                    entry.refresh_token_file.as_deref(),
+                )?,
+            },
+            AuthKind::Jwt => {
+                let username = entry.username.as_deref().map(str::trim).unwrap_or_default();
+                if username.is_empty() {
+                    return Err(self.invalid("username is missing").into());
+                }
+                let Some(key_file) = entry.private_key_file.as_deref() else {
+                    return Err(self.invalid("private_key_file is missing").into());
+                };
+                let login_text = entry.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
+                let login_url = self.url("login_url", login_text)?;
+                let audience = login_url.as_str().trim_end_matches('/').to_string();
+                let token_url = Url::parse(&format!("{audience}/services/oauth2/token"))
+                    .map_err(|e| self.invalid(format!("login_url `{login_text}`: {e}")))?;
+                check_secure(&token_url)?;
+                let key_path = self.path(key_file);
+                let pem = read_private_file(&key_path, "private key")?;
+                let key = super::jwt::parse_private_key(&pem)
+                    .map_err(|reason| ConfigError::PrivateKey { path: key_path, reason })?;
+                Auth::Custom(Arc::new(JwtBearer::new(token_url, audience, client_id, username.to_string(), key)))
+            }
+        };
+        Ok(Resolved { instance_url: instance.as_str().to_string(), auth })
+    }
+}
+
+/// Reads a file that holds a secret. Refuses one that the group or others may read
+/// or write (any of mode 0077), naming the `chmod` that fixes it.
+fn read_private_file(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
+    let failed = |reason: String| ConfigError::SecretFile { path: path.to_path_buf(), what: what.to_string(), reason };
+    let file = std::fs::File::open(path).map_err(|e| failed(e.to_string()))?;
+    // The checks are on the open file, so it cannot be swapped between check and read.
+    let meta = file.metadata().map_err(|e| failed(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(failed("it is not a regular file".into()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::SecretFileMode { path: path.to_path_buf(), what: what.to_string(), mode });
+        }
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(failed("it is too large".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(|e| failed(e.to_string()))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(text: &str) -> Result<NamedOrg, ConfigError> {
+        let mut orgs = parse(Path::new("/cfg/runner.toml"), text.to_string())?;
+        let (name, entry) = orgs.pop_first().expect("one org");
+        Ok(NamedOrg { name, file: PathBuf::from("/cfg/runner.toml"), entry })
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_the_file() {
+        let err = org(
+            "[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_id = \"x\"\nclientsecret = \"y\"\n",
+        )
+        .expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("clientsecret") && text.contains("/cfg/runner.toml"), "{text}");
+        let err = org("[org.a]\n").expect_err("unknown table");
+        assert!(err.to_string().contains("`org`"), "{err}");
+        let err = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"password\"\nclient_id = \"x\"\n")
+            .expect_err("unknown auth");
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_written_into_runner_toml_is_not_quoted_back() {
+        let text = "[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret = \"hunter2-sekrit\"\n";
+        let err = org(text).expect_err("unknown key");
+        let report = format!("{:?}", miette::Report::new(err));
+        assert!(report.contains("client_secret") && report.contains("client_secret_env"), "{report}");
+        assert!(!report.contains("hunter2-sekrit"), "{report}");
+        let err = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_idd = \"x\"\n")
+            .expect_err("typo");
+        let ConfigError::Parse(parse) = err else { panic!("a parse error") };
+        assert!(parse.src.is_some() && parse.span.is_some(), "other mistakes are pointed at");
+    }
+
+    #[test]
+    fn keys_of_another_auth_and_missing_secrets_are_refused() {
+        let entry = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nusername = \"u\"\n")
+            .expect("parses");
+        let err = entry.resolve().err().expect("refused");
+        assert!(err.to_string().contains("`username` does not apply"), "{err}");
+        let entry =
+            org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\n")
+                .expect("parses");
+        let err = entry.resolve().err().expect("refused");
+        assert!(err.to_string().contains("client_secret_env or client_secret_file is missing"), "{err}");
+        let entry = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_env = \"RUNNER_TEST_SURELY_UNSET_VAR\"\n")
+            .expect("parses");
+        let err = entry.resolve().err().expect("refused");
+        assert!(err.to_string().contains("RUNNER_TEST_SURELY_UNSET_VAR"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_every_remote_url_before_any_secret_is_read() {
+        let entry = org("[orgs.a]\ninstance_url = \"http://acme.example.invalid\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_file = \"/nonexistent\"\n")
+            .expect("parses");
+        assert!(matches!(entry.resolve(), Err(TargetError::Client(ClientError::InsecureUrl { .. }))));
+        let entry = org("[orgs.a]\ninstance_url = \"https://acme.example.invalid\"\nauth = \"jwt\"\nclient_id = \"x\"\nusername = \"u\"\nprivate_key_file = \"/nonexistent\"\nlogin_url = \"http://login.example.invalid\"\n")
+            .expect("parses");
+        assert!(matches!(entry.resolve(), Err(TargetError::Client(ClientError::InsecureUrl { .. }))));
+    }
+
+    #[test]
+    fn relative_paths_start_at_the_config_folder() {
+        let entry =
+            org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\n")
+                .expect("parses");
+        assert_eq!(entry.path("secrets/a.secret"), PathBuf::from("/cfg/secrets/a.secret"));
+        assert_eq!(entry.path("/abs/a.secret"), PathBuf::from("/abs/a.secret"));
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote(Path::new("/tmp/a.secret")), "/tmp/a.secret");
+        assert_eq!(shell_quote(Path::new("/tmp/my secrets/a")), "'/tmp/my secrets/a'");
+        assert_eq!(shell_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s");
+        std::fs::write(&path, "sekrit\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = read_private_file(&path, "client secret").expect_err("refused");
+        assert!(matches!(err, ConfigError::SecretFileMode { mode: 0o644, .. }));
+        let help = err.help().map(|h| h.to_string()).unwrap_or_default();
+        assert_eq!(help, format!("run `chmod 600 {}`", path.display()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(read_private_file(&path, "client secret").expect("read"), b"sekrit\n");
+    }
+}
