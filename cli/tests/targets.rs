@@ -450,3 +450,93 @@ fn plain_http_urls_in_runner_toml_are_refused_before_any_request() {
         assert!(err.contains("runner::sf::insecure_url") && err.contains("https"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
+    let served = Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
+    let work = Workdir::new();
+    work.write("runner.toml", &client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\""), 0o644);
+    let out = Command::cargo_bin("runner")
+        .expect("the runner binary")
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .env("ACME_CLIENT_SECRET", CLIENT_SECRET)
+        .args(["play", "setup.rhai", "--org", "acme", "--var", "username=cc.sync@client.example"])
+        .args(["--var", "email=ops@client.example", "--var", "totp_file=sync.totp", "--journal", "journal.jsonl"])
+        .output()
+        .expect("runs");
+    // The setup makes far more than 5 calls: it only completes by getting new tokens.
+    assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().any(|l| l.starts_with("changed") && l.contains("set_defaults")), "{stdout}");
+}
+
+/// Distinctive pieces of a PEM key's body: any of them in an output means the key leaked.
+fn key_fragments(pem: &str) -> Vec<String> {
+    pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 40).map(|l| l[..40].to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
+    let cert = fixture("jwt-test-cert.pem");
+    let served = Served::start(&[
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--jwt-cert",
+        cert.to_str().expect("utf-8 path"),
+    ]);
+    let work = Workdir::new();
+    let key_text = std::fs::read_to_string(fixture("jwt-test-key.pem")).expect("fixture key");
+    work.write("keys/acme.key", &key_text, 0o600);
+    let toml = format!(
+        "[orgs.cc]\ninstance_url = \"{url}\"\nauth = \"client_credentials\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret_env = \"CC_SECRET\"\n\n\
+         [orgs.jwt]\ninstance_url = \"{url}\"\nauth = \"jwt\"\nclient_id = \"{CLIENT_ID}\"\nusername = \"{user}\"\nprivate_key_file = \"keys/acme.key\"\nlogin_url = \"{url}\"\n\n\
+         [orgs.jwt-wrong-app]\ninstance_url = \"{url}\"\nauth = \"jwt\"\nclient_id = \"not-the-app\"\nusername = \"{user}\"\nprivate_key_file = \"keys/acme.key\"\nlogin_url = \"{url}\"\n",
+        url = served.url,
+        user = runner_sim::ADMIN_USERNAME,
+    );
+    work.write("runner.toml", &toml, 0o644);
+    let failing = work.write("fail.rhai", "sf::query(\"SELECT Nope FROM Account\");\n", 0o644);
+    let failing = failing.to_string_lossy().to_string();
+    let setup = ["setup.rhai", "--var", "username=scan.sync@client.example", "--var", "email=ops@client.example"];
+    let runs: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+        // Successes: client credentials, JWT, a token by URL; human and JSON output.
+        ([&setup[..], &["--org", "cc", "--var", "totp_file=sync.totp"]].concat(), vec![("CC_SECRET", CLIENT_SECRET)]),
+        (vec!["audit.rhai", "--org", "jwt", "--json", "--var", "username=scan.sync@client.example"], vec![]),
+        (vec!["examples/hello.rhai", "--org", &served.url, "--json"], vec![("SF_ACCESS_TOKEN", TOKEN)]),
+        // Failures: a wrong client secret, an app the org does not know, a Salesforce error, a revoked token.
+        (vec!["examples/hello.rhai", "--org", "cc"], vec![("CC_SECRET", "not-the-secret")]),
+        (vec!["examples/hello.rhai", "--org", "jwt-wrong-app", "--json"], vec![]),
+        (vec![&failing, "--org", &served.url], vec![("SF_ACCESS_TOKEN", TOKEN)]),
+        (vec![&failing, "--org", &served.url, "--json"], vec![("SF_ACCESS_TOKEN", "00Dwrong!token-never-valid")]),
+    ];
+    let mut everything = String::new();
+    for (args, envs) in runs {
+        let mut cmd = Command::cargo_bin("runner").expect("the runner binary");
+        cmd.current_dir(work.path()).env("NO_COLOR", "1").env_remove("SF_ACCESS_TOKEN").arg("play").args(&args);
+        cmd.args(["--journal", "journal.jsonl"]);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("runs");
+        everything.push_str(&String::from_utf8_lossy(&out.stdout));
+        everything.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    everything.push_str(&work.journal());
+    let totp = std::fs::read_to_string(work.path().join("sync.totp")).expect("the TOTP file was written");
+    let totp_secret = totp.lines().find_map(|l| l.strip_prefix("secret=")).expect("secret line").to_string();
+    let mut secrets = vec![
+        TOKEN.to_string(),
+        CLIENT_SECRET.to_string(),
+        totp_secret,
+        runner_sim::SEED_TOTP_SECRET.to_string(),
+        "00Dwrong!token-never-valid".to_string(),
+    ];
+    secrets.extend(key_fragments(&key_text));
+    assert!(everything.contains("runner::"), "the failures were reported");
+    for secret in &secrets {
+        assert!(!everything.contains(secret.as_str()), "a secret leaked (starts {:.6}…)", secret);
+    }
+}
