@@ -453,9 +453,14 @@ fn plain_http_urls_in_runner_toml_are_refused_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
-    let served = Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
+    let served =
+        Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
     let work = Workdir::new();
-    work.write("runner.toml", &client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\""), 0o644);
+    work.write(
+        "runner.toml",
+        &client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\""),
+        0o644,
+    );
     let out = Command::cargo_bin("runner")
         .expect("the runner binary")
         .current_dir(work.path())
@@ -470,6 +475,9 @@ async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().any(|l| l.starts_with("changed") && l.contains("set_defaults")), "{stdout}");
 }
+
+/// A `runner play` invocation: arguments and environment.
+type Run<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
 
 /// Distinctive pieces of a PEM key's body: any of them in an output means the key leaked.
 fn key_fragments(pem: &str) -> Vec<String> {
@@ -501,7 +509,7 @@ async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
     let failing = work.write("fail.rhai", "sf::query(\"SELECT Nope FROM Account\");\n", 0o644);
     let failing = failing.to_string_lossy().to_string();
     let setup = ["setup.rhai", "--var", "username=scan.sync@client.example", "--var", "email=ops@client.example"];
-    let runs: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let runs: Vec<Run> = vec![
         // Successes: client credentials, JWT, a token by URL; human and JSON output.
         ([&setup[..], &["--org", "cc", "--var", "totp_file=sync.totp"]].concat(), vec![("CC_SECRET", CLIENT_SECRET)]),
         (vec!["audit.rhai", "--org", "jwt", "--json", "--var", "username=scan.sync@client.example"], vec![]),

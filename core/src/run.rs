@@ -383,7 +383,7 @@ fn call_group(
         Ok(value) => {
             let outcome = if any_changed { Outcome::Changed } else { Outcome::Ok };
             let summary = value.clone().into_string().unwrap_or_else(|_| {
-                if check_mode_of(shared) && any_changed {
+                if shared.check_mode() && any_changed {
                     format!("would make {} change(s)", changes.len())
                 } else if any_changed {
                     format!("{} change(s)", changes.len())
@@ -406,10 +406,6 @@ fn call_group(
         }
     }
     result
-}
-
-fn check_mode_of(shared: &RunShared) -> bool {
-    shared.check_mode()
 }
 
 /// `with_check_mode(|| { … })`: runs the closure in check mode whatever the run's mode,
