@@ -30,6 +30,12 @@ pub enum Target {
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum TargetError {
+    #[error("cannot read the certificates in {0} ({CA_CERT_ENV}): {1}")]
+    #[diagnostic(
+        code(runner::target::ca_cert),
+        help("point {CA_CERT_ENV} at a PEM file, e.g. the one `runner sim serve --tls` prints")
+    )]
+    CaCert(std::path::PathBuf, std::io::Error),
     #[error("unknown simulated-org scenario `{0}`")]
     #[diagnostic(code(runner::target::scenario), help("scenarios: {}", scenario_names()))]
     UnknownScenario(String),
@@ -148,8 +154,17 @@ pub struct Connection {
     pub sim: Option<runner_sim::SimHandle>,
 }
 
-pub fn client_options() -> ClientOptions {
-    ClientOptions { timeout: Duration::from_secs(60), ..ClientOptions::default() }
+/// The environment variable naming a PEM file of extra certificates to trust: the
+/// simulated org's (`runner sim serve --tls` prints its path) or a corporate proxy's.
+pub const CA_CERT_ENV: &str = "RUNNER_CA_CERT";
+
+pub fn client_options() -> Result<ClientOptions, TargetError> {
+    let mut extra_root_certs = Vec::new();
+    if let Some(path) = std::env::var_os(CA_CERT_ENV) {
+        let pem = std::fs::read(&path).map_err(|err| TargetError::CaCert(std::path::PathBuf::from(&path), err))?;
+        extra_root_certs.push(pem);
+    }
+    Ok(ClientOptions { timeout: Duration::from_secs(60), extra_root_certs, ..ClientOptions::default() })
 }
 
 pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
@@ -158,13 +173,13 @@ pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
             let config = runner_sim::SimConfig { scenario: *scenario, ..Default::default() };
             let sim = runner_sim::start(config).await.map_err(TargetError::Sim)?;
             let auth = Auth::AccessToken(SecretString::from(sim.token().to_string()));
-            let client = SfClient::connect(&sim.instance_url(), auth, client_options()).await?;
+            let client = SfClient::connect(&sim.instance_url(), auth, client_options()?).await?;
             Ok(Connection { client, simulated: true, sim: Some(sim) })
         }
         Target::Url(url) => {
             let token = std::env::var("SF_ACCESS_TOKEN").map_err(|_| TargetError::NoToken(url.clone()))?;
             let auth = Auth::AccessToken(SecretString::from(token));
-            let client = SfClient::connect(url, auth, client_options()).await?;
+            let client = SfClient::connect(url, auth, client_options()?).await?;
             Ok(Connection { client, simulated: false, sim: None })
         }
         Target::Named(name) => {
@@ -173,11 +188,11 @@ pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
                 Some(org) => {
                     // Every URL is checked and every secret read before any request.
                     let resolved = org.resolve()?;
-                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options()).await?
+                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options()?).await?
                 }
                 None => {
                     let org = sf::resolve(name, &config::describe_files(&files)).await?;
-                    let options = ClientOptions { api_version: org.api_version, ..client_options() };
+                    let options = ClientOptions { api_version: org.api_version, ..client_options()? };
                     SfClient::connect(&org.instance_url, Auth::AccessToken(org.access_token), options).await?
                 }
             };

@@ -298,3 +298,43 @@ fn built_in_playbooks_run_from_an_empty_folder_and_init_copies_them_without_over
     assert_eq!(std::fs::read_to_string(target.join("setup.rhai")).expect("read"), "// my edits\n", "kept");
     runner().arg("check").arg(target.join("swap.rhai")).assert().success();
 }
+
+#[test]
+fn runner_plays_over_https_against_sim_serve_tls_when_told_to_trust_its_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("sim.pem");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
+        .args(["sim", "serve", "--port", "0", "--token", "tls-token", "--tls", "--cert-file"])
+        .arg(&cert)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut url = String::new();
+    for line in BufReader::new(stdout).lines().take(6) {
+        let line = line.expect("a line");
+        if let Some(u) = line.strip_prefix("instance url: ") {
+            url = u.to_string();
+        }
+        if line.starts_with("try:") {
+            break;
+        }
+    }
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let play = |trust: bool| {
+        let mut cmd = runner();
+        cmd.env("SF_ACCESS_TOKEN", "tls-token").args(["play", "examples/hello.rhai", "--org", &url, "--journal"]);
+        cmd.arg(dir.path().join("j.jsonl"));
+        if trust {
+            cmd.env("RUNNER_CA_CERT", &cert);
+        }
+        cmd.output().expect("runs")
+    };
+    let untrusted = play(false);
+    assert_eq!(untrusted.status.code(), Some(4), "an untrusted certificate is refused");
+    let trusted = play(true);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
+}

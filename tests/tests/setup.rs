@@ -147,3 +147,22 @@ async fn a_username_taken_in_another_org_suggests_another() {
     let hint = report.error.as_ref().and_then(|e| e.hint.clone()).unwrap_or_default();
     assert!(hint.contains("choose another"), "{hint}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_runs_over_https_trusting_the_simulated_orgs_certificate() {
+    let config = runner_sim::SimConfig { tls: true, ..runner_sim::SimConfig::default() };
+    let org = TestOrg::start_with(config).await;
+    let url = org.sim.instance_url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let pem = org.sim.certificate_pem().expect("a TLS sim has a certificate").as_bytes().to_vec();
+
+    // Without trusting the certificate, runner refuses the connection.
+    let auth = || runner_core::client::Auth::AccessToken(org.sim.token().to_string().into());
+    let untrusted = runner_core::client::SfClient::connect(&url, auth(), Default::default()).await;
+    assert!(untrusted.is_err(), "a self-signed certificate is not trusted by default");
+
+    let options = runner_core::client::ClientOptions { extra_root_certs: vec![pem], ..Default::default() };
+    let client = runner_core::client::SfClient::connect(&url, auth(), options).await.expect("trusted TLS connect");
+    let rows = client.query("SELECT Id FROM Organization").await.expect("a query over https");
+    assert_eq!(rows.records.len(), 1);
+}
