@@ -126,10 +126,9 @@ pub fn error_of(reply: &Reply) -> (String, String) {
 
 // ---------------------------------------------------------------- fixtures
 
+/// The repository's verbatim copy of the responses recorded from real orgs.
 pub fn fixture_dir() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [here.join("../../shared/fixtures/recorded"), PathBuf::from("/work/shared/fixtures/recorded")];
-    candidates.into_iter().find(|p| p.exists()).unwrap_or_else(|| here.join("../../shared/fixtures/recorded"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recorded")
 }
 
 pub fn fixture_text(rel: &str) -> String {

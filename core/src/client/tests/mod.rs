@@ -8,10 +8,10 @@ mod yaml;
 
 use std::path::PathBuf;
 
-/// A recorded fixture under `shared/fixtures/recorded/`.
+/// A recorded fixture under the repository's `fixtures/recorded/` (a verbatim copy of
+/// the responses recorded from real orgs, with their licences).
 pub(super) fn fixture(relative: &str) -> String {
-    let path: PathBuf =
-        [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "fixtures", "recorded", relative].iter().collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "fixtures", "recorded", relative].iter().collect();
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
