@@ -338,3 +338,21 @@ fn runner_plays_over_https_against_sim_serve_tls_when_told_to_trust_its_certific
     let _ = child.wait();
     assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
 }
+
+#[test]
+fn an_org_over_its_api_limit_stops_while_the_other_orgs_go_on() {
+    let limited = Served::start(&["--api-limit", "2"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = runner()
+        .env("SF_ACCESS_TOKEN", "test-token-123")
+        .args(["play", "examples/hello.rhai", "--org", &limited.url, "--org", "sim", "--json", "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let orgs = doc["result"]["orgs"].as_array().expect("orgs");
+    assert_eq!(orgs[0]["error"]["code"], "runner::sf::request_limit", "{}", orgs[0]);
+    assert!(orgs[1].get("error").is_none(), "the other org went on: {}", orgs[1]);
+    assert_eq!(orgs[1]["recap"]["changed"], 1);
+}
