@@ -166,9 +166,13 @@ pub async fn play(args: PlayArgs) -> u8 {
         println!("{}", render_json(code, &reports, &[]));
         eprintln!("journal: {}", journal.path().display());
     } else {
+        let several = reports.len() > 1;
         for (_, (report, diagnostic)) in &reports {
             human.recap(report);
             if let Some(diagnostic) = diagnostic {
+                if several {
+                    eprintln!("error in {}:", report.target);
+                }
                 eprintln!("{diagnostic:?}");
             }
         }
