@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
-use runner_core::client::{Auth, ClientError};
+use runner_core::client::{Auth, check_secure};
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
@@ -252,27 +252,6 @@ fn shell_quote(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=~".contains(c));
     if plain && !text.is_empty() { text } else { format!("'{}'", text.replace('\'', r"'\''")) }
-}
-
-/// Checks that credentials may be sent to `url`: https, or http to a loopback host
-/// (the same rule as the client's).
-fn check_secure(url: &Url) -> Result<(), ClientError> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback { Ok(()) } else { Err(ClientError::InsecureUrl { url: url.as_str().to_string() }) }
-        }
-        other => Err(ClientError::InvalidUrl {
-            url: url.as_str().to_string(),
-            reason: format!("the scheme must be https (or http for loopback), not `{other}`"),
-        }),
-    }
 }
 
 impl NamedOrg {
