@@ -472,10 +472,16 @@ mod tests {
     fn plain_http_is_refused_for_every_remote_url_before_any_secret_is_read() {
         let entry = org("[orgs.a]\ninstance_url = \"http://acme.example.invalid\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_file = \"/nonexistent\"\n")
             .expect("parses");
-        assert!(matches!(entry.resolve(), Err(TargetError::Client(runner_core::client::ClientError::InsecureUrl { .. }))));
+        assert!(matches!(
+            entry.resolve(),
+            Err(TargetError::Client(runner_core::client::ClientError::InsecureUrl { .. }))
+        ));
         let entry = org("[orgs.a]\ninstance_url = \"https://acme.example.invalid\"\nauth = \"jwt\"\nclient_id = \"x\"\nusername = \"u\"\nprivate_key_file = \"/nonexistent\"\nlogin_url = \"http://login.example.invalid\"\n")
             .expect("parses");
-        assert!(matches!(entry.resolve(), Err(TargetError::Client(runner_core::client::ClientError::InsecureUrl { .. }))));
+        assert!(matches!(
+            entry.resolve(),
+            Err(TargetError::Client(runner_core::client::ClientError::InsecureUrl { .. }))
+        ));
     }
 
     #[test]
