@@ -95,6 +95,7 @@ fn json_output_is_one_envelope_shaped_like_the_sf_cli() {
     assert_eq!(orgs.len(), 2);
     assert_eq!(orgs[0]["target"], "sim");
     assert_eq!(orgs[1]["target"], "sim:legacy-profile");
+    assert_ne!(orgs[0]["org_id"], orgs[1]["org_id"], "each simulated org has an id of its own");
     for org in orgs {
         assert!(org["org_id"].as_str().is_some_and(|id| id.starts_with("00D")));
         for step in org["steps"].as_array().expect("steps") {

@@ -298,6 +298,9 @@ pub type Record = IndexMap<String, Value>;
 #[derive(Debug, Clone)]
 pub struct Org {
     pub schema: Schema,
+    /// Two characters after the key prefix that tell orgs apart, as a real org's
+    /// instance (pod) characters do; runner's fleet output tells orgs apart by id.
+    pod: String,
     tables: IndexMap<String, IndexMap<String, Record>>,
     next_seq: u64,
     /// Values of write-only fields (`TwoFactorInfo.SharedKey`), by record id then field.
@@ -307,7 +310,7 @@ pub struct Org {
 
 impl Org {
     pub fn new(schema: Schema) -> Self {
-        Org { schema, tables: IndexMap::new(), next_seq: 1, hidden: IndexMap::new() }
+        Org { schema, pod: "Hs".to_string(), tables: IndexMap::new(), next_seq: 1, hidden: IndexMap::new() }
     }
 
     /// Stores the value of a write-only field out of the record's sight.
@@ -320,11 +323,18 @@ impl Org {
         self.hidden.get(id)?.get(field)
     }
 
+    /// Sets the pod characters of the ids made from now on (two base-62 characters).
+    pub fn set_pod(&mut self, pod: &str) {
+        if pod.len() == 2 && pod.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            self.pod = pod.to_string();
+        }
+    }
+
     /// A fresh 18-character id for a record of `object`.
     pub fn new_id(&mut self, object: &ObjectDef) -> String {
         let seq = self.next_seq;
         self.next_seq += 1;
-        make_id(&object.key_prefix, seq)
+        make_id_on(&object.key_prefix, &self.pod, seq)
     }
 
     /// Stores a record as is (no rules). `record["Id"]` must be set.
@@ -371,6 +381,11 @@ const CHECKSUM_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 /// Builds an 18-character id: prefix, a pod marker, a base-62 sequence, and the checksum.
 pub fn make_id(prefix: &str, seq: u64) -> String {
+    make_id_on(prefix, "Hs", seq)
+}
+
+/// [`make_id`] on a given pod.
+pub fn make_id_on(prefix: &str, pod: &str, seq: u64) -> String {
     let mut digits = [b'0'; 10];
     let mut n = seq;
     for slot in digits.iter_mut().rev() {
@@ -379,7 +394,7 @@ pub fn make_id(prefix: &str, seq: u64) -> String {
     }
     let mut id15 = String::with_capacity(18);
     id15.push_str(prefix);
-    id15.push_str("Hs");
+    id15.push_str(pod);
     id15.push_str(std::str::from_utf8(&digits).unwrap_or("0000000000"));
     id15.truncate(15);
     with_checksum(&id15)

@@ -372,12 +372,20 @@ pub fn profile_full_name(name: &str) -> String {
     }
 }
 
-/// Builds the seed org of a scenario.
+/// Builds the seed org of a scenario, with the default pod characters in its ids.
+#[cfg(test)]
 pub fn build(scenario: Scenario) -> Seed {
+    build_on(scenario, "Hs")
+}
+
+/// Builds the seed org of a scenario whose ids carry `pod` (two base-62 characters).
+pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
     let package = scenario != Scenario::NoPackage;
     let scratch = scenario == Scenario::Scratch;
     let with_sync_user = package && !scratch;
-    let mut seeder = Seeder { org: Org::new(schema(package)), now: util::now_sf(), admin: String::new() };
+    let mut org = Org::new(schema(package));
+    org.set_pod(pod);
+    let mut seeder = Seeder { org, now: util::now_sf(), admin: String::new() };
 
     let org_id = seeder.add(
         "Organization",

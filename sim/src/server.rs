@@ -54,6 +54,17 @@ pub struct State {
     pub rng: StdRng,
 }
 
+/// Two base-62 characters, different for each simulated org of a process (up to 3,844),
+/// from a random start, so that each org has ids of its own.
+fn random_pod() -> String {
+    use std::sync::OnceLock;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let next = NEXT.get_or_init(|| AtomicU64::new(StdRng::from_os_rng().random_range(0..62 * 62)));
+    let n = next.fetch_add(1, Ordering::Relaxed) % (62 * 62);
+    [ALPHABET[(n / 62) as usize] as char, ALPHABET[(n % 62) as usize] as char].iter().collect()
+}
+
 pub struct Shared {
     pub config: SimConfig,
     state: Mutex<State>,
@@ -64,7 +75,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: SimConfig, instance_url: String) -> Self {
-        let seed = seed::build(config.scenario);
+        let seed = seed::build_on(config.scenario, &random_pod());
         let core = Core {
             org: seed.org,
             org_id: seed.org_id,
