@@ -131,6 +131,19 @@ pub fn render_json(status: u8, reports: &[OrgReport], warnings: &[String]) -> St
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{\"status\":1}".to_string())
 }
 
+/// The `--json` document when the playbook is invalid and no org was touched: the sf
+/// CLI's error envelope (`status`, `name`, `message`), with every finding in `result`.
+pub fn render_invalid_json(status: u8, findings: &[runner_core::report::FailureInfo]) -> String {
+    let document = json!({
+        "status": status,
+        "name": "InvalidPlaybook",
+        "message": format!("the playbook has {} problem(s); no org was touched", findings.len()),
+        "result": { "orgs": [], "findings": findings },
+        "warnings": [],
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_else(|_| format!("{{\"status\":{status}}}"))
+}
+
 /// `runner steps [NAME]`.
 pub fn steps(name: Option<&str>) -> u8 {
     let registry = runner_steps::registry();

@@ -100,22 +100,28 @@ pub fn check(playbooks: &[String]) -> u8 {
 
 pub async fn play(args: PlayArgs) -> u8 {
     let registry = runner_steps::registry();
-    let playbook = match load_playbook(&args.playbook) {
+    // Pre-flight before touching any org: a typo should not cost a half-run.
+    let findings = match load_playbook(&args.playbook) {
+        Ok(playbook) => {
+            let findings = playbook.check(&registry);
+            if findings.is_empty() { Ok(playbook) } else { Err(findings) }
+        }
+        Err(err) => Err(vec![err]),
+    };
+    let playbook = match findings {
         Ok(playbook) => playbook,
-        Err(err) => {
-            eprintln!("{:?}", Report::new(err));
+        Err(findings) => {
+            if args.json {
+                let infos: Vec<_> = findings.iter().map(PlaybookError::info).collect();
+                println!("{}", crate::output::render_invalid_json(exit::INVALID_PLAYBOOK, &infos));
+            }
+            for finding in findings {
+                eprintln!("{:?}", Report::new(finding));
+            }
+            eprintln!("the playbook has problems; no org was touched (`runner check {}`)", args.playbook);
             return exit::INVALID_PLAYBOOK;
         }
     };
-    // Pre-flight before touching any org: a typo should not cost a half-run.
-    let findings = playbook.check(&registry);
-    if !findings.is_empty() {
-        for finding in findings {
-            eprintln!("{:?}", Report::new(finding));
-        }
-        eprintln!("the playbook has problems; no org was touched (`runner check {}`)", args.playbook);
-        return exit::INVALID_PLAYBOOK;
-    }
     let mut targets = Vec::new();
     for org in &args.orgs {
         match Target::parse(org) {

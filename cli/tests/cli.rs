@@ -121,9 +121,13 @@ fn check_reports_findings_with_file_and_line_and_exits_3() {
     assert!(stderr.contains("bad.rhai:2:1"), "{stderr}");
     assert!(stderr.contains("create_user"), "suggests the step: {stderr}");
 
-    // play pre-flights the same way and touches no org.
-    let out = runner().args(["play"]).arg(&path).args(["--org", "sim"]).output().expect("runs");
+    // play pre-flights the same way and touches no org; --json still prints one document.
+    let out = runner().args(["play"]).arg(&path).args(["--org", "sim", "--json"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["status"], 3);
+    assert_eq!(doc["result"]["findings"][0]["code"], "runner::playbook::unknown_function");
+    assert!(doc["result"]["findings"][0]["location"].as_str().is_some_and(|l| l.ends_with("bad.rhai:2:1")), "{doc}");
 }
 
 #[test]
