@@ -290,45 +290,18 @@ pub fn otpauth_uri(secret: &TotpSecret, issuer: &str, account: &str) -> SecretSt
     ))
 }
 
-/// Percent-encodes everything except RFC 3986 unreserved characters.
+/// Everything but RFC 3986's unreserved characters is escaped.
+const URI_COMPONENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn percent_encode(text: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, URI_COMPONENT).to_string()
 }
 
-/// Decodes `%XX` escapes (and `+` as a space, as in query strings). Malformed escapes are kept literally.
+/// Decodes a query-string value: `%XX` escapes, and `+` as a space. Malformed escapes are kept literally.
 fn percent_decode(text: &str) -> Zeroizing<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        let escaped = match bytes[i] {
-            b'%' => bytes.get(i + 1).copied().and_then(hex).zip(bytes.get(i + 2).copied().and_then(hex)),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some((hi, lo)), _) => {
-                // Two hex digits make at most 255.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
-                i += 3;
-                continue;
-            }
-            (None, b'+') => out.push(b' '),
-            (None, other) => out.push(other),
-        }
-        i += 1;
-    }
-    out
+    let spaced = Zeroizing::new(text.replace('+', " "));
+    Zeroizing::new(percent_encoding::percent_decode_str(&spaced).collect())
 }
 
 /// Renders `uri` as a QR code of Unicode half blocks (two modules per character cell), with the quiet zone.
