@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use yaml_rust2::{Yaml, YamlLoader};
 
 use reqwest::{Method, StatusCode};
 use runner_sim::{Scenario, SimConfig, SimHandle};
@@ -145,122 +146,27 @@ pub fn cassette_bodies(rel: &str) -> Vec<Value> {
     yaml_strings(&fixture_text(rel)).into_iter().filter_map(|s| serde_json::from_str(&s).ok()).collect()
 }
 
-/// Extracts every `string:` scalar of a YAML cassette: double-quoted, single-quoted
-/// or folded block (`>-`), with YAML's escapes and line folding.
+/// Every scalar under a `string:` key of a YAML cassette, in document order.
 pub fn yaml_strings(yaml: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let lines: Vec<&str> = yaml.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let trimmed = line.trim_start();
-        let Some(rest) = trimmed.strip_prefix("string:") else {
-            i += 1;
-            continue;
-        };
-        let indent = line.len() - trimmed.len();
-        if rest.trim_start().starts_with('>') || rest.trim_start().starts_with('|') {
-            let mut parts = Vec::new();
-            i += 1;
-            while i < lines.len()
-                && (lines[i].trim().is_empty() || lines[i].len() - lines[i].trim_start().len() > indent)
-            {
-                parts.push(lines[i].trim());
-                i += 1;
+    fn collect(node: &Yaml, out: &mut Vec<String>) {
+        match node {
+            Yaml::Hash(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value.as_str()) {
+                        (Some("string"), Some(text)) => out.push(text.to_string()),
+                        _ => collect(value, out),
+                    }
+                }
             }
-            out.push(parts.join(" ").trim().to_string());
-            continue;
+            Yaml::Array(items) => items.iter().for_each(|item| collect(item, out)),
+            _ => {}
         }
-        // A quoted scalar may start on the next line and span lines.
-        let line_start: usize = lines[..i].iter().map(|l| l.len() + 1).sum();
-        let after_key = line_start + indent + "string:".len();
-        let tail = &yaml[after_key..];
-        let start = after_key + tail.find(|c: char| !c.is_whitespace()).unwrap_or(tail.len());
-        let text = &yaml[start..];
-        let (value, consumed) = match text.chars().next() {
-            Some('"') => double_quoted(&text[1..]),
-            Some('\'') => single_quoted(&text[1..]),
-            _ => (rest.trim().to_string(), 0),
-        };
-        out.push(value);
-        let end = start + 1 + consumed;
-        i = yaml[..end.min(yaml.len())].lines().count().max(i + 1);
+    }
+    let mut out = Vec::new();
+    for doc in YamlLoader::load_from_str(yaml).expect("the cassette is YAML") {
+        collect(&doc, &mut out);
     }
     out
-}
-
-fn fold_newline(out: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
-    while out.ends_with(' ') || out.ends_with('\t') {
-        out.pop();
-    }
-    let mut blank = 0;
-    loop {
-        while chars.peek().is_some_and(|(_, c)| *c == ' ' || *c == '\t') {
-            chars.next();
-        }
-        if chars.peek().is_some_and(|(_, c)| *c == '\n') {
-            chars.next();
-            blank += 1;
-        } else {
-            break;
-        }
-    }
-    if blank == 0 {
-        out.push(' ');
-    } else {
-        out.extend(std::iter::repeat_n('\n', blank));
-    }
-}
-
-fn double_quoted(text: &str) -> (String, usize) {
-    let mut out = String::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return (out, i + 1),
-            '\\' => match chars.next().map(|(_, c)| c) {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('"') => out.push('"'),
-                Some('\\') => out.push('\\'),
-                Some('/') => out.push('/'),
-                Some(' ') => out.push(' '),
-                Some('u') => {
-                    let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
-                    if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        out.push(ch);
-                    }
-                }
-                Some('\n') => {
-                    while chars.peek().is_some_and(|(_, c)| *c == ' ' || *c == '\t') {
-                        chars.next();
-                    }
-                }
-                Some(other) => out.push(other),
-                None => break,
-            },
-            '\n' => fold_newline(&mut out, &mut chars),
-            c => out.push(c),
-        }
-    }
-    (out, text.len())
-}
-
-fn single_quoted(text: &str) -> (String, usize) {
-    let mut out = String::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\'' if chars.peek().is_some_and(|(_, c)| *c == '\'') => {
-                chars.next();
-                out.push('\'');
-            }
-            '\'' => return (out, i + 1),
-            '\n' => fold_newline(&mut out, &mut chars),
-            c => out.push(c),
-        }
-    }
-    (out, text.len())
 }
 
 // ---------------------------------------------------------------- shapes
@@ -346,7 +252,7 @@ pub fn assert_shape_within(ours: &Value, theirs: &Value) {
 
 #[test]
 fn yaml_extraction_reads_every_quoting_style() {
-    let yaml = "a:\n    string: \"{\\n  \\\"x\\\" : 1,\\n  \\\"y\\\"\\\n  \\ : \\\"a b\\\"\n  }\"\nb:\n  string: '{\"k\": \"it''s\",\n    \"z\": 2}'\nc:\n  string: >-\n      {\"q\":\n      true}\n";
+    let yaml = "a:\n  string: \"{\\n  \\\"x\\\" : 1,\\n  \\\"y\\\"\\\n    \\ : \\\"a b\\\"\\n  }\"\nb:\n  string: '{\"k\": \"it''s\",\n    \"z\": 2}'\nc:\n  string: >-\n      {\"q\":\n      true}\n";
     let strings = yaml_strings(yaml);
     assert_eq!(strings.len(), 3, "{strings:?}");
     assert_eq!(serde_json::from_str::<Value>(&strings[0]).ok(), Some(serde_json::json!({"x": 1, "y": "a b"})));
