@@ -11,6 +11,7 @@ pub mod client;
 pub mod facts;
 pub mod journal;
 pub mod playbook;
+mod prefetch;
 pub mod report;
 pub mod run;
 pub mod step;

@@ -209,8 +209,13 @@ impl Playbook {
     }
 
     pub(crate) fn engine_for_run(&self, registry: &Registry, shared: &Arc<RunShared>) -> Engine {
+        self.engine_with(|engine| register_run_functions(engine, registry, shared))
+    }
+
+    /// The hardened engine, with functions registered by `register`.
+    pub(crate) fn engine_with(&self, register: impl FnOnce(&mut Engine)) -> Engine {
         let mut engine = hardened_engine(&self.root, &self.sources);
-        register_run_functions(&mut engine, registry, shared);
+        register(&mut engine);
         engine
     }
 

@@ -47,6 +47,8 @@ pub struct RunShared {
     /// Depth of `with_check_mode(|| …)` blocks: inside one, nothing is written.
     forced_check: std::sync::atomic::AtomicUsize,
     pub(crate) planned: Mutex<HashSet<(String, String)>>,
+    /// Answers read ahead for the whole playbook, until the first write.
+    pub(crate) read_ahead: crate::prefetch::ReadAhead,
     journal: Option<Arc<Journal>>,
     observer: Option<Arc<dyn RunObserver>>,
     records: Mutex<Vec<StepRecord>>,
@@ -431,7 +433,11 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
         "query",
         move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
             let timer = Timer::start(&s);
-            match s.block_on(s.client.query(soql)) {
+            let answer = match s.read_ahead.get(soql) {
+                Some(answer) => Ok(answer),
+                None => s.block_on(s.client.query(soql)),
+            };
+            match answer {
                 Ok(result) => {
                     let rows = result.records.len();
                     timer.record(
@@ -660,6 +666,24 @@ pub(crate) fn register_run_functions(engine: &mut rhai::Engine, registry: &Regis
     engine.on_debug(move |text, _, _| s.print(text));
 }
 
+/// Runs the observe pass and answers the reads it collected in one batch. Best effort:
+/// whatever goes wrong here, the real run reads for itself.
+fn read_ahead(playbook: &Playbook, registry: &Registry, shared: &Arc<RunShared>, vars: &IndexMap<String, String>) {
+    let collector = Arc::new(crate::prefetch::Collector::default());
+    let engine = playbook.engine_with(|engine| {
+        crate::prefetch::register_observe_functions(engine, registry, shared, &collector);
+    });
+    // The pass sees no real results, so it may stop early; what it collected still counts.
+    let _ = playbook.run(&engine, registry, &shared.facts, vars, shared.check_mode());
+    let soqls = collector.take();
+    if soqls.is_empty() {
+        return;
+    }
+    let Ok(answers) = shared.block_on(shared.client.query_batch(&soqls)) else { return };
+    let kept = soqls.into_iter().zip(answers).filter_map(|(soql, answer)| Some((soql, answer.ok()?))).collect();
+    shared.read_ahead.fill(kept);
+}
+
 /// Runs a compiled playbook against one org and reports what happened.
 pub async fn run_playbook(
     playbook: Arc<Playbook>,
@@ -675,6 +699,7 @@ pub async fn run_playbook(
         check_mode: options.check_mode,
         forced_check: std::sync::atomic::AtomicUsize::new(0),
         planned: Mutex::new(HashSet::new()),
+        read_ahead: crate::prefetch::ReadAhead::default(),
         journal: options.journal.clone(),
         observer: options.observer.clone(),
         records: Mutex::new(Vec::new()),
@@ -684,6 +709,7 @@ pub async fn run_playbook(
     let task_shared = shared.clone();
     let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
+        read_ahead(&playbook, &registry, &task_shared, &vars);
         let engine = playbook.engine_for_run(&registry, &task_shared);
         playbook.run(&engine, &registry, &task_shared.facts, &vars, task_shared.check_mode)
     })

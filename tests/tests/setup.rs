@@ -70,6 +70,9 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
         assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
     }
     assert_eq!(org.journal().len(), writes_before, "a re-run sends no write");
+    // Connection and facts (3), every step's reads read ahead in one batch (1), and the
+    // profile's record types over Metadata SOAP (1).
+    assert_eq!(again.recap.api_calls, 5, "a re-run costs one round trip of reads: {:#?}", again.steps);
     assert_fully_set_up(&org).await;
 }
 
@@ -85,6 +88,7 @@ async fn check_mode_reports_every_change_and_writes_nothing() {
         let record = report.steps.iter().find(|s| s.name == step).expect("step ran");
         assert!(!record.changes.is_empty(), "{step} says what would change");
     }
+    assert_eq!(report.recap.api_calls, 5, "check mode reads ahead once and writes nothing");
     assert_eq!(org.count("SELECT Id FROM User").await, users_before);
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
     assert!(org.journal().is_empty(), "check mode journals no write");

@@ -87,6 +87,7 @@ async fn audit_passes_on_a_set_up_org_and_names_a_deleted_assignment() {
     let vars = [("username", SYNC_USERNAME)];
     let report = org.play(&scripts_dir().join("audit.rhai"), &vars, false).await;
     assert!(report.error.is_none(), "a set-up org has no drift: {:?}", report.error);
+    assert_eq!(report.recap.api_calls, 4, "connection and facts (3) and one batch of every read (1)");
 
     let assignments = org
         .query(&format!(
