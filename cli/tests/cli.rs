@@ -1,9 +1,7 @@
 //! The `runner` binary, end to end: commands, output, exit codes, the standalone
 //! simulated org, and that no secret reaches any output.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -18,47 +16,10 @@ fn runner() -> Command {
     cmd
 }
 
-/// `runner sim serve` in the background; killed on drop.
-struct Served {
-    child: Child,
-    url: String,
-    token: String,
-}
+mod common;
+use common::Served;
 
-impl Served {
-    fn start(extra: &[&str]) -> Served {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
-            .args(["sim", "serve", "--port", "0", "--token", "test-token-123"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sim serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut url = String::new();
-        let mut token = String::new();
-        // The server prints its URL and token before it accepts connections' use.
-        for line in lines.by_ref().take(4) {
-            let line = line.expect("a line");
-            if let Some(u) = line.strip_prefix("instance url: ") {
-                url = u.to_string();
-            }
-            if let Some(t) = line.strip_prefix("token: ") {
-                token = t.to_string();
-            }
-        }
-        assert!(url.starts_with("http://127.0.0.1:"), "printed its URL: {url}");
-        Served { child, url, token }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const TOKEN: &str = "test-token-123";
 
 #[test]
 fn hello_runs_against_the_embedded_sim_with_changed_and_ok_lines_and_a_recap() {
@@ -170,7 +131,7 @@ fn steps_are_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_serve_speaks_salesforce_rest_and_runner_plays_against_it_by_url() {
-    let served = Served::start(&[]);
+    let served = Served::start(TOKEN, &[]);
     assert_eq!(served.token, "test-token-123");
     let http = reqwest::Client::new();
     let query = |q: &str, token: &str| {
@@ -308,24 +269,8 @@ fn built_in_playbooks_run_from_an_empty_folder_and_init_copies_them_without_over
 fn runner_plays_over_https_against_sim_serve_tls_when_told_to_trust_its_certificate() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cert = dir.path().join("sim.pem");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
-        .args(["sim", "serve", "--port", "0", "--token", "tls-token", "--tls", "--cert-file"])
-        .arg(&cert)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sim serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut url = String::new();
-    for line in BufReader::new(stdout).lines().take(6) {
-        let line = line.expect("a line");
-        if let Some(u) = line.strip_prefix("instance url: ") {
-            url = u.to_string();
-        }
-        if line.starts_with("try:") {
-            break;
-        }
-    }
+    let served = Served::start("tls-token", &["--tls", "--cert-file", cert.to_str().expect("utf-8 path")]);
+    let url = served.url.clone();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let play = |trust: bool| {
         let mut cmd = runner();
@@ -339,14 +284,12 @@ fn runner_plays_over_https_against_sim_serve_tls_when_told_to_trust_its_certific
     let untrusted = play(false);
     assert_eq!(untrusted.status.code(), Some(4), "an untrusted certificate is refused");
     let trusted = play(true);
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
 }
 
 #[test]
 fn an_org_over_its_api_limit_stops_while_the_other_orgs_go_on() {
-    let limited = Served::start(&["--api-limit", "2"]);
+    let limited = Served::start(TOKEN, &["--api-limit", "2"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = runner()
         .env("SF_ACCESS_TOKEN", "test-token-123")

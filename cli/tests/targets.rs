@@ -3,12 +3,14 @@
 //! credentials, refresh token, JWT bearer), each against a `runner sim serve` on
 //! 127.0.0.1. Nothing here talks to anything but loopback.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Output, Stdio};
+use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
+
+mod common;
+use common::Served;
 
 /// The token the simulated orgs accept; must never reach runner's output.
 const TOKEN: &str = "00DSIM0000000001!AQ.sf-cli-token-for-runner-tests";
@@ -21,57 +23,22 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// `runner sim serve` in the background; killed on drop.
-struct Served {
-    child: Child,
-    url: String,
+fn serve(extra: &[&str]) -> Served {
+    Served::start(TOKEN, extra)
 }
 
-impl Served {
-    fn start(extra: &[&str]) -> Served {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("runner"))
-            .args(["sim", "serve", "--port", "0", "--token", TOKEN])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sim serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut url = String::new();
-        // It prints its URL, then a `try:` line once it accepts connections.
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("a line");
-            if let Some(u) = line.strip_prefix("instance url: ") {
-                url = u.to_string();
-            }
-            if line.starts_with("try: ") {
-                break;
-            }
-        }
-        assert!(url.starts_with("http://127.0.0.1:"), "printed its URL: {url}");
-        Served { child, url }
-    }
-
-    /// How many Accounts named [`ACCOUNT`] the org has, asked over REST.
-    async fn accounts(&self) -> u64 {
-        let response = reqwest::Client::new()
-            .get(format!("{}/services/data/v62.0/query", self.url))
-            .query(&[("q", format!("SELECT Id FROM Account WHERE Name = '{ACCOUNT}'"))])
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("the simulated org answers");
-        assert_eq!(response.status().as_u16(), 200);
-        let body: Value = response.json().await.expect("json");
-        body["totalSize"].as_u64().expect("totalSize")
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// How many Accounts named [`ACCOUNT`] the org has, asked over REST.
+async fn accounts(served: &Served) -> u64 {
+    let response = reqwest::Client::new()
+        .get(format!("{}/services/data/v62.0/query", served.url))
+        .query(&[("q", format!("SELECT Id FROM Account WHERE Name = '{ACCOUNT}'"))])
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the simulated org answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    body["totalSize"].as_u64().expect("totalSize")
 }
 
 /// A working directory with its own config home, so that no real runner.toml or sf
@@ -223,12 +190,12 @@ fn assert_ran_without_leaking(work: &Workdir, out: &Output, secrets: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sf_alias_resolves_through_the_sf_cli_and_the_playbook_runs_there() {
-    let served = Served::start(&[]);
+    let served = serve(&[]);
     let work = Workdir::new();
     work.fake_sf(&served, Some(TOKEN), Show::Token(TOKEN));
     let out = work.play("my-alias", &[]);
     assert_ran_without_leaking(&work, &out, &[]);
-    assert_eq!(served.accounts().await, 1, "the play created the account in the org behind the alias");
+    assert_eq!(accounts(&served).await, 1, "the play created the account in the org behind the alias");
     let log = work.sf_log();
     assert!(log.contains("org display --target-org my-alias --json|"), "{log}");
     assert!(log.contains("org auth show-access-token --target-org my-alias --json|"), "{log}");
@@ -239,27 +206,27 @@ async fn an_sf_alias_resolves_through_the_sf_cli_and_the_playbook_runs_there() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redacted_display_token_is_replaced_by_show_access_token() {
-    let served = Served::start(&[]);
+    let served = serve(&[]);
     let work = Workdir::new();
     work.fake_sf(&served, Some("[REDACTED] Use 'sf org auth show-access-token' to view"), Show::Token(TOKEN));
     let out = work.play("my-alias", &[]);
     assert_ran_without_leaking(&work, &out, &[]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_sf_without_show_access_token_falls_back_to_the_display_token() {
-    let served = Served::start(&[]);
+    let served = serve(&[]);
     let work = Workdir::new();
     work.fake_sf(&served, Some(TOKEN), Show::UnknownCommand);
     let out = work.play("my-alias", &[]);
     assert_ran_without_leaking(&work, &out, &[]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redacted_token_is_never_used_as_a_token() {
-    let served = Served::start(&[]);
+    let served = serve(&[]);
     let work = Workdir::new();
     work.fake_sf(&served, Some("[REDACTED] Use 'sf org auth show-access-token' to view"), Show::Fails);
     let out = work.play("my-alias", &[]);
@@ -267,12 +234,12 @@ async fn a_redacted_token_is_never_used_as_a_token() {
     let err = stderr(&out);
     assert!(err.contains("runner::target::sf_no_token"), "{err}");
     assert!(err.contains("expired access/refresh token"), "sf's reason is shown: {err}");
-    assert_eq!(served.accounts().await, 0);
+    assert_eq!(accounts(&served).await, 0);
 }
 
 #[test]
 fn an_unknown_alias_is_a_clear_error_that_exits_4() {
-    let served = Served::start(&[]);
+    let served = serve(&[]);
     let work = Workdir::new();
     work.fake_sf(&served, Some(TOKEN), Show::Token(TOKEN));
     let out = work.play("unknownalias", &[]);
@@ -304,8 +271,21 @@ fn client_credentials_toml(url: &str, secret_key: &str) -> String {
     )
 }
 
+/// A simulated org that accepts the test app's client credentials and JWTs signed by the test key.
+fn jwt_sim() -> Served {
+    let cert = fixture("jwt-test-cert.pem");
+    serve(&[
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--jwt-cert",
+        cert.to_str().expect("utf-8 path"),
+    ])
+}
+
 fn oauth_sim() -> Served {
-    Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+    serve(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,7 +299,7 @@ async fn client_credentials_with_the_secret_from_the_environment() {
     );
     let out = work.play("acme", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 
     // A wrong secret is the token endpoint's refusal, and exits 4.
     let out = work.play("acme", &[("ACME_CLIENT_SECRET", "wrong")]);
@@ -347,19 +327,18 @@ async fn a_secret_file_others_can_read_is_refused_with_the_chmod_to_run() {
     assert!(err.contains("runner::config::secret_file_mode"), "{err}");
     assert!(err.contains(&format!("chmod 600 {}", secret.display())), "{err}");
     assert!(!err.contains(CLIENT_SECRET));
-    assert_eq!(served.accounts().await, 0);
+    assert_eq!(accounts(&served).await, 0);
 
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let out = work.play("acme", &[]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_token_from_a_private_file() {
-    let served =
-        Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--refresh-token", REFRESH_TOKEN]);
+    let served = serve(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--refresh-token", REFRESH_TOKEN]);
     let work = Workdir::new();
     let toml = format!(
         "[orgs.acme-refresh]\ninstance_url = \"{}\"\nauth = \"refresh_token\"\nclient_id = \"{CLIENT_ID}\"\nrefresh_token_file = \"secrets/refresh\"\nclient_secret_env = \"ACME_CLIENT_SECRET\"\n",
@@ -369,20 +348,12 @@ async fn refresh_token_from_a_private_file() {
     work.write("secrets/refresh", REFRESH_TOKEN, 0o600);
     let out = work.play("acme-refresh", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET, REFRESH_TOKEN]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_bearer_with_a_private_key_file() {
-    let cert = fixture("jwt-test-cert.pem");
-    let served = Served::start(&[
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret",
-        CLIENT_SECRET,
-        "--jwt-cert",
-        cert.to_str().expect("utf-8 path"),
-    ]);
+    let served = jwt_sim();
     let work = Workdir::new();
     let toml = format!(
         "[orgs.acme-jwt]\ninstance_url = \"{url}\"\nauth = \"jwt\"\nclient_id = \"{CLIENT_ID}\"\nusername = \"{user}\"\nprivate_key_file = \"keys/acme.key\"\nlogin_url = \"{url}\"\n",
@@ -400,7 +371,7 @@ async fn jwt_bearer_with_a_private_key_file() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let out = work.play("acme-jwt", &[]);
     assert_ran_without_leaking(&work, &out, &[]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,7 +385,7 @@ async fn the_user_config_runner_toml_is_read_and_a_named_org_wins_over_an_sf_ali
     work.write("config/runner/runner.toml", &toml, 0o644);
     let out = work.play("my-alias", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
-    assert_eq!(served.accounts().await, 1);
+    assert_eq!(accounts(&served).await, 1);
     assert_eq!(work.sf_log(), "", "the sf CLI was not asked");
 }
 
@@ -453,8 +424,7 @@ fn plain_http_urls_in_runner_toml_are_refused_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
-    let served =
-        Served::start(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
+    let served = serve(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
     let work = Workdir::new();
     work.write(
         "runner.toml",
@@ -486,15 +456,7 @@ fn key_fragments(pem: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
-    let cert = fixture("jwt-test-cert.pem");
-    let served = Served::start(&[
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret",
-        CLIENT_SECRET,
-        "--jwt-cert",
-        cert.to_str().expect("utf-8 path"),
-    ]);
+    let served = jwt_sim();
     let work = Workdir::new();
     let key_text = std::fs::read_to_string(fixture("jwt-test-key.pem")).expect("fixture key");
     work.write("keys/acme.key", &key_text, 0o600);

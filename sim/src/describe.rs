@@ -68,15 +68,7 @@ pub fn global(org: &Org, version: &str) -> Value {
 
 fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
     let ty = field.ty;
-    let is_text = matches!(
-        ty,
-        FieldType::String
-            | FieldType::TextArea
-            | FieldType::Email
-            | FieldType::Phone
-            | FieldType::Url
-            | FieldType::Picklist
-    );
+    let is_text = ty.is_text();
     let byte_length = match ty {
         FieldType::Id | FieldType::Reference => 18,
         _ if is_text => field.length * 3,

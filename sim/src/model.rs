@@ -44,6 +44,19 @@ impl FieldType {
         }
     }
 
+    /// A text field: its length counts characters (describe's `byteLength` is three per).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            FieldType::String
+                | FieldType::TextArea
+                | FieldType::Email
+                | FieldType::Phone
+                | FieldType::Url
+                | FieldType::Picklist
+        )
+    }
+
     /// The `soapType` value in sObject describe.
     pub fn soap_type(self) -> &'static str {
         match self {

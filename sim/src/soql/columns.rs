@@ -19,18 +19,6 @@ fn apex_type(ty: FieldType) -> &'static str {
     }
 }
 
-fn is_text(ty: FieldType) -> bool {
-    matches!(
-        ty,
-        FieldType::String
-            | FieldType::TextArea
-            | FieldType::Email
-            | FieldType::Phone
-            | FieldType::Url
-            | FieldType::Picklist
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 fn column(
     name: &str,
@@ -70,7 +58,7 @@ fn field_column(field: &FieldDef, display: &str, direct: bool) -> Value {
         false,
         field.ty == FieldType::Boolean,
         matches!(field.ty, FieldType::Int | FieldType::Double),
-        is_text(field.ty),
+        field.ty.is_text(),
         field.name.ends_with("__c"),
         writable,
         Vec::new(),
