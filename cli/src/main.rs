@@ -230,12 +230,12 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
 }
 
 fn totp_code(secret_file: &std::path::Path) -> u8 {
-    match runner_steps::totp::read_secret_file(secret_file) {
+    match runner_core::totp::read_secret_file(secret_file) {
         Ok(secret) => {
             let now =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
             let remaining = 30 - now % 30;
-            println!("{}", runner_steps::totp::code_at(&secret, now));
+            println!("{}", runner_core::totp::code_at(&secret, now));
             eprintln!("valid for {remaining} more second(s)");
             exit::OK
         }

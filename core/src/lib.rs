@@ -6,6 +6,7 @@
 //! - [`run`]: one playbook run against one org: check mode, the `sf` module, records.
 //! - [`client`]: the Salesforce client (REST, composite, collections, Metadata SOAP).
 //! - [`journal`]: the append-only record of every write request.
+//! - [`totp`]: the sync user's TOTP secret, its codes and otpauth URI.
 
 pub mod client;
 pub mod facts;
@@ -15,6 +16,7 @@ mod prefetch;
 pub mod report;
 pub mod run;
 pub mod step;
+pub mod totp;
 
 pub use report::{Change, OrgReport, Outcome, Recap, StepRecord};
 pub use step::{Step, StepCtx, StepFailure, StepMeta, StepOutput};

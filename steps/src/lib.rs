@@ -8,7 +8,6 @@ pub mod assign_psl;
 pub mod create_user;
 pub mod set_defaults;
 pub mod swap_user;
-pub mod totp;
 pub mod verify;
 
 use runner_core::step::Registry;

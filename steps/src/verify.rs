@@ -12,12 +12,12 @@ use runner_core::run::soql_quote;
 use runner_core::step::{
     BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
 };
+use runner_core::totp::{self, TotpSecret};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::common::{UserState, require_user, str_field, user_read};
-use crate::totp::{self, TotpSecret};
 
 pub struct Verify;
 

@@ -55,8 +55,8 @@ async fn verify_is_ok_when_totp_exists_and_rotate_replaces_the_secret() {
     let registered = org.query(&format!("SELECT Id FROM TwoFactorInfo WHERE User.Username = '{SYNC_USERNAME}'")).await;
     assert_eq!(registered.len(), 1, "the old secret was replaced, not added to");
     let secret =
-        runner_steps::totp::read_secret_file(std::path::Path::new(file.as_ref())).expect("the new secret is kept");
-    assert_eq!(runner_steps::totp::code_at(&secret, 59).len(), 6);
+        runner_core::totp::read_secret_file(std::path::Path::new(file.as_ref())).expect("the new secret is kept");
+    assert_eq!(runner_core::totp::code_at(&secret, 59).len(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
