@@ -6,9 +6,11 @@
 //! - [`run`]: one playbook run against one org: check mode, the `sf` module, records.
 //! - [`client`]: the Salesforce client (REST, composite, collections, Metadata SOAP).
 //! - [`journal`]: the append-only record of every write request.
+//! - [`credentials`]: the sync user's credentials file (username, login URL, password, TOTP).
 //! - [`totp`]: the sync user's TOTP secret, its codes and otpauth URI.
 
 pub mod client;
+pub mod credentials;
 pub mod facts;
 pub mod journal;
 pub mod playbook;

@@ -253,7 +253,7 @@ impl TotpSecret {
     }
 
     /// Constant-time comparison, so comparing secrets doesn't leak how much of them matched.
-    fn same_as(&self, other: &Self) -> bool {
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
         let (a, b) = (self.0.expose_secret(), other.0.expose_secret());
         a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
@@ -262,6 +262,11 @@ impl TotpSecret {
 /// The 6-digit code for `unix_seconds` (RFC 6238: HMAC-SHA1, 30 s step, T0 = 0), zero-padded.
 pub fn code_at(secret: &TotpSecret, unix_seconds: u64) -> String {
     hotp(secret.0.expose_secret(), unix_seconds / STEP_SECONDS, DIGITS)
+}
+
+/// Seconds the code for `unix_seconds` stays valid: 1 to [`STEP_SECONDS`], until the next step starts.
+pub fn valid_for(unix_seconds: u64) -> u64 {
+    STEP_SECONDS - unix_seconds % STEP_SECONDS
 }
 
 /// RFC 4226 HOTP with HMAC-SHA1: the `digits`-digit code for `counter`, zero-padded. `digits` must be 6 to 8 (the
@@ -391,7 +396,7 @@ pub fn read_secret_file(path: &Path) -> Result<TotpSecret, TotpError> {
 }
 
 /// The parsing half of [`read_secret_file`]; `path` is only used in errors.
-fn parse_secret_file(path: &Path, contents: &str) -> Result<TotpSecret, TotpError> {
+pub(crate) fn parse_secret_file(path: &Path, contents: &str) -> Result<TotpSecret, TotpError> {
     let mut found: Option<(usize, TotpSecret)> = None;
     for (index, raw) in contents.lines().enumerate() {
         let line_number = index + 1;
@@ -437,7 +442,7 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 }
 
 /// The secret of an `otpauth://totp/…` URI, after checking that its parameters are the ones [`code_at`] uses.
-fn secret_from_uri(uri: &str) -> Result<TotpSecret, TotpError> {
+pub(crate) fn secret_from_uri(uri: &str) -> Result<TotpSecret, TotpError> {
     let unsupported = |reason: String| TotpError::UnsupportedUri { reason };
     let rest = uri
         .get(.."otpauth://".len())
@@ -525,6 +530,14 @@ mod tests {
         for (t, expected) in RFC_VECTORS {
             assert_eq!(code_at(&secret, t), expected[2..], "t = {t}");
         }
+    }
+
+    #[test]
+    fn valid_for_counts_down_to_the_next_step() {
+        assert_eq!(valid_for(1_111_111_110), 30);
+        assert_eq!(valid_for(1_111_111_139), 1);
+        assert_eq!(valid_for(0), 30);
+        assert_eq!(valid_for(59), 1);
     }
 
     #[test]
