@@ -98,6 +98,9 @@ impl RunObserver for HumanOutput {
         for change in &record.changes {
             let _ = writeln!(out, "{}    {change}", self.prefix(target));
         }
+        for warning in &record.warnings {
+            let _ = writeln!(out, "{}    warning: {warning}", self.prefix(target));
+        }
         if let Some(error) = &record.error
             && let Some(hint) = &error.hint
         {

@@ -20,6 +20,8 @@ pub struct OrgFacts {
     pub simulated: bool,
     pub user_id: String,
     pub username: String,
+    /// The running user's profile, through which it holds permissions.
+    pub profile_id: String,
     /// The running user's settings, used as defaults for new users.
     pub user_defaults: UserDefaults,
 }
@@ -40,7 +42,7 @@ impl OrgFacts {
         let info = client.userinfo().await?;
         let user_id = string(&info, "user_id");
         let user_soql = format!(
-            "SELECT Id, Username, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
+            "SELECT Id, Username, ProfileId, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
             crate::run::soql_escape(&user_id)
         );
         let mut results = client.query_batch(&[ORGANIZATION_SOQL.to_string(), user_soql]).await?.into_iter();
@@ -56,6 +58,7 @@ impl OrgFacts {
             is_sandbox: org.get("IsSandbox").and_then(Value::as_bool).unwrap_or(false),
             simulated,
             username: first_nonempty(string(&user, "Username"), string(&info, "preferred_username")),
+            profile_id: string(&user, "ProfileId"),
             user_id,
             user_defaults: UserDefaults {
                 time_zone: first_nonempty(string(&user, "TimeZoneSidKey"), string(&info, "zoneinfo")),

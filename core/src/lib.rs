@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod facts;
 pub mod journal;
 pub mod playbook;
+mod plan;
 mod prefetch;
 pub mod report;
 pub mod run;

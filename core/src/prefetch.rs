@@ -14,52 +14,89 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use indexmap::IndexSet;
+use indexmap::IndexMap;
 use rhai::{Dynamic, FnPtr, NativeCallContext};
 
-use crate::client::QueryResult;
+use crate::client::{ClientError, QueryResult, RecordTypeVisibility, SfClient};
 use crate::run::RunShared;
-use crate::step::{Registry, StepCtx};
+use crate::step::{Read, ReadApi, Registry, StepCtx, StepFailure};
 
-/// The queries an observe pass collected, in first-seen order.
+/// The reads an observe pass collected, in first-seen order, by their read-ahead key.
 #[derive(Default)]
 pub(crate) struct Collector {
-    soqls: Mutex<IndexSet<String>>,
+    reads: Mutex<IndexMap<String, Read>>,
 }
 
 impl Collector {
-    fn add(&self, soql: String) {
-        if let Ok(mut soqls) = self.soqls.lock() {
-            soqls.insert(soql);
+    fn add(&self, read: Read) {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.entry(read.key()).or_insert(read);
         }
     }
 
-    pub(crate) fn take(&self) -> Vec<String> {
-        self.soqls.lock().map(|mut s| s.drain(..).collect()).unwrap_or_default()
+    pub(crate) fn take(&self) -> Vec<Read> {
+        self.reads.lock().map(|mut r| r.drain(..).map(|(_, read)| read).collect()).unwrap_or_default()
     }
 }
 
-/// Answers kept from the read-ahead, valid until the run's first write.
+/// What the read-ahead answered: query results (or Salesforce's refusal of a query,
+/// which is an answer too) and profile metadata.
+#[derive(Default)]
+struct Answers {
+    queries: HashMap<String, Result<QueryResult, StepFailure>>,
+    profiles: HashMap<String, Vec<RecordTypeVisibility>>,
+    /// Set by the run's first write: from then on nothing is kept or served.
+    closed: bool,
+}
+
+/// Answers kept from the read-ahead and from reads made before the first write.
 #[derive(Default)]
 pub(crate) struct ReadAhead {
-    answers: Mutex<Option<HashMap<String, QueryResult>>>,
+    answers: Mutex<Answers>,
 }
 
 impl ReadAhead {
-    pub(crate) fn fill(&self, answers: HashMap<String, QueryResult>) {
-        if let Ok(mut slot) = self.answers.lock() {
-            *slot = Some(answers);
+    pub(crate) fn fill(&self, queries: HashMap<String, Result<QueryResult, StepFailure>>) {
+        if let Ok(mut answers) = self.answers.lock()
+            && !answers.closed
+        {
+            answers.queries.extend(queries);
         }
     }
 
-    pub(crate) fn get(&self, soql: &str) -> Option<QueryResult> {
-        self.answers.lock().ok()?.as_ref()?.get(soql).cloned()
+    pub(crate) fn get(&self, key: &str) -> Option<Result<QueryResult, StepFailure>> {
+        let answers = self.answers.lock().ok()?;
+        if answers.closed { None } else { answers.queries.get(key).cloned() }
     }
 
-    /// Called before any write: what was read ahead may no longer be true.
+    /// Keeps an answer read before the first write, so that a second planning pass
+    /// (or the run after it) does not send the same read again.
+    pub(crate) fn keep(&self, key: String, answer: &Result<QueryResult, StepFailure>) {
+        if let Ok(mut answers) = self.answers.lock()
+            && !answers.closed
+        {
+            answers.queries.insert(key, answer.clone());
+        }
+    }
+
+    pub(crate) fn profile(&self, full_name: &str) -> Option<Vec<RecordTypeVisibility>> {
+        let answers = self.answers.lock().ok()?;
+        if answers.closed { None } else { answers.profiles.get(full_name).cloned() }
+    }
+
+    pub(crate) fn keep_profile(&self, full_name: &str, visibilities: &[RecordTypeVisibility]) {
+        if let Ok(mut answers) = self.answers.lock()
+            && !answers.closed
+        {
+            answers.profiles.insert(full_name.to_string(), visibilities.to_vec());
+        }
+    }
+
+    /// Called before any write: what was read may no longer be true, so every later
+    /// read goes to the org.
     pub(crate) fn invalidate(&self) {
-        if let Ok(mut slot) = self.answers.lock() {
-            *slot = None;
+        if let Ok(mut answers) = self.answers.lock() {
+            *answers = Answers { closed: true, ..Answers::default() };
         }
     }
 }
@@ -78,7 +115,7 @@ pub(crate) fn register_observe_functions(
             if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(&args) {
                 let ctx = StepCtx { run: s.clone(), step: name.to_string(), changes: Vec::new() };
                 for read in st.reads(json, &ctx) {
-                    c.add(read.soql);
+                    c.add(read);
                 }
             }
             Dynamic::from_map(rhai::Map::new())
@@ -94,7 +131,7 @@ pub(crate) fn register_observe_functions(
     let mut sf = rhai::Module::new();
     let c = collector.clone();
     sf.set_native_fn("query", move |soql: &str| {
-        c.add(soql.to_string());
+        c.add(Read::new("sf::query", soql));
         Ok(rhai::Array::new())
     });
     sf.set_native_fn("get", |_: &str, _: &str| Ok(Dynamic::from_map(rhai::Map::new())));
@@ -104,4 +141,32 @@ pub(crate) fn register_observe_functions(
     engine.register_static_module("sf", sf.into());
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
+}
+
+/// Answers the reads an observe pass collected: the REST queries in one batch, each
+/// Tooling query on its own. A transport or session failure leaves them unanswered:
+/// the steps then read for themselves and meet the failure where it can be reported.
+pub(crate) async fn answer(client: &SfClient, reads: Vec<Read>) -> HashMap<String, Result<QueryResult, StepFailure>> {
+    let mut answers = HashMap::new();
+    let (rest, tooling): (Vec<Read>, Vec<Read>) = reads.into_iter().partition(|r| r.api == ReadApi::Rest);
+    if !rest.is_empty() {
+        let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
+        if let Ok(results) = client.query_batch(&soqls).await {
+            for (read, result) in rest.iter().zip(results) {
+                answers.insert(read.key(), result.map_err(StepFailure::from));
+            }
+        }
+    }
+    for read in tooling {
+        match client.query_tooling(&read.soql).await {
+            Ok(result) => {
+                answers.insert(read.key(), Ok(result));
+            }
+            Err(err @ ClientError::Api { .. }) => {
+                answers.insert(read.key(), Err(StepFailure::from(err)));
+            }
+            Err(_) => {}
+        }
+    }
+    answers
 }

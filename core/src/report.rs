@@ -97,6 +97,9 @@ pub struct StepRecord {
     pub outcome: Outcome,
     pub summary: String,
     pub changes: Vec<Change>,
+    /// What the consultant should know that did not stop the step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub api_calls: u64,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

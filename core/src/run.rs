@@ -12,9 +12,10 @@ use indexmap::IndexMap;
 use rhai::{Dynamic, EvalAltResult, FnPtr, Map as RhaiMap, NativeCallContext, Position};
 use serde_json::{Map, Value, json};
 
-use crate::client::{ClientError, NewRecord, SfClient};
+use crate::client::{ApiError, ClientError, NewRecord, SfClient};
 use crate::facts::OrgFacts;
 use crate::journal::{Entry, Journal, now_rfc3339};
+use crate::plan::{Finding, PlanPass};
 use crate::playbook::{self, Playbook, PlaybookError};
 use crate::report::{ApiUsageReport, Change, FailureInfo, OrgFailure, OrgReport, Outcome, Recap, StepRecord};
 use crate::step::{DynStep, Registry, StepCtx, StepFailure, Write, Written};
@@ -47,8 +48,11 @@ pub struct RunShared {
     /// Depth of `with_check_mode(|| …)` blocks: inside one, nothing is written.
     forced_check: std::sync::atomic::AtomicUsize,
     pub(crate) planned: Mutex<HashSet<(String, String)>>,
-    /// Answers read ahead for the whole playbook, until the first write.
-    pub(crate) read_ahead: crate::prefetch::ReadAhead,
+    /// Answers read ahead for the whole playbook, until the first write; shared with
+    /// the planning passes.
+    pub(crate) read_ahead: Arc<crate::prefetch::ReadAhead>,
+    /// Set on a planning pass.
+    plan: Option<PlanPass>,
     journal: Option<Arc<Journal>>,
     observer: Option<Arc<dyn RunObserver>>,
     records: Mutex<Vec<StepRecord>>,
@@ -96,6 +100,13 @@ impl JournalContext {
 impl RunShared {
     pub(crate) fn check_mode(&self) -> bool {
         self.check_mode || self.forced_check.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// A planning pass of a run that will write, outside `with_check_mode`: what would
+    /// fail when written must fail here.
+    pub(crate) fn planning_writes(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.for_writing_run)
+            && self.forced_check.load(std::sync::atomic::Ordering::SeqCst) == 0
     }
 
     pub(crate) fn journal_context(&self, step: &str) -> JournalContext {
@@ -162,6 +173,21 @@ pub(crate) async fn send_one(
             result?;
             Ok(Written::Done { id: Some(id.clone()) })
         }
+        Write::Password { user_id, password, .. } => {
+            use secrecy::ExposeSecret;
+            let path = format!("/sobjects/User/{user_id}/password");
+            let body = json!({ "NewPassword": password.expose_secret() });
+            let result = client.request_json(reqwest::Method::POST, &path, Some(&body)).await;
+            journal.append(
+                "POST",
+                &path,
+                json!({ "NewPassword": crate::journal::REDACTED }),
+                result.as_ref().map(|_| json!({})),
+                started,
+            );
+            result?;
+            Ok(Written::Done { id: Some(user_id.clone()) })
+        }
         Write::ProfileRecordTypes { profile, visibilities, .. } => {
             let request = json!({
                 "type": "Profile",
@@ -215,21 +241,25 @@ pub(crate) async fn send_creates(
     });
     journal.append("POST", "/composite/sobjects", request, outcome, started);
     let saves = result?;
-    let mut ids = Vec::with_capacity(saves.len());
-    for save in saves {
-        match (save.success, save.id) {
-            (true, Some(id)) => ids.push(id),
-            _ => {
-                let first = save.errors.into_iter().next();
-                let message =
-                    first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
-                let mut failure = StepFailure::new("runner::sf::api", message);
-                failure.sf_error = first.map(Box::new);
-                return Err(failure);
-            }
-        }
+    if saves.iter().all(|s| s.success && s.id.is_some()) {
+        return Ok(saves.into_iter().filter_map(|s| s.id).collect());
     }
-    Ok(ids)
+    // With allOrNone, every other record reports that it was rolled back because of
+    // the one that failed, and it may be listed first: report the cause (as
+    // django-salesforce's `_group_results` does; AllOrNoneHeader doc).
+    let errors: Vec<ApiError> = saves.into_iter().filter(|s| !s.success).flat_map(|s| s.errors).collect();
+    let cause = errors.iter().position(|e| !is_rollback_echo(&e.error_code)).unwrap_or(0);
+    let first = errors.into_iter().nth(cause);
+    let message = first.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "the record was not saved".into());
+    let mut failure = StepFailure::new("runner::sf::api", message);
+    failure.sf_error = first.map(Box::new);
+    Err(failure)
+}
+
+/// Status codes that only say another record or subrequest of the same all-or-none
+/// request failed.
+pub fn is_rollback_echo(code: &str) -> bool {
+    matches!(code, "ALL_OR_NONE_OPERATION_ROLLED_BACK" | "PROCESSING_HALTED")
 }
 
 /// Escapes a value for a single-quoted SOQL string literal.
@@ -308,11 +338,26 @@ impl Timer {
         changes: Vec<Change>,
         error: Option<FailureInfo>,
     ) {
+        self.record_warned(shared, name, outcome, summary, changes, error, Vec::new());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_warned(
+        self,
+        shared: &RunShared,
+        name: &str,
+        outcome: Outcome,
+        summary: String,
+        changes: Vec<Change>,
+        error: Option<FailureInfo>,
+        warnings: Vec<String>,
+    ) {
         shared.record(StepRecord {
             name: name.to_string(),
             outcome,
             summary,
             changes,
+            warnings,
             api_calls: shared.client.api_calls().saturating_sub(self.calls_before),
             duration_ms: self.started.elapsed().as_millis() as u64,
             error,
@@ -329,8 +374,18 @@ fn call_step(
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let name = step.meta().name;
     let timer = Timer::start(shared);
+    let call = shared.plan.as_ref().map(PlanPass::next_call);
     let failed = |failure: StepFailure, timer: Timer| {
         timer.record(shared, name, Outcome::Failed, failure.message.clone(), Vec::new(), Some(failure.info()));
+        if let (Some(plan), Some(call)) = (&shared.plan, call) {
+            // A finding of an earlier pass: go on, so the next problem shows too.
+            if plan.is_known(call) {
+                let mut data = RhaiMap::new();
+                data.insert("outcome".into(), "failed".into());
+                return Ok(Dynamic::from_map(data));
+            }
+            plan.throwing(call, name, &failure);
+        }
         Err(failure_to_rhai(name, &failure, at))
     };
     if !args.is_map() {
@@ -356,7 +411,8 @@ fn call_step(
             let mut data = output.data;
             data.insert("outcome".into(), outcome.as_str().into());
             data.insert("changes".into(), serde_json::to_value(&ctx.changes).unwrap_or(Value::Null));
-            timer.record(shared, name, outcome, output.summary, ctx.changes, None);
+            data.insert("warnings".into(), serde_json::to_value(&output.warnings).unwrap_or(Value::Null));
+            timer.record_warned(shared, name, outcome, output.summary, ctx.changes, None, output.warnings);
             Ok(to_dynamic(Value::Object(data)))
         }
         Err(failure) => failed(failure, timer),
@@ -434,7 +490,10 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
         move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
             let timer = Timer::start(&s);
             let answer = match s.read_ahead.get(soql) {
-                Some(answer) => Ok(answer),
+                Some(Ok(answer)) => Ok(answer),
+                Some(Err(refused)) => {
+                    return Err(step_failed(&s, timer, "sf::query", refused, ctx.call_position()));
+                }
                 None => s.block_on(s.client.query(soql)),
             };
             match answer {
@@ -639,6 +698,11 @@ fn sf_failed(shared: &RunShared, timer: Timer, name: &str, err: ClientError, at:
 
 fn step_failed(shared: &RunShared, timer: Timer, name: &str, failure: StepFailure, at: Position) -> Box<EvalAltResult> {
     timer.record(shared, name, Outcome::Failed, failure.message.clone(), Vec::new(), Some(failure.info()));
+    if let Some(plan) = &shared.plan {
+        // `sf` calls return typed values a later pass could not stand in for, so
+        // planning ends at the first one that fails.
+        plan.throwing(usize::MAX, name, &failure);
+    }
     failure_to_rhai(name, &failure, at)
 }
 
@@ -675,13 +739,100 @@ fn read_ahead(playbook: &Playbook, registry: &Registry, shared: &Arc<RunShared>,
     });
     // The pass sees no real results, so it may stop early; what it collected still counts.
     let _ = playbook.run(&engine, registry, &shared.facts, vars, shared.check_mode());
-    let soqls = collector.take();
-    if soqls.is_empty() {
+    let reads = collector.take();
+    if reads.is_empty() {
         return;
     }
-    let Ok(answers) = shared.block_on(shared.client.query_batch(&soqls)) else { return };
-    let kept = soqls.into_iter().zip(answers).filter_map(|(soql, answer)| Some((soql, answer.ok()?))).collect();
-    shared.read_ahead.fill(kept);
+    let answers = shared.block_on(crate::prefetch::answer(&shared.client, reads));
+    shared.read_ahead.fill(answers);
+}
+
+impl RunShared {
+    fn new(client: SfClient, facts: OrgFacts, options: &RunOptions, read_ahead: Arc<crate::prefetch::ReadAhead>) -> Self {
+        RunShared {
+            client,
+            facts,
+            check_mode: options.check_mode,
+            forced_check: std::sync::atomic::AtomicUsize::new(0),
+            planned: Mutex::new(HashSet::new()),
+            read_ahead,
+            plan: None,
+            journal: options.journal.clone(),
+            observer: options.observer.clone(),
+            records: Mutex::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// A silent check-mode copy for a planning pass: no journal, no output, the same
+    /// read-ahead answers.
+    fn planning_pass(&self, found: &[Finding]) -> RunShared {
+        RunShared {
+            client: self.client.clone(),
+            facts: self.facts.clone(),
+            check_mode: true,
+            forced_check: std::sync::atomic::AtomicUsize::new(0),
+            planned: Mutex::new(HashSet::new()),
+            read_ahead: self.read_ahead.clone(),
+            plan: Some(PlanPass::new(found, !self.check_mode)),
+            journal: None,
+            observer: None,
+            records: Mutex::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            runtime: self.runtime.clone(),
+        }
+    }
+}
+
+/// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
+/// playbook, before anything is written.
+fn plan(
+    playbook: &Playbook,
+    registry: &Registry,
+    shared: &RunShared,
+    vars: &IndexMap<String, String>,
+) -> Vec<Finding> {
+    let mut found: Vec<Finding> = Vec::new();
+    for _ in 0..crate::plan::MAX_PASSES {
+        let pass = Arc::new(shared.planning_pass(&found));
+        let engine = playbook.engine_for_run(registry, &pass);
+        let ended = playbook.run(&engine, registry, &pass.facts, vars, true);
+        let thrown = pass.plan.as_ref().and_then(PlanPass::take_thrown);
+        let Err(err) = ended else { return found };
+        // The pass ended on the failure a step threw: a finding. Anything else is the
+        // playbook's own error, which the run meets before its first write as well.
+        let Some(mut finding) = thrown.filter(|f| f.failure.code == err.code && err.message.ends_with(&f.failure.message))
+        else {
+            return found;
+        };
+        finding.location = err.location.as_ref().map(|l| l.to_string());
+        let last = finding.call == usize::MAX;
+        found.push(finding);
+        if last {
+            return found;
+        }
+    }
+    found
+}
+
+/// The error of a run that planning stopped: every finding, in playbook order.
+fn plan_error(findings: &[Finding], check_mode: bool) -> PlaybookError {
+    let mut message = if check_mode {
+        format!("this playbook cannot finish in this org: {} problem(s) found", findings.len())
+    } else {
+        format!("nothing was written: this playbook cannot finish in this org, {} problem(s) found", findings.len())
+    };
+    for finding in findings {
+        let at = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+        message.push_str(&format!("\n  - {}{at}", finding.failure.message));
+        if let Some(hint) = &finding.failure.hint {
+            message.push_str(&format!("\n    hint: {hint}"));
+        }
+    }
+    let mut error = PlaybookError::plain("runner::plan::cannot_finish", message);
+    error.help = Some("fix these, then run the playbook again: it reads the org again and picks up where it stands".into());
+    error
 }
 
 /// Runs a compiled playbook against one org and reports what happened.
@@ -693,23 +844,29 @@ pub async fn run_playbook(
     options: RunOptions,
 ) -> OrgReport {
     let started = Instant::now();
-    let shared = Arc::new(RunShared {
-        client: client.clone(),
-        facts: facts.clone(),
-        check_mode: options.check_mode,
-        forced_check: std::sync::atomic::AtomicUsize::new(0),
-        planned: Mutex::new(HashSet::new()),
-        read_ahead: crate::prefetch::ReadAhead::default(),
-        journal: options.journal.clone(),
-        observer: options.observer.clone(),
-        records: Mutex::new(Vec::new()),
-        groups: Mutex::new(Vec::new()),
-        runtime: tokio::runtime::Handle::current(),
-    });
+    let shared = Arc::new(RunShared::new(client.clone(), facts.clone(), &options, Arc::default()));
     let task_shared = shared.clone();
     let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
         read_ahead(&playbook, &registry, &task_shared, &vars);
+        let findings = plan(&playbook, &registry, &task_shared, &vars);
+        if !findings.is_empty() {
+            for finding in &findings {
+                let mut info = finding.failure.info();
+                info.location = finding.location.clone();
+                task_shared.record(StepRecord {
+                    name: finding.step.clone(),
+                    outcome: Outcome::Failed,
+                    summary: finding.failure.message.clone(),
+                    changes: Vec::new(),
+                    warnings: Vec::new(),
+                    api_calls: 0,
+                    duration_ms: 0,
+                    error: Some(info),
+                });
+            }
+            return Err(plan_error(&findings, task_shared.check_mode));
+        }
         let engine = playbook.engine_for_run(&registry, &task_shared);
         playbook.run(&engine, &registry, &task_shared.facts, &vars, task_shared.check_mode)
     })

@@ -71,28 +71,65 @@ impl StepMeta {
     }
 }
 
+/// Which API answers a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadApi {
+    /// REST `/query`: batched with the other reads.
+    Rest,
+    /// Tooling `/tooling/query`, for fields only Tooling has (`Profile.FullName`).
+    /// Composite Batch lists no Tooling resource, so each is a request of its own.
+    Tooling,
+}
+
 /// A named read: a SOQL query whose result `apply` finds under `name`.
 #[derive(Debug, Clone)]
 pub struct Read {
     pub name: &'static str,
     pub soql: String,
+    pub api: ReadApi,
+    /// Salesforce's refusal of this query is an answer the step inspects
+    /// ([`Observed::failure`]) rather than the step's failure.
+    pub may_fail: bool,
 }
 
 impl Read {
     pub fn new(name: &'static str, soql: impl Into<String>) -> Self {
-        Read { name, soql: soql.into() }
+        Read { name, soql: soql.into(), api: ReadApi::Rest, may_fail: false }
+    }
+
+    pub fn tooling(name: &'static str, soql: impl Into<String>) -> Self {
+        Read { api: ReadApi::Tooling, ..Read::new(name, soql) }
+    }
+
+    /// Lets the step decide what a refusal means (an object the org lacks, a
+    /// permission the running user lacks) instead of failing with Salesforce's text.
+    pub fn may_fail(mut self) -> Self {
+        self.may_fail = true;
+        self
+    }
+
+    /// The key under which the read-ahead keeps this read's answer.
+    pub(crate) fn key(&self) -> String {
+        match self.api {
+            ReadApi::Rest => self.soql.clone(),
+            ReadApi::Tooling => format!("tooling:{}", self.soql),
+        }
     }
 }
 
 /// The answers to a step's reads.
 #[derive(Debug, Default)]
 pub struct Observed {
-    results: IndexMap<&'static str, QueryResult>,
+    results: IndexMap<&'static str, Result<QueryResult, StepFailure>>,
 }
 
 impl Observed {
+    /// The rows of a read; none when the read was refused (see [`Observed::failure`]).
     pub fn rows(&self, name: &str) -> &[Map<String, Value>] {
-        self.results.get(name).map(|r| r.records.as_slice()).unwrap_or(&[])
+        match self.results.get(name) {
+            Some(Ok(result)) => result.records.as_slice(),
+            _ => &[],
+        }
     }
 
     pub fn first(&self, name: &str) -> Option<&Map<String, Value>> {
@@ -100,7 +137,15 @@ impl Observed {
     }
 
     pub fn total(&self, name: &str) -> u64 {
-        self.results.get(name).map(|r| r.total_size).unwrap_or(0)
+        match self.results.get(name) {
+            Some(Ok(result)) => result.total_size,
+            _ => 0,
+        }
+    }
+
+    /// Salesforce's refusal of a read declared with [`Read::may_fail`].
+    pub fn failure(&self, name: &str) -> Option<&StepFailure> {
+        self.results.get(name).and_then(|r| r.as_ref().err())
     }
 }
 
@@ -113,6 +158,8 @@ pub struct StepOutput {
     pub skipped: bool,
     /// Returned to the playbook as an object map. Never put a secret here.
     pub data: Map<String, Value>,
+    /// Things the consultant should know that do not stop the step.
+    pub warnings: Vec<String>,
 }
 
 impl StepOutput {
@@ -126,6 +173,16 @@ impl StepOutput {
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn warn(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+
+    pub fn with_warnings(mut self, warnings: impl IntoIterator<Item = String>) -> Self {
+        self.warnings.extend(warnings);
         self
     }
 }
@@ -197,12 +254,16 @@ pub enum Write {
     Update { sobject: String, id: String, fields: Map<String, Value>, changes: Vec<Change> },
     Delete { sobject: String, id: String, change: Change },
     ProfileRecordTypes { profile: String, visibilities: Vec<RecordTypeVisibility>, changes: Vec<Change> },
+    /// A user's password (`POST /sobjects/User/{id}/password`, salesforce-api.md C.2).
+    Password { user_id: String, password: secrecy::SecretString, change: Change },
 }
 
 impl Write {
     fn changes(&self) -> Vec<Change> {
         match self {
-            Write::Create { change, .. } | Write::Delete { change, .. } => vec![change.clone()],
+            Write::Create { change, .. } | Write::Delete { change, .. } | Write::Password { change, .. } => {
+                vec![change.clone()]
+            }
             Write::Update { changes, .. } | Write::ProfileRecordTypes { changes, .. } => changes.clone(),
         }
     }
@@ -242,6 +303,13 @@ impl StepCtx {
         self.run.check_mode()
     }
 
+    /// True when the writes this step plans will be made: a real run, or the planning
+    /// pass before one. A step checks here what only the write would otherwise find out
+    /// (a file it cannot write, no terminal to show a secret on).
+    pub fn writes_follow(&self) -> bool {
+        !self.run.check_mode() || self.run.planning_writes()
+    }
+
     pub fn facts(&self) -> &OrgFacts {
         &self.run.facts
     }
@@ -256,27 +324,57 @@ impl StepCtx {
         &self.run.client
     }
 
-    /// Answers named reads in as few round trips as the API allows.
+    /// Answers named reads in as few round trips as the API allows: what the read-ahead
+    /// already holds, then the REST queries in one batch and each Tooling query.
     pub async fn read(&self, reads: Vec<Read>) -> Result<Observed, StepFailure> {
         let mut observed = Observed::default();
+        let tolerated: Vec<&'static str> = reads.iter().filter(|r| r.may_fail).map(|r| r.name).collect();
         let mut misses = Vec::new();
         for read in reads {
-            match self.run.read_ahead.get(&read.soql) {
+            match self.run.read_ahead.get(&read.key()) {
                 Some(answer) => {
                     observed.results.insert(read.name, answer);
                 }
                 None => misses.push(read),
             }
         }
-        if misses.is_empty() {
-            return Ok(observed);
+        let (rest, tooling): (Vec<Read>, Vec<Read>) = misses.into_iter().partition(|r| r.api == ReadApi::Rest);
+        if !rest.is_empty() {
+            let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
+            let answers = self.run.client.query_batch(&soqls).await?;
+            for (read, answer) in rest.into_iter().zip(answers) {
+                let answer = answer.map_err(StepFailure::from);
+                self.run.read_ahead.keep(read.key(), &answer);
+                observed.results.insert(read.name, answer);
+            }
         }
-        let soqls: Vec<String> = misses.iter().map(|r| r.soql.clone()).collect();
-        let answers = self.run.client.query_batch(&soqls).await?;
-        for (read, answer) in misses.into_iter().zip(answers) {
-            observed.results.insert(read.name, answer?);
+        for read in tooling {
+            let answer = match self.run.client.query_tooling(&read.soql).await {
+                Err(err @ ClientError::Api { .. }) => Err(StepFailure::from(err)),
+                other => Ok(other?),
+            };
+            self.run.read_ahead.keep(read.key(), &answer);
+            observed.results.insert(read.name, answer);
         }
-        Ok(observed)
+        let refused = observed
+            .results
+            .iter()
+            .find_map(|(name, answer)| answer.as_ref().err().filter(|_| !tolerated.contains(name)).cloned());
+        match refused {
+            Some(failure) => Err(failure),
+            None => Ok(observed),
+        }
+    }
+
+    /// The profile's record type visibilities (Metadata API readMetadata), kept with the
+    /// read-ahead until the run's first write so that planning does not read it twice.
+    pub async fn profile_record_types(&self, full_name: &str) -> Result<Vec<RecordTypeVisibility>, StepFailure> {
+        if let Some(kept) = self.run.read_ahead.profile(full_name) {
+            return Ok(kept);
+        }
+        let visibilities = self.run.client.read_profile_record_types(full_name).await?;
+        self.run.read_ahead.keep_profile(full_name, &visibilities);
+        Ok(visibilities)
     }
 
     /// Whether an earlier step of this check-mode run planned to create `key` of `kind`

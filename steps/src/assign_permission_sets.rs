@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::assign_psl::planned_key;
 use crate::common::{
-    STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace,
+    API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace,
     str_field, user_read,
 };
 
@@ -103,6 +103,40 @@ impl Step for AssignPermissionSets {
             let names = |list: &[&Map<String, Value>]| list.iter().map(|s| api_name(s)).collect::<Vec<_>>().join(", ");
             if missing.is_empty() {
                 return Ok(StepOutput::new(format!("{} already has {}", params.user, names(&sets))));
+            }
+            // An integration user needs the API Integration PSL before any permission set
+            // that grants object access, whatever the set's own licence says (the
+            // documented order; real-org-review.md 4.4 and 5.2).
+            let on_integration_licence = match &user {
+                UserState::Found(found) => {
+                    found.get("Profile").and_then(|p| p.get("UserLicense")).and_then(|l| l.get("Name")).and_then(Value::as_str)
+                        == Some(INTEGRATION_LICENSE)
+                }
+                UserState::Planned => true,
+            };
+            let api_psl = observed
+                .rows("psl_names")
+                .iter()
+                .find(|p| str_field(p, "DeveloperName") == Some(API_INTEGRATION_PSL))
+                .and_then(|p| str_field(p, "Id"));
+            if on_integration_licence && let Some(api_psl) = api_psl {
+                let planned =
+                    ctx.check_mode() && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, api_psl));
+                if !held.contains(&api_psl) && !planned {
+                    return Err(StepFailure::new(
+                        "runner::assign_permission_sets::license_missing",
+                        format!(
+                            "assign_permission_sets: {} is an integration user without the Salesforce API Integration \
+                             permission set licence, which Salesforce requires before these permission sets ({})",
+                            params.user,
+                            names(&missing)
+                        ),
+                    )
+                    .hint(format!(
+                        "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
+                        params.user
+                    )));
+                }
             }
             // Salesforce refuses a set whose licence the user lacks; say which step to run.
             for set in &missing {
@@ -218,14 +252,26 @@ fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<
 }
 
 fn explain(failure: StepFailure, user: &str) -> StepFailure {
-    match failure.error_code() {
-        Some("FIELD_INTEGRITY_EXCEPTION") => StepFailure {
-            code: "runner::assign_permission_sets::license_missing".into(),
+    if failure.error_code() != Some("FIELD_INTEGRITY_EXCEPTION") {
+        return failure;
+    }
+    // Salesforce gives the same status code for two different remedies: the message
+    // tells them apart (real-org-review.md 5.2).
+    if failure.message.contains("doesn't match the license") {
+        return StepFailure {
+            code: "runner::assign_permission_sets::license_mismatch".into(),
             hint: Some(format!(
-                "assign the permission set licence to {user} first: run assign_psl before assign_permission_sets"
+                "the permission set is tied to a user licence {user} does not have; an integration user can only hold \
+                 sets with no licence or the Salesforce API Integration permission set licence"
             )),
             ..failure
-        },
-        _ => failure,
+        };
+    }
+    StepFailure {
+        code: "runner::assign_permission_sets::license_missing".into(),
+        hint: Some(format!(
+            "assign the permission set licence to {user} first: run assign_psl before assign_permission_sets"
+        )),
+        ..failure
     }
 }

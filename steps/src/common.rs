@@ -22,7 +22,16 @@ pub const SELECTED_SYNC_USER: &str = "selected_sync_user_id";
 pub const SETUP_CONFIGURATION_VALUE: &str = "s_c__Text__c";
 
 pub const USER_FIELDS: &str = "Id, Username, Email, FirstName, LastName, Alias, IsActive, ProfileId, Profile.Name, \
-     TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey";
+     Profile.UserLicense.Name, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey, LastPasswordChangeDate";
+
+/// The running user's permission to read and write `TwoFactorInfo` and to read
+/// `TwoFactorMethodsInfo`, "Manage Multi-Factor Authentication in API". Required by the
+/// official object reference pages of both objects
+/// (developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-twofactorinfo.html);
+/// its API name, `PermissionsManageTwoFactor`, is the one generated Profile and
+/// PermissionSet describe models carry (label "Manage Multi-Factor Authentication in API").
+pub const MFA_API_PERMISSION: &str = "PermissionsManageTwoFactor";
+pub const MFA_API_PERMISSION_LABEL: &str = "Manage Multi-Factor Authentication in API";
 
 /// The read of a user by username, under the name `user`.
 pub fn user_read(username: &str) -> Read {
@@ -101,9 +110,100 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_compare_on_fifteen_characters() {
+        // The sim's and Salesforce's documented example: 001D000000IqhSL → 001D000000IqhSLIAZ.
+        assert_eq!(id18("001D000000IqhSL"), "001D000000IqhSLIAZ");
+        assert_eq!(id18("001D000000IqhSLIAZ"), "001D000000IqhSLIAZ");
+        assert!(same_id("001D000000IqhSL", "001D000000IqhSLIAZ"));
+        assert!(!same_id("001D000000IqhSl", "001D000000IqhSLIAZ"));
+        assert!(!same_id("", ""));
+    }
+
+    #[test]
     fn namespaces_split_only_on_package_prefixes() {
         assert_eq!(split_namespace("s_c__storeConnect_Sync"), (Some("s_c"), "storeConnect_Sync"));
         assert_eq!(split_namespace("storeConnect_Sync_standard"), (None, "storeConnect_Sync_standard"));
         assert_eq!(split_namespace("s_c__Setup_Configuration__c"), (None, "s_c__Setup_Configuration__c"));
     }
+}
+
+/// The reads that tell whether the running user holds [`MFA_API_PERMISSION`]: through its
+/// profile's own permission set, or an assigned one. Refusals are answers: an org whose
+/// API version lacks the field says nothing either way.
+pub fn mfa_permission_reads(ctx: &StepCtx) -> Vec<Read> {
+    let facts = ctx.facts();
+    vec![
+        Read::new(
+            "mfa_by_profile",
+            format!(
+                "SELECT Id FROM PermissionSet WHERE ProfileId = {} AND {MFA_API_PERMISSION} = true",
+                soql_quote(&facts.profile_id)
+            ),
+        )
+        .may_fail(),
+        Read::new(
+            "mfa_by_assignment",
+            format!(
+                "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} AND PermissionSet.{MFA_API_PERMISSION} = true",
+                soql_quote(&facts.user_id)
+            ),
+        )
+        .may_fail(),
+    ]
+}
+
+/// Fails, before anything is written, when the reads of [`mfa_permission_reads`] show
+/// that the running user lacks the permission, or when Salesforce hides a TwoFactor
+/// object from it (`INVALID_TYPE`, which would otherwise read as a missing package).
+pub fn require_mfa_permission(step: &str, observed: &Observed, ctx: &StepCtx, two_factor_reads: &[&str]) -> Result<(), StepFailure> {
+    let hidden = two_factor_reads
+        .iter()
+        .any(|name| observed.failure(name).and_then(StepFailure::error_code) == Some("INVALID_TYPE"));
+    let answered = observed.failure("mfa_by_profile").is_none() || observed.failure("mfa_by_assignment").is_none();
+    let held = !observed.rows("mfa_by_profile").is_empty() || !observed.rows("mfa_by_assignment").is_empty();
+    if hidden || (answered && !held) {
+        return Err(mfa_permission_missing(step, ctx));
+    }
+    for name in two_factor_reads {
+        if let Some(failure) = observed.failure(name) {
+            return Err(failure.clone());
+        }
+    }
+    Ok(())
+}
+
+pub fn mfa_permission_missing(step: &str, ctx: &StepCtx) -> StepFailure {
+    StepFailure::new(
+        "runner::mfa::permission_missing",
+        format!(
+            "{step}: the running user {} lacks the \"{MFA_API_PERMISSION_LABEL}\" permission ({MFA_API_PERMISSION}), which Salesforce requires to register and read verification methods",
+            ctx.facts().username
+        ),
+    )
+    .hint(format!(
+        "in Setup → Permission Sets, open (or create) a permission set assigned to {}, then System Permissions → Edit → tick \"{MFA_API_PERMISSION_LABEL}\" → Save; or enable it on the user's profile (Setup → Profiles → System Permissions). Then run again",
+        ctx.facts().username
+    ))
+}
+
+/// Salesforce ids name the same record on their first 15 characters (case-sensitive);
+/// the 18-character form only adds a case-insensitive checksum. StoreConnect's
+/// configuration may hold either form.
+pub fn same_id(a: &str, b: &str) -> bool {
+    a.len() >= 15 && b.len() >= 15 && a.get(..15) == b.get(..15)
+}
+
+/// The 18-character form of a 15-character id (the suffix encodes the case of each
+/// group of five characters); other lengths are returned as they are.
+pub fn id18(id: &str) -> String {
+    if id.len() != 15 || !id.is_ascii() {
+        return id.to_string();
+    }
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let mut out = id.to_string();
+    for chunk in id.as_bytes().chunks(5) {
+        let bits = chunk.iter().enumerate().fold(0usize, |acc, (i, b)| acc | (usize::from(b.is_ascii_uppercase()) << i));
+        out.push(ALPHABET[bits] as char);
+    }
+    out
 }

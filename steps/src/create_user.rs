@@ -162,6 +162,11 @@ impl Step for CreateUser {
         ctx: &'a mut StepCtx,
     ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
+            if ctx.check_mode() && observed.first("user").is_none() {
+                // Planned before any check can fail, so that planning goes on to find
+                // what the later steps would trip on too.
+                ctx.plan("User", &params.username);
+            }
             let profile = choose_profile(&params, &observed)?;
             match observed.first("user") {
                 Some(user) => update_existing(&params, user, &profile, &observed, ctx).await,

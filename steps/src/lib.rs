@@ -7,6 +7,7 @@ pub mod assign_permission_sets;
 pub mod assign_psl;
 pub mod create_user;
 pub mod set_defaults;
+pub mod set_password;
 pub mod swap_user;
 pub mod verify;
 
@@ -19,6 +20,7 @@ pub fn registry() -> Registry {
         .register(create_user::CreateUser)
         .register(assign_psl::AssignPsl)
         .register(assign_permission_sets::AssignPermissionSets)
+        .register(set_password::SetPassword)
         .register(verify::Verify)
         .register(set_defaults::SetDefaults)
         .register(swap_user::SwapUser);

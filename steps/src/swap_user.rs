@@ -1,5 +1,13 @@
-//! `swap_user`: points StoreConnect at another sync user, or (mode "reauth") clears the
-//! configured one so that the StoreConnect Console asks for it and re-authenticates.
+//! `swap_user`: moves StoreConnect to another sync user the way StoreConnect documents
+//! it, or clears the configured one so that the Console re-authenticates.
+//!
+//! StoreConnect's procedure changes the sync user in its Console ("Change Sync User →
+//! Apply permissions → Enter Verification Code"), which authenticates the new user.
+//! Nothing documents that writing the configuration record does that, so this step
+//! never writes a user id there (real-org-review.md 8.2). It checks that the new user
+//! can sign in, says what to do in the Console, and, once the configuration names the
+//! new user, retires the old one if asked. It never retires the user StoreConnect is
+//! configured with.
 
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
@@ -10,8 +18,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    API_INTEGRATION_PSL, INTEGRATION_LICENSE, SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE,
-    STORECONNECT_PERMISSION_SETS, path_field, split_namespace, str_field,
+    API_INTEGRATION_PSL, SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE,
+    STORECONNECT_PERMISSION_SETS, id18, mfa_permission_reads, path_field, require_mfa_permission, same_id,
+    split_namespace, str_field,
 };
 
 pub struct SwapUser;
@@ -19,8 +28,8 @@ pub struct SwapUser;
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// Point the configuration at the new user.
-    Point,
+    /// Check the new user and guide the Console change; retire the old user after it.
+    Console,
     /// Delete the configuration record: StoreConnect asks for the user and re-authenticates.
     Reauth,
 }
@@ -39,38 +48,55 @@ pub struct Params {
     new_user: Option<String>,
     mode: Option<Mode>,
     retire_old: Option<Retire>,
+    old_user: Option<String>,
+    credentials_file: Option<String>,
 }
 
 static META: StepMeta = StepMeta {
     name: "swap_user",
-    summary: "Point StoreConnect's configured sync user at another user, or clear it to re-authenticate",
+    summary: "Move StoreConnect to another sync user through its Console, or clear it to re-authenticate",
     description: "Reads s_c__Setup_Configuration__c (Name = 'selected_sync_user_id', field s_c__Text__c). When it \
-already names the new user the step is ok and writes nothing. Otherwise it checks the new user is fully set up \
-(active, integration profile, API Integration PSL, both StoreConnect permission sets, TOTP) and points the record \
-at it. mode \"reauth\" deletes the record instead, as in StoreConnect's advanced procedure. retire_old freezes or \
-deactivates the previous user (never the new one). The s_c__ record is written in its own request, apart from \
-User writes.",
+already names the new user (ids compared on 15 characters) the step is ok. Otherwise it checks that the new user \
+can sign in (active, not frozen, a password set, TOTP registered, the API Integration PSL and both StoreConnect \
+permission sets) and says how to change the sync user in the StoreConnect Console, which authenticates the user: \
+runner never writes the user id into the configuration itself. Once the configuration names the new user, \
+retire_old with old_user freezes or deactivates the old one; the user StoreConnect is configured with is never \
+retired. mode \"reauth\" deletes the record instead, as in StoreConnect's advanced procedure.",
     params: &[
         ParamDoc {
             name: "new_user",
             ty: ParamType::String,
             required: false,
             default: None,
-            doc: "Username of the new sync user (required for mode \"point\")",
+            doc: "Username of the new sync user (required unless mode is \"reauth\")",
         },
         ParamDoc {
             name: "mode",
             ty: ParamType::String,
             required: false,
-            default: Some("\"point\""),
-            doc: "\"point\" or \"reauth\"",
+            default: Some("\"console\""),
+            doc: "\"console\" or \"reauth\"",
         },
         ParamDoc {
             name: "retire_old",
             ty: ParamType::String,
             required: false,
             default: Some("\"keep\""),
-            doc: "\"keep\", \"freeze\" or \"deactivate\" the previous sync user",
+            doc: "\"keep\", \"freeze\" or \"deactivate\" old_user once StoreConnect syncs as new_user",
+        },
+        ParamDoc {
+            name: "old_user",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Username of the previous sync user, to retire",
+        },
+        ParamDoc {
+            name: "credentials_file",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "The new user's credentials file, named in the Console instructions",
         },
     ],
 };
@@ -82,7 +108,7 @@ impl Step for SwapUser {
         &META
     }
 
-    fn observe(&self, params: &Params, _ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
+    fn observe(&self, params: &Params, ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
         let mut reads = vec![Read::new(
             "config",
             format!(
@@ -94,8 +120,11 @@ impl Step for SwapUser {
             let user = soql_quote(user);
             reads.push(Read::new(
                 "user",
-                format!("SELECT Id, Username, IsActive, Profile.Name, Profile.UserLicense.Name FROM User WHERE Username = {user}"),
+                format!(
+                    "SELECT Id, Username, IsActive, LastPasswordChangeDate, Profile.UserLicense.Name FROM User WHERE Username = {user}"
+                ),
             ));
+            reads.push(Read::new("login", format!("SELECT Id, IsFrozen FROM UserLogin WHERE User.Username = {user}")));
             reads.push(Read::new(
                 "psl",
                 format!("SELECT Id, PermissionSetLicense.DeveloperName FROM PermissionSetLicenseAssign WHERE Assignee.Username = {user}"),
@@ -106,10 +135,16 @@ impl Step for SwapUser {
                     "SELECT Id, PermissionSet.Name, PermissionSet.NamespacePrefix FROM PermissionSetAssignment WHERE Assignee.Username = {user}"
                 ),
             ));
-            reads.push(Read::new(
-                "mfa",
-                format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}"),
-            ));
+            reads.push(
+                Read::new("mfa", format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}"))
+                    .may_fail(),
+            );
+            reads.extend(mfa_permission_reads(ctx));
+        }
+        if let Some(old) = &params.old_user {
+            let old = soql_quote(old);
+            reads.push(Read::new("old_user", format!("SELECT Id, Username, IsActive FROM User WHERE Username = {old}")));
+            reads.push(Read::new("old_login", format!("SELECT Id, IsFrozen FROM UserLogin WHERE User.Username = {old}")));
         }
         Ok(reads)
     }
@@ -121,97 +156,112 @@ impl Step for SwapUser {
         ctx: &'a mut StepCtx,
     ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
-            let mode = params.mode.unwrap_or(Mode::Point);
-            let retire = params.retire_old.unwrap_or(Retire::Keep);
             let config = observed.first("config");
-            let old_id = config
+            let configured = config
                 .and_then(|c| str_field(c, SETUP_CONFIGURATION_VALUE))
                 .filter(|v| !v.is_empty())
                 .map(str::to_string);
-            let new = match &params.new_user {
-                Some(username) => Some(check_new_user(username, &observed)?),
-                None if mode == Mode::Point => {
-                    return Err(StepFailure::bad_argument("swap_user", "new_user", "required when mode is \"point\""));
-                }
-                None => None,
-            };
-            let new_id = new.as_ref().map(|(id, _)| id.clone());
-            let mut summary = Vec::new();
-
-            // The s_c__ record goes in a request of its own: Salesforce refuses setup-object
-            // (User) and ordinary DML in one transaction (MIXED_DML_OPERATION).
-            match (mode, config) {
-                (Mode::Point, Some(record)) if old_id.is_some() && old_id == new_id => {
-                    let username = new.as_ref().map(|(_, u)| u.as_str()).unwrap_or_default();
-                    let _ = record;
-                    summary.push(format!("StoreConnect already syncs as {username}"));
-                }
-                (Mode::Point, Some(record)) => {
-                    let (id, username) = new.as_ref().map(|(i, u)| (i.clone(), u.clone())).unwrap_or_default();
-                    let mut fields = Map::new();
-                    fields.insert(SETUP_CONFIGURATION_VALUE.into(), json!(id));
-                    let change = Change::new(
-                        format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"),
-                        Some(SETUP_CONFIGURATION_VALUE),
-                        old_id.clone().map(Value::from).unwrap_or(Value::Null),
-                        id.clone(),
-                    );
-                    let record_id = str_field(record, "Id").unwrap_or_default().to_string();
-                    ctx.write(Write::Update {
-                        sobject: SETUP_CONFIGURATION.into(),
-                        id: record_id,
-                        fields,
-                        changes: vec![change],
-                    })
-                    .await?;
-                    summary.push(format!("{} StoreConnect at {username}", verb(ctx, "pointed", "would point")));
-                }
-                (Mode::Point, None) => {
-                    let (id, username) = new.as_ref().map(|(i, u)| (i.clone(), u.clone())).unwrap_or_default();
-                    let mut fields = Map::new();
-                    fields.insert("Name".into(), json!(SELECTED_SYNC_USER));
-                    fields.insert(SETUP_CONFIGURATION_VALUE.into(), json!(id));
-                    let change = Change::added(format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"), id.clone());
-                    ctx.write(Write::Create { sobject: SETUP_CONFIGURATION.into(), fields, change }).await?;
-                    summary.push(format!("{} StoreConnect at {username}", verb(ctx, "pointed", "would point")));
-                }
-                (Mode::Reauth, Some(record)) => {
-                    let record_id = str_field(record, "Id").unwrap_or_default().to_string();
-                    let change = Change::removed(
-                        format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"),
-                        old_id.clone().unwrap_or_default(),
-                    );
-                    match ctx.write(Write::Delete { sobject: SETUP_CONFIGURATION.into(), id: record_id, change }).await
-                    {
-                        Ok(_) => {}
-                        Err(f) if matches!(f.error_code(), Some("ENTITY_IS_DELETED" | "NOT_FOUND")) => {}
-                        Err(f) => return Err(f),
-                    }
-                    summary.push(format!(
-                        "{} the configured sync user: StoreConnect will ask for it and re-authenticate",
-                        verb(ctx, "cleared", "would clear")
-                    ));
-                }
-                (Mode::Reauth, None) => {
-                    summary.push("no sync user is configured; StoreConnect will ask for one".to_string())
-                }
+            match params.mode.unwrap_or(Mode::Console) {
+                Mode::Reauth => reauth(ctx, config, configured).await,
+                Mode::Console => console(&params, &observed, ctx, configured).await,
             }
-
-            if let Some(old) = old_id.as_deref().filter(|old| Some(*old) != new_id.as_deref()) {
-                retire_old(ctx, old, retire, &mut summary).await?;
-            }
-            Ok(StepOutput::new(summary.join("; "))
-                .with("previous_user_id", old_id.map(Value::from).unwrap_or(Value::Null)))
         })
     }
+}
+
+async fn reauth(
+    ctx: &mut StepCtx,
+    config: Option<&Map<String, Value>>,
+    configured: Option<String>,
+) -> Result<StepOutput, StepFailure> {
+    let Some(record) = config else {
+        return Ok(StepOutput::new("no sync user is configured; StoreConnect will ask for one"));
+    };
+    let record_id = str_field(record, "Id").unwrap_or_default().to_string();
+    let change =
+        Change::removed(format!("{SETUP_CONFIGURATION} {SELECTED_SYNC_USER}"), configured.clone().unwrap_or_default());
+    // The s_c__ record goes in a request of its own: Salesforce refuses setup-object
+    // and ordinary DML in one transaction (MIXED_DML_OPERATION, salesforce-api.md A.6).
+    match ctx.write(Write::Delete { sobject: SETUP_CONFIGURATION.into(), id: record_id, change }).await {
+        Ok(_) => {}
+        Err(f) if matches!(f.error_code(), Some("ENTITY_IS_DELETED" | "NOT_FOUND")) => {}
+        Err(f) => return Err(f),
+    }
+    Ok(StepOutput::new(format!(
+        "{} the configured sync user: StoreConnect will ask for it and re-authenticate",
+        verb(ctx, "cleared", "would clear")
+    ))
+    .with("previous_user_id", configured.map(Value::from).unwrap_or(Value::Null)))
+}
+
+async fn console(
+    params: &Params,
+    observed: &Observed,
+    ctx: &mut StepCtx,
+    configured: Option<String>,
+) -> Result<StepOutput, StepFailure> {
+    let Some(username) = &params.new_user else {
+        return Err(StepFailure::bad_argument("swap_user", "new_user", "required unless mode is \"reauth\""));
+    };
+    let retire = params.retire_old.unwrap_or(Retire::Keep);
+    if retire != Retire::Keep && params.old_user.is_none() {
+        return Err(StepFailure::bad_argument(
+            "swap_user",
+            "old_user",
+            "retire_old needs the username of the user to retire (old_user)",
+        ));
+    }
+    require_mfa_permission("swap_user", observed, ctx, &["mfa"])?;
+    let new_id = check_ready(username, observed)?;
+    let syncs_as_new = configured.as_deref().is_some_and(|c| same_id(c, &new_id));
+    if syncs_as_new {
+        let mut summary = vec![format!("StoreConnect syncs as {username}")];
+        if let Some(old) = &params.old_user {
+            retire_old(ctx, observed, old, &new_id, configured.as_deref(), retire, &mut summary).await?;
+        }
+        return Ok(StepOutput::new(summary.join("; ")).with("user_id", new_id));
+    }
+    // The Console has not been used yet: name who StoreConnect syncs as, so that the
+    // consultant knows what to pass as old_user afterwards.
+    let previous = match &configured {
+        Some(id) => {
+            let soql = format!("SELECT Id, Username FROM User WHERE Id = {}", soql_quote(&id18(id)));
+            let found = ctx.query(&soql).await?;
+            let name = found.records.first().and_then(|u| str_field(u, "Username")).map(str::to_string);
+            Some(name.unwrap_or_else(|| id.clone()))
+        }
+        None => None,
+    };
+    let code = match &params.credentials_file {
+        Some(file) => format!("`runner credentials show --file {file}` gives the password and the code"),
+        None => "the code comes from the authenticator app registered for the user (or `runner credentials show`)".into(),
+    };
+    let now = match &previous {
+        Some(name) => format!("StoreConnect syncs as {name}"),
+        None => "StoreConnect has no sync user configured".to_string(),
+    };
+    let then = match (&previous, retire) {
+        (Some(name), _) => format!(
+            " Then run this playbook again with --var old_user={name} (and --var retire_old=freeze or deactivate) to retire the old user."
+        ),
+        (None, _) => String::new(),
+    };
+    let summary = format!(
+        "{now}. {username} is ready to sign in. In the StoreConnect Console: Sync → Change Sync User → ✕ next to the \
+         current user → select {username} → Apply permissions → Enter Verification Code ({code}).{then}"
+    );
+    Ok(StepOutput::skipped(summary)
+        .with("user_id", new_id)
+        .with("previous_user", previous.map(Value::from).unwrap_or(Value::Null)))
 }
 
 fn verb(ctx: &StepCtx, done: &'static str, planned: &'static str) -> &'static str {
     if ctx.check_mode() { planned } else { done }
 }
 
-/// Checks the new user is fully set up; returns (id, username) or says what is missing.
-fn check_new_user(username: &str, observed: &Observed) -> Result<(String, String), StepFailure> {
+/// Checks that the new user can sign in to StoreConnect; returns its id or says what is
+/// missing, all of it at once.
+fn check_ready(username: &str, observed: &Observed) -> Result<String, StepFailure> {
     let Some(user) = observed.first("user") else {
         return Err(StepFailure::new(
             "runner::step::user_not_found",
@@ -223,11 +273,11 @@ fn check_new_user(username: &str, observed: &Observed) -> Result<(String, String
     if user.get("IsActive").and_then(Value::as_bool) != Some(true) {
         missing.push("it is inactive".to_string());
     }
-    let license =
-        user.get("Profile").and_then(|p| p.get("UserLicense")).and_then(|l| l.get("Name")).and_then(Value::as_str);
-    if license != Some(INTEGRATION_LICENSE) {
-        let profile = path_field(user, "Profile", "Name").unwrap_or("unknown");
-        missing.push(format!("its profile {profile} is not on the {INTEGRATION_LICENSE} licence"));
+    if observed.rows("login").iter().any(|l| l.get("IsFrozen").and_then(Value::as_bool) == Some(true)) {
+        missing.push("it is frozen".to_string());
+    }
+    if user.get("LastPasswordChangeDate").is_none_or(Value::is_null) {
+        missing.push("it has no password (run set_password)".to_string());
     }
     let has_psl = observed
         .rows("psl")
@@ -246,63 +296,80 @@ fn check_new_user(username: &str, observed: &Observed) -> Result<(String, String
             missing.push(format!("the permission set {wanted}"));
         }
     }
-    let totp = observed.rows("mfa").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
-    if !totp {
+    if !observed.rows("mfa").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true)) {
         missing.push("a TOTP authenticator".to_string());
     }
     if !missing.is_empty() {
         return Err(StepFailure::new(
-            "runner::swap_user::not_set_up",
-            format!("swap_user: {username} is not fully set up: missing {}", missing.join(", ")),
+            "runner::swap_user::not_ready",
+            format!("swap_user: {username} cannot sign in to StoreConnect yet: {}", missing.join(", ")),
         )
-        .hint(format!("run setup.rhai for it first: runner play setup.rhai --var username={username} --var email=…")));
+        .hint(format!(
+            "run setup.rhai for it first: runner play setup.rhai --var username={username} --var email=… --var credentials_file=…"
+        )));
     }
-    Ok((str_field(user, "Id").unwrap_or_default().to_string(), username.to_string()))
+    Ok(str_field(user, "Id").unwrap_or_default().to_string())
 }
 
 async fn retire_old(
     ctx: &mut StepCtx,
-    old_id: &str,
+    observed: &Observed,
+    old_username: &str,
+    new_id: &str,
+    configured: Option<&str>,
     retire: Retire,
     summary: &mut Vec<String>,
 ) -> Result<(), StepFailure> {
+    if retire == Retire::Keep {
+        return Ok(());
+    }
+    let Some(old) = observed.first("old_user") else {
+        return Err(StepFailure::new(
+            "runner::step::user_not_found",
+            format!("swap_user: there is no user {old_username} (old_user) in this org"),
+        ));
+    };
+    let old_id = str_field(old, "Id").unwrap_or_default().to_string();
+    // Never the user StoreConnect syncs as: freezing it stops production syncs.
+    if same_id(&old_id, new_id) || configured.is_some_and(|c| same_id(c, &old_id)) {
+        return Err(StepFailure::new(
+            "runner::swap_user::retire_configured",
+            format!("swap_user: {old_username} is the user StoreConnect is configured with; it is not retired"),
+        )
+        .hint("old_user names the previous sync user, not the new one"));
+    }
+    let target = format!("User {old_username}");
     match retire {
-        Retire::Keep => Ok(()),
+        Retire::Keep => {}
         Retire::Freeze => {
-            let login =
-                ctx.query(&format!("SELECT Id, IsFrozen FROM UserLogin WHERE UserId = {}", soql_quote(old_id))).await?;
-            let Some(row) = login.records.first() else {
+            let Some(login) = observed.first("old_login") else {
                 return Err(StepFailure::new(
                     "runner::swap_user::no_login",
-                    format!("swap_user: no UserLogin row for the previous user {old_id}"),
+                    format!("swap_user: no UserLogin row for {old_username}"),
                 ));
             };
-            if row.get("IsFrozen").and_then(Value::as_bool) == Some(true) {
-                summary.push(format!("previous user {old_id} already frozen"));
+            if login.get("IsFrozen").and_then(Value::as_bool) == Some(true) {
+                summary.push(format!("{old_username} already frozen"));
                 return Ok(());
             }
             let mut fields = Map::new();
             fields.insert("IsFrozen".into(), json!(true));
-            let change = Change::new(format!("User {old_id}"), Some("IsFrozen"), false, true);
-            let id = str_field(row, "Id").unwrap_or_default().to_string();
+            let change = Change::new(target, Some("IsFrozen"), false, true);
+            let id = str_field(login, "Id").unwrap_or_default().to_string();
             ctx.write(Write::Update { sobject: "UserLogin".into(), id, fields, changes: vec![change] }).await?;
-            summary.push(format!("{} the previous user {old_id}", verb(ctx, "froze", "would freeze")));
-            Ok(())
+            summary.push(format!("{} {old_username}", verb(ctx, "froze", "would freeze")));
         }
         Retire::Deactivate => {
-            let user = ctx.query(&format!("SELECT Id, IsActive FROM User WHERE Id = {}", soql_quote(old_id))).await?;
-            let active = user.records.first().and_then(|u| u.get("IsActive")).and_then(Value::as_bool);
-            if active != Some(true) {
-                summary.push(format!("previous user {old_id} already inactive"));
+            if old.get("IsActive").and_then(Value::as_bool) != Some(true) {
+                summary.push(format!("{old_username} already inactive"));
                 return Ok(());
             }
             let mut fields = Map::new();
             fields.insert("IsActive".into(), json!(false));
-            let change = Change::new(format!("User {old_id}"), Some("IsActive"), true, false);
-            ctx.write(Write::Update { sobject: "User".into(), id: old_id.to_string(), fields, changes: vec![change] })
-                .await?;
-            summary.push(format!("{} the previous user {old_id}", verb(ctx, "deactivated", "would deactivate")));
-            Ok(())
+            let change = Change::new(target, Some("IsActive"), true, false);
+            ctx.write(Write::Update { sobject: "User".into(), id: old_id, fields, changes: vec![change] }).await?;
+            summary.push(format!("{} {old_username}", verb(ctx, "deactivated", "would deactivate")));
         }
     }
+    Ok(())
 }

@@ -74,6 +74,16 @@ impl TestOrg {
         self.query(soql).await.len()
     }
 
+    /// Creates a record over plain REST; answers its id.
+    pub async fn create(&self, sobject: &str, body: Value) -> String {
+        let url = format!("{}/services/data/{API}/sobjects/{sobject}", self.sim.instance_url());
+        let response = self.http.post(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("create answered");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(status, 201, "create {sobject}: {body}");
+        body["id"].as_str().expect("an id").to_string()
+    }
+
     /// Deletes a record over plain REST.
     pub async fn delete(&self, sobject: &str, id: &str) {
         let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());
@@ -130,4 +140,117 @@ pub fn outcome_of<'a>(report: &'a OrgReport, step: &str) -> &'a str {
 /// The failure code that ended the run, if any.
 pub fn failure_code(report: &OrgReport) -> Option<&str> {
     report.error.as_ref().map(|e| e.code.as_str())
+}
+
+/// What `runner credentials show` gives a consultant: username, password, current code.
+pub struct SignInDetails {
+    pub username: String,
+    pub password: String,
+    pub code: String,
+}
+
+/// Reads a credentials file the way `runner credentials show` does.
+pub fn sign_in_details(path: &Path) -> SignInDetails {
+    let credentials = runner_core::credentials::Credentials::load(path)
+        .unwrap_or_else(|e| panic!("{} loads: {e}", path.display()))
+        .unwrap_or_else(|| panic!("{} exists", path.display()));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    SignInDetails {
+        username: credentials.username.clone(),
+        password: credentials.expose_password().expect("a password is kept").to_string(),
+        code: credentials.totp_code_at(now).expect("a TOTP secret is kept"),
+    }
+}
+
+impl TestOrg {
+    /// StoreConnect's Console sign-in (Change Sync User → Apply permissions → code), as
+    /// the simulated org plays it: (status, body).
+    pub async fn sign_in(&self, username: &str, password: &str, code: &str) -> (u16, Value) {
+        let url = format!("{}/_sim/storeconnect/change-sync-user", self.sim.instance_url());
+        let body = serde_json::json!({"username": username, "password": password, "verification_code": code});
+        let response = self.http.post(url).json(&body).send().await.expect("the Console answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    /// Who StoreConnect is configured with and who it authenticated.
+    pub async fn storeconnect_state(&self) -> Value {
+        let url = format!("{}/_sim/storeconnect/state", self.sim.instance_url());
+        self.http.get(url).send().await.expect("state answered").json().await.expect("JSON state")
+    }
+
+    /// For each object with several active business record types, one of them, found by
+    /// query: the playbooks and tests cannot know the org's names.
+    pub async fn record_type_choices(&self) -> Vec<(String, String)> {
+        let rows = self
+            .query(
+                "SELECT SobjectType, DeveloperName FROM RecordType WHERE IsActive = true AND IsPersonType = false \
+                 ORDER BY SobjectType, DeveloperName",
+            )
+            .await;
+        let mut by_object: IndexMap<String, Vec<String>> = IndexMap::new();
+        for row in rows {
+            let object = row["SobjectType"].as_str().unwrap_or_default().to_string();
+            by_object.entry(object).or_default().push(row["DeveloperName"].as_str().unwrap_or_default().to_string());
+        }
+        by_object
+            .into_iter()
+            .filter(|(_, names)| names.len() >= 2)
+            .filter_map(|(object, names)| Some((object, names.last()?.clone())))
+            .collect()
+    }
+
+    /// The `--var default_<Object>=…` pairs a consultant would pass for this org.
+    pub async fn default_vars(&self) -> Vec<(String, String)> {
+        self.record_type_choices().await.into_iter().map(|(object, name)| (format!("default_{object}"), name)).collect()
+    }
+
+    /// A profile's record type defaults, read over plain SOAP `readMetadata` by its
+    /// Tooling FullName: `(recordType, default, visible)`.
+    pub async fn profile_visibilities(&self, profile_id: &str) -> Vec<(String, bool, bool)> {
+        let url = format!("{}/services/data/{API}/tooling/query", self.sim.instance_url());
+        let soql = format!("SELECT FullName FROM Profile WHERE Id = '{profile_id}'");
+        let body: Value = self
+            .http
+            .get(url)
+            .query(&[("q", soql.as_str())])
+            .bearer_auth(self.sim.token())
+            .send()
+            .await
+            .expect("tooling answers")
+            .json()
+            .await
+            .expect("JSON");
+        let full_name = body["records"][0]["FullName"].as_str().expect("a FullName").to_string();
+        let envelope = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>{}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body><met:readMetadata><met:type>Profile</met:type><met:fullNames>{}</met:fullNames></met:readMetadata></soapenv:Body></soapenv:Envelope>"#,
+            self.sim.token(),
+            full_name.replace('&', "&amp;").replace('<', "&lt;")
+        );
+        let url = format!("{}/services/Soap/m/62.0", self.sim.instance_url());
+        let text = self
+            .http
+            .post(url)
+            .header("Content-Type", "text/xml; charset=UTF-8")
+            .header("SOAPAction", "\"\"")
+            .body(envelope)
+            .send()
+            .await
+            .expect("SOAP answers")
+            .text()
+            .await
+            .expect("text");
+        let tag = |block: &str, name: &str| -> Option<String> {
+            let start = block.find(&format!("<{name}>"))? + name.len() + 2;
+            let end = block[start..].find(&format!("</{name}>"))? + start;
+            Some(block[start..end].to_string())
+        };
+        text.split("<recordTypeVisibilities>")
+            .skip(1)
+            .filter_map(|block| {
+                let block = block.split("</recordTypeVisibilities>").next()?;
+                Some((tag(block, "recordType")?, tag(block, "default")? == "true", tag(block, "visible")? == "true"))
+            })
+            .collect()
+    }
 }

@@ -27,6 +27,10 @@ async fn snapshot(org: &TestOrg) -> Value {
     .await;
     let totp = q(format!("SELECT Type FROM TwoFactorInfo WHERE User.Username = '{USER}'")).await;
     let mfa = q(format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = '{USER}'")).await;
+    let password_set = q(format!("SELECT LastPasswordChangeDate FROM User WHERE Username = '{USER}'"))
+        .await
+        .first()
+        .is_some_and(|u| u["LastPasswordChangeDate"].is_string());
     let strip = |rows: Vec<Value>| -> Vec<Value> {
         rows.into_iter()
             .map(|mut r| {
@@ -47,6 +51,7 @@ async fn snapshot(org: &TestOrg) -> Value {
         .collect();
     serde_json::json!({
         "users": strip(users), "psl": strip(psl), "sets": strip(sets), "totp": strip(totp), "mfa": strip(mfa),
+        "password_set": password_set,
         "defaults": defaults,
     })
 }
@@ -60,8 +65,9 @@ fn strip_attributes(value: &mut Value) {
     }
 }
 
-async fn converge(org: &TestOrg, totp: &str) -> usize {
-    let vars = [("username", USER), ("email", "ops@client.example"), ("totp_file", totp)];
+async fn converge(org: &TestOrg, credentials: &str, defaults: &[(String, String)]) -> usize {
+    let mut vars = vec![("username", USER), ("email", "ops@client.example"), ("credentials_file", credentials)];
+    vars.extend(defaults.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     for run in 1..=MAX_RUNS {
         let report = org.play(&scripts_dir().join("setup.rhai"), &vars, false).await;
         if report.error.is_none() {
@@ -75,8 +81,10 @@ async fn converge(org: &TestOrg, totp: &str) -> usize {
 async fn setup_converges_to_the_fault_free_state_under_injected_faults() {
     let clean = TestOrg::start(Scenario::StoreConnect).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let clean_totp = dir.path().join("clean.totp").to_string_lossy().to_string();
-    assert_eq!(converge(&clean, &clean_totp).await, 1, "a fault-free run succeeds at once");
+    let clean_totp = dir.path().join("clean.creds").to_string_lossy().to_string();
+    // Every seed org has the same record types: found once, by query.
+    let defaults = Arc::new(clean.default_vars().await);
+    assert_eq!(converge(&clean, &clean_totp, &defaults).await, 1, "a fault-free run succeeds at once");
     let expected = Arc::new(snapshot(&clean).await);
     assert_eq!(expected["sets"].as_array().map(Vec::len), Some(2), "{expected}");
 
@@ -84,17 +92,20 @@ async fn setup_converges_to_the_fault_free_state_under_injected_faults() {
     let limit = Arc::new(Semaphore::new(8));
     let mut tasks = tokio::task::JoinSet::new();
     for seed in 1..=SEEDS {
-        let (expected, dir, limit) = (expected.clone(), dir.clone(), limit.clone());
+        let (expected, dir, limit, defaults) = (expected.clone(), dir.clone(), limit.clone(), defaults.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore");
             let faults = Faults { fail_rate: 0.2, seed, ..Faults::default() };
             let org = TestOrg::start_with(SimConfig { faults, ..SimConfig::default() }).await;
-            let totp = dir.path().join(format!("seed-{seed}.totp")).to_string_lossy().to_string();
-            let runs = converge(&org, &totp).await;
+            let totp = dir.path().join(format!("seed-{seed}.creds")).to_string_lossy().to_string();
+            let runs = converge(&org, &totp, &defaults).await;
             let faults_served = org.sim.api_calls();
             org.sim.pause_faults(true);
             let state = snapshot(&org).await;
             assert_eq!(state, *expected, "seed {seed}: the state differs from a fault-free run");
+            let details = runner_tests::sign_in_details(std::path::Path::new(&totp));
+            let (status, body) = org.sign_in(&details.username, &details.password, &details.code).await;
+            assert_eq!(status, 200, "seed {seed}: StoreConnect signs in with the kept credentials: {body}");
             (seed, runs, faults_served)
         });
     }

@@ -5,8 +5,19 @@ use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
 
 const USER: &str = "storeconnect.sync2@client.example";
 
-fn setup_vars(totp: &str) -> Vec<(&str, &str)> {
-    vec![("username", USER), ("email", "ops@client.example"), ("totp_file", totp)]
+/// setup.rhai's vars, with the record-type defaults this org needs (found by query).
+async fn setup_vars(org: &TestOrg, credentials: &str) -> Vec<(String, String)> {
+    let mut vars = vec![
+        ("username".to_string(), USER.to_string()),
+        ("email".to_string(), "ops@client.example".to_string()),
+        ("credentials_file".to_string(), credentials.to_string()),
+    ];
+    vars.extend(org.default_vars().await);
+    vars
+}
+
+fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 async fn assert_fully_set_up(org: &TestOrg) {
@@ -44,35 +55,32 @@ async fn assert_fully_set_up(org: &TestOrg) {
 async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let totp = dir.path().join("sync.totp");
-    let totp = totp.to_string_lossy();
-    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    let credentials = dir.path().join("sync.creds");
+    let vars = setup_vars(&org, &credentials.to_string_lossy()).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert_eq!(report.error.as_ref().map(|e| e.message.clone()), None);
-    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "set_password", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&report, step), "changed", "{step} on a fresh org");
     }
     assert_fully_set_up(&org).await;
-    let profile = org
-        .client()
-        .await
-        .read_profile_record_types("Minimum Access - API Only Integrations")
-        .await
-        .expect("readMetadata");
-    let defaults: Vec<&str> = profile.iter().filter(|v| v.default).map(|v| v.record_type.as_str()).collect();
-    for wanted in ["Account.Business_Account", "Contact.Customer", "Order.Online"] {
-        assert!(defaults.contains(&wanted), "{wanted} is a default: {defaults:?}");
+    let users = org.query(&format!("SELECT ProfileId FROM User WHERE Username = '{USER}'")).await;
+    let visibilities = org.profile_visibilities(users[0]["ProfileId"].as_str().expect("a profile")).await;
+    for (object, wanted) in org.record_type_choices().await {
+        let full = format!("{object}.{wanted}");
+        assert!(visibilities.iter().any(|(rt, default, _)| *default && rt == &full), "{full}: {visibilities:?}");
     }
 
     let writes_before = org.journal().len();
-    let again = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    let again = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert!(again.error.is_none(), "{:?}", again.error);
-    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "set_password", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
     }
     assert_eq!(org.journal().len(), writes_before, "a re-run sends no write");
-    // Connection and facts (3), every step's reads read ahead in one batch (1), and the
-    // profile's record types over Metadata SOAP (1).
-    assert_eq!(again.recap.api_calls, 5, "a re-run costs one round trip of reads: {:#?}", again.steps);
+    // Connection and facts (3), every step's reads read ahead in one batch (1), the
+    // profile's FullName over Tooling (1) and its record types over Metadata SOAP (1);
+    // planning reuses what was read.
+    assert_eq!(again.recap.api_calls, 6, "a re-run costs one round of reads: {:#?}", again.steps);
     assert_fully_set_up(&org).await;
 }
 
@@ -80,37 +88,55 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
 async fn check_mode_reports_every_change_and_writes_nothing() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let users_before = org.count("SELECT Id FROM User").await;
-    let report =
-        org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/nonexistent/never-written.totp"), true).await;
+    let never = "/nonexistent-folder-for-runner/never-written.creds";
+    let vars = setup_vars(&org, never).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), true).await;
+    // The credentials file's folder is missing: planning says so before anything is written.
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "{:#?}", report.error);
+    assert!(report.error.as_ref().expect("an error").message.contains("nonexistent-folder-for-runner"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let credentials = dir.path().join("sync.creds");
+    let vars = setup_vars(&org, &credentials.to_string_lossy()).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), true).await;
     assert!(report.error.is_none(), "{:?}", report.error);
-    for step in ["create_user", "assign_psl", "assign_permission_sets", "verify", "set_defaults"] {
+    for step in ["create_user", "assign_psl", "assign_permission_sets", "set_password", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&report, step), "changed", "{step} would change");
         let record = report.steps.iter().find(|s| s.name == step).expect("step ran");
         assert!(!record.changes.is_empty(), "{step} says what would change");
     }
-    assert_eq!(report.recap.api_calls, 5, "check mode reads ahead once and writes nothing");
+    assert_eq!(report.recap.api_calls, 6, "check mode reads once and writes nothing: {:#?}", report.steps);
     assert_eq!(org.count("SELECT Id FROM User").await, users_before);
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
     assert!(org.journal().is_empty(), "check mode journals no write");
-    assert!(!std::path::Path::new("/nonexistent/never-written.totp").exists());
+    assert!(!credentials.exists(), "check mode keeps no credentials");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_legacy_integration_profile_is_accepted() {
     let org = TestOrg::start(Scenario::LegacyProfile).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let totp = dir.path().join("sync.totp").to_string_lossy().to_string();
-    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars(&totp), false).await;
+    let credentials = dir.path().join("sync.creds").to_string_lossy().to_string();
+    let vars = setup_vars(&org, &credentials).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert!(report.error.is_none(), "{:?}", report.error);
     let users = org.query(&format!("SELECT Profile.Name FROM User WHERE Username = '{USER}'")).await;
     assert_eq!(users[0]["Profile"]["Name"], "Salesforce API Only System Integrations");
 }
 
+/// The code of the finding a planned run stopped on, for `step`.
+fn finding_code<'a>(report: &'a runner_core::report::OrgReport, step: &str) -> Option<&'a str> {
+    report.steps.iter().find(|s| s.name == step).and_then(|s| s.error.as_ref()).map(|e| e.code.as_str())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_free_seat_is_reported_with_the_licence_counts_before_any_write() {
     let org = TestOrg::start(Scenario::NoSeats).await;
-    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/tmp/unused.totp"), false).await;
-    assert_eq!(failure_code(&report), Some("runner::create_user::no_free_seats"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vars = setup_vars(&org, &dir.path().join("sync.creds").to_string_lossy()).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
+    assert_eq!(finding_code(&report, "create_user"), Some("runner::create_user::no_free_seats"));
     let message = &report.error.as_ref().expect("an error").message;
     assert!(message.contains("Salesforce Integration") && message.contains("1 of 1 used"), "{message}");
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
@@ -118,26 +144,58 @@ async fn no_free_seat_is_reported_with_the_licence_counts_before_any_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_package_is_named() {
+async fn a_missing_package_is_named_before_any_write() {
     let org = TestOrg::start(Scenario::NoPackage).await;
-    let report = org.play(&scripts_dir().join("setup.rhai"), &setup_vars("/tmp/unused.totp"), false).await;
-    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::package_missing"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vars = setup_vars(&org, &dir.path().join("sync.creds").to_string_lossy()).await;
+    let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
+    assert_eq!(finding_code(&report, "assign_permission_sets"), Some("runner::assign_permission_sets::package_missing"));
     assert!(report.error.as_ref().expect("error").message.contains("StoreConnect package is not installed"));
+    assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0, "no user is left behind");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn permission_sets_before_the_psl_are_refused_and_nothing_is_assigned() {
+async fn permission_sets_before_the_psl_are_refused_and_nothing_is_written() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let playbook = format!(
         r#"create_user(#{{ username: "{USER}", email: "ops@client.example" }});
            assign_permission_sets(#{{ user: "{USER}" }});"#
     );
     let report = org.play_text(&playbook, &[], false).await.expect("compiles");
-    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::license_missing"));
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
+    assert_eq!(finding_code(&report, "assign_permission_sets"), Some("runner::assign_permission_sets::license_missing"));
     let error = report.error.as_ref().expect("an error");
     assert!(error.message.contains("Salesforce API Integration"), "names the PSL: {}", error.message);
-    assert!(error.hint.as_deref().unwrap_or_default().contains("assign_psl"), "{:?}", error.hint);
-    assert_eq!(org.count(&format!("SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{USER}' AND PermissionSet.IsOwnedByProfile = false")).await, 0);
+    assert!(error.message.contains("assign_psl"), "says which step comes first: {}", error.message);
+    assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_salesforce_refuses_is_reported_by_its_cause_not_by_the_rollback() {
+    // A set tied to the Salesforce user licence cannot go to an integration user; runner
+    // cannot foresee it from the set (only PSL-bound sets are checked), so Salesforce
+    // refuses the all-or-none request and reports the first set as rolled back.
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let licence = org.query("SELECT Id FROM UserLicense WHERE Name = 'Salesforce'").await[0]["Id"].clone();
+    org.create("PermissionSet", serde_json::json!({"Name": "Sales_Extras", "Label": "Sales Extras", "LicenseId": licence}))
+        .await;
+    let playbook = format!(
+        r#"create_user(#{{ username: "{USER}", email: "ops@client.example" }});
+           assign_psl(#{{ user: "{USER}" }});
+           assign_permission_sets(#{{ user: "{USER}", permission_sets: ["s_c__storeConnect_Sync", "Sales_Extras"] }});"#
+    );
+    let report = org.play_text(&playbook, &[], false).await.expect("compiles");
+    let error = report.error.as_ref().expect("Salesforce refuses");
+    assert_eq!(error.code, "runner::assign_permission_sets::license_mismatch", "{error:#?}");
+    assert_eq!(error.error_code.as_deref(), Some("FIELD_INTEGRITY_EXCEPTION"), "{error:#?}");
+    assert!(!error.message.contains("rolled back"), "{}", error.message);
+    let held = org
+        .count(&format!(
+            "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{USER}' AND PermissionSet.IsOwnedByProfile = false"
+        ))
+        .await;
+    assert_eq!(held, 0, "all or none: the other set was not kept either");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,57 +16,24 @@ async fn user_id(org: &TestOrg, username: &str) -> String {
     rows[0]["Id"].as_str().expect("an id").to_string()
 }
 
-async fn set_up_new_user(org: &TestOrg, dir: &tempfile::TempDir) {
-    let totp = dir.path().join("new.totp").to_string_lossy().to_string();
-    let vars = [("username", NEW_USER), ("email", "ops@client.example"), ("totp_file", totp.as_str())];
-    let report = org.play(&scripts_dir().join("setup.rhai"), &vars, false).await;
-    assert!(report.error.is_none(), "{:?}", report.error);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn swap_points_storeconnect_at_the_new_user_freezes_the_old_and_is_safe_to_rerun() {
+async fn swap_to_a_user_that_cannot_sign_in_says_what_is_missing_and_writes_nothing() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    set_up_new_user(&org, &dir).await;
-    let old = user_id(&org, SYNC_USERNAME).await;
-    let new = user_id(&org, NEW_USER).await;
-    assert_eq!(configured_user(&org).await.as_deref(), Some(old.as_str()));
-
-    let vars = [("new_user", NEW_USER), ("retire_old", "freeze")];
-    let report = org.play(&scripts_dir().join("swap.rhai"), &vars, false).await;
-    assert!(report.error.is_none(), "{:?}", report.error);
-    assert_eq!(outcome_of(&report, "swap_user"), "changed");
-    assert_eq!(configured_user(&org).await.as_deref(), Some(new.as_str()));
-    let login = org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{old}'")).await;
-    assert_eq!(login[0]["IsFrozen"], true, "the old user is frozen");
-    let new_login = org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{new}'")).await;
-    assert_eq!(new_login[0]["IsFrozen"], false, "the new user is never retired");
-
+    let create = format!(r#"create_user(#{{ username: "{NEW_USER}", email: "ops@client.example" }});"#);
+    let created = org.play_text(&create, &[], false).await.expect("compiles");
+    assert!(created.error.is_none(), "{:?}", created.error);
     let writes = org.journal().len();
-    let again = org.play(&scripts_dir().join("swap.rhai"), &vars, false).await;
-    assert!(again.error.is_none(), "{:?}", again.error);
-    assert_eq!(outcome_of(&again, "swap_user"), "ok");
-    assert_eq!(org.journal().len(), writes, "re-running a done swap writes nothing");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn swap_to_a_user_that_is_not_set_up_says_what_is_missing_and_writes_nothing() {
-    let org = TestOrg::start(Scenario::StoreConnect).await;
-    let report = org
-        .play_text(
-            &format!(r#"create_user(#{{ username: "{NEW_USER}", email: "ops@client.example" }}); swap_user(#{{ new_user: "{NEW_USER}" }});"#),
-            &[],
-            false,
-        )
-        .await
-        .expect("compiles");
-    assert_eq!(failure_code(&report), Some("runner::swap_user::not_set_up"));
-    let message = &report.error.as_ref().expect("error").message;
-    for missing in ["permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"] {
-        assert!(message.contains(missing), "{missing} in {message}");
+    let report = org.play(&scripts_dir().join("swap.rhai"), &[("new_user", NEW_USER)], false).await;
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
+    let finding = report.steps.iter().find(|s| s.name == "swap_user").and_then(|s| s.error.clone()).expect("a finding");
+    assert_eq!(finding.code, "runner::swap_user::not_ready");
+    for missing in ["password", "permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"] {
+        assert!(finding.message.contains(missing), "{missing} in {}", finding.message);
     }
     let old = user_id(&org, SYNC_USERNAME).await;
-    assert_eq!(configured_user(&org).await.as_deref(), Some(old.as_str()));
+    let configured = configured_user(&org).await.unwrap_or_default();
+    assert_eq!(configured.get(..15), old.get(..15), "StoreConnect still syncs as the old user");
+    assert_eq!(org.journal().len(), writes, "nothing was written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

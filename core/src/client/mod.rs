@@ -253,6 +253,12 @@ impl SfClient {
         self.query_at("query", soql).await
     }
 
+    /// A Tooling API query (`/tooling/query`), every page: for fields only Tooling
+    /// has, such as `Profile.FullName`.
+    pub async fn query_tooling(&self, soql: &str) -> Result<QueryResult, ClientError> {
+        self.query_at("tooling/query", soql).await
+    }
+
     /// Like [`SfClient::query`], including deleted and archived records.
     pub async fn query_all(&self, soql: &str) -> Result<QueryResult, ClientError> {
         self.query_at("queryAll", soql).await
