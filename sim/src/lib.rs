@@ -11,6 +11,7 @@
 pub mod model;
 pub mod soql;
 
+mod access;
 mod composite;
 mod core;
 mod describe;
@@ -18,9 +19,11 @@ mod dml;
 mod error;
 mod jwt;
 mod oauth;
+mod password;
 mod seed;
 mod server;
 mod soap;
+mod storeconnect;
 mod tls;
 mod util;
 
@@ -50,16 +53,20 @@ pub enum Scenario {
     SingleRecordTypes,
     /// A scratch org: Developer Edition, sandbox, one integration seat, no sync user.
     Scratch,
+    /// As `storeconnect`, but the admin lacks "Manage Multi-Factor Authentication in
+    /// API", so `TwoFactorInfo` and `TwoFactorMethodsInfo` are out of its reach.
+    NoMfaPermission,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::StoreConnect,
         Scenario::LegacyProfile,
         Scenario::NoSeats,
         Scenario::NoPackage,
         Scenario::SingleRecordTypes,
         Scenario::Scratch,
+        Scenario::NoMfaPermission,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +77,7 @@ impl Scenario {
             Scenario::NoPackage => "no-package",
             Scenario::SingleRecordTypes => "single-record-types",
             Scenario::Scratch => "scratch",
+            Scenario::NoMfaPermission => "no-mfa-permission",
         }
     }
 }
@@ -83,7 +91,7 @@ impl fmt::Display for Scenario {
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)"
+    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch, no-mfa-permission)"
 )]
 pub struct UnknownScenario(pub String);
 
@@ -301,6 +309,7 @@ mod tests {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
         }
         assert_eq!("no-seats".parse::<Scenario>(), Ok(Scenario::NoSeats));
+        assert_eq!("no-mfa-permission".parse::<Scenario>(), Ok(Scenario::NoMfaPermission));
         assert!("nope".parse::<Scenario>().is_err());
         assert_eq!(Scenario::default(), Scenario::StoreConnect);
     }
