@@ -1,7 +1,8 @@
 //! `runner-sim`: a simulated Salesforce org on loopback that speaks Salesforce's wire
 //! format (REST, composite, sObject collections, SOQL, OAuth token and userinfo, and
 //! the Metadata SOAP calls for Profile) and enforces the Salesforce rules the
-//! StoreConnect sync-user setup meets.
+//! StoreConnect sync-user setup meets. One sim-only route set, under `/_sim/storeconnect/`,
+//! plays the StoreConnect Console's "Change Sync User" sign-in, which no API offers.
 //!
 //! It is written from Salesforce's documented format, never from `runner-core`: the
 //! two meet only on the wire.
