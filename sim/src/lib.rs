@@ -313,6 +313,10 @@ mod tests {
         assert_eq!("no-mfa-permission".parse::<Scenario>(), Ok(Scenario::NoMfaPermission));
         assert!("nope".parse::<Scenario>().is_err());
         assert_eq!(Scenario::default(), Scenario::StoreConnect);
+        let message = UnknownScenario("nope".into()).to_string();
+        for scenario in Scenario::ALL {
+            assert!(message.contains(&format!(" {scenario}")), "{scenario} missing from: {message}");
+        }
     }
 
     #[test]
