@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::dml::{self, MixedDml};
 use crate::error::SfError;
 use crate::model::{Org, make_id, normalize_id};
-use crate::{composite, describe, soql, util};
+use crate::{composite, describe, password, soql, util};
 
 /// One `recordTypeVisibilities` entry of a profile's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,7 +301,7 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
             Ok(SimResponse::json(200, describe::global(&core.org, ctx.version)))
         }
         ["sobjects", type_name] => {
-            let object = core.org.schema.object(type_name).cloned().ok_or_else(SfError::not_found)?;
+            let object = dml::object_def(&core.org, type_name)?;
             match ctx.method {
                 "GET" => Ok(SimResponse::json(
                     200,
@@ -324,10 +324,11 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
         }
         ["sobjects", type_name, "describe"] => {
             ctx.only("GET,HEAD")?;
-            let object = core.org.schema.object(type_name).cloned().ok_or_else(SfError::not_found)?;
+            let object = dml::object_def(&core.org, type_name)?;
             Ok(SimResponse::json(200, describe::object(core, &object, ctx.version)))
         }
         ["sobjects", type_name, id] => row(core, ctx, type_name, id),
+        ["sobjects", type_name, id, "password"] => password::resource(core, ctx, type_name, id),
         ["composite"] => {
             ctx.only("POST")?;
             composite::composite(core, ctx)
@@ -432,7 +433,7 @@ pub fn resolve_row_id(core: &Core, object_name: &str, raw: &str) -> Result<Strin
 }
 
 fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<SimResponse, SfError> {
-    let object = core.org.schema.object(type_name).cloned().ok_or_else(SfError::not_found)?;
+    let object = dml::object_def(&core.org, type_name)?;
     let mut allowed = vec!["HEAD", "GET"];
     if object.updateable {
         allowed.push("PATCH");

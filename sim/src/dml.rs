@@ -44,7 +44,12 @@ pub fn mixed_dml_error(object: &str, original: &str) -> SfError {
     .with_fields::<&str>(&[])
 }
 
-fn object_def(org: &Org, name: &str) -> Result<ObjectDef, SfError> {
+/// The object a request names, as the running user may use it: NOT_FOUND when it
+/// doesn't exist, INVALID_TYPE when the user lacks the permission to see it.
+pub fn object_def(org: &Org, name: &str) -> Result<ObjectDef, SfError> {
+    if org.schema.denies(name) {
+        return Err(crate::access::not_supported(name));
+    }
     org.schema.object(name).cloned().ok_or_else(SfError::not_found)
 }
 
@@ -92,7 +97,7 @@ fn json_token(v: &Value) -> &'static str {
     }
 }
 
-fn cannot_deserialize(kind: &str, key: &str, v: &Value, raw: Option<&str>) -> SfError {
+pub(crate) fn cannot_deserialize(kind: &str, key: &str, v: &Value, raw: Option<&str>) -> SfError {
     let (line, column) = position_of(raw, key);
     let shown = match v {
         Value::String(s) => s.clone(),
@@ -450,6 +455,10 @@ pub fn delete(core: &mut Core, type_name: Option<&str>, id: &str) -> Result<(), 
         return Err(SfError::bad("ENTITY_IS_DELETED", "entity is deleted").with_fields::<&str>(&[]));
     };
     let object = found.clone();
+    // A delete by id alone (sObject Collections) names no type: gate on the id's object.
+    if core.org.schema.denies(&object.name) {
+        return Err(crate::access::not_supported(&object.name));
+    }
     if let Some(t) = type_name
         && !object.name.eq_ignore_ascii_case(t)
     {
@@ -601,7 +610,9 @@ fn validate(org: &Org, object: &ObjectDef, old: Option<&Record>, new: &Record) -
                 )
                 .with_fields(&["PermissionSetId"]));
             }
-            let Some(license) = str_of(ps, "LicenseId") else { return Ok(()) };
+            let Some(license) = str_of(ps, "LicenseId") else {
+                return crate::access::unlicensed_assignment(org, ps, assignee).map_or(Ok(()), Err);
+            };
             let user = org.get(assignee).map(|(_, u)| u.clone()).unwrap_or_default();
             let ps_label = str_of(ps, "Label").unwrap_or_default();
             let username = str_of(&user, "Username").unwrap_or_default();
@@ -732,13 +743,15 @@ fn after_insert(core: &mut Core, object: &ObjectDef, id: &str) {
     }
 }
 
-/// Recomputes derived data: seat counts and one `TwoFactorMethodsInfo` row per user.
+/// Recomputes derived data: seat counts, one `TwoFactorMethodsInfo` row per user, and
+/// which objects the running user may access.
 pub fn derive(core: &mut Core) {
     derive_org(&mut core.org, &core.admin_id);
 }
 
 /// Recomputes derived data on an org (used by seeding too).
 pub fn derive_org(org: &mut Org, admin_id: &str) {
+    crate::access::refresh(org, admin_id);
     let licenses: Vec<(String, i64)> = org
         .records("UserLicense")
         .filter_map(|l| str_of(l, "Id").map(str::to_string))
@@ -768,7 +781,7 @@ pub fn derive_org(org: &mut Org, admin_id: &str) {
             rec.insert("UsedLicenses".into(), json!(used));
         }
     }
-    let Some(methods_def) = org.schema.object("TwoFactorMethodsInfo").cloned() else { return };
+    let Some(methods_def) = org.schema.definition("TwoFactorMethodsInfo").cloned() else { return };
     let users: Vec<String> = org.records("User").filter_map(|u| str_of(u, "Id").map(str::to_string)).collect();
     for user in users {
         let has_totp = org

@@ -1,7 +1,8 @@
 //! `runner-sim`: a simulated Salesforce org on loopback that speaks Salesforce's wire
 //! format (REST, composite, sObject collections, SOQL, OAuth token and userinfo, and
 //! the Metadata SOAP calls for Profile) and enforces the Salesforce rules the
-//! StoreConnect sync-user setup meets.
+//! StoreConnect sync-user setup meets. One sim-only route set, under `/_sim/storeconnect/`,
+//! plays the StoreConnect Console's "Change Sync User" sign-in, which no API offers.
 //!
 //! It is written from Salesforce's documented format, never from `runner-core`: the
 //! two meet only on the wire.
@@ -11,6 +12,7 @@
 pub mod model;
 pub mod soql;
 
+mod access;
 mod composite;
 mod core;
 mod describe;
@@ -18,9 +20,11 @@ mod dml;
 mod error;
 mod jwt;
 mod oauth;
+mod password;
 mod seed;
 mod server;
 mod soap;
+mod storeconnect;
 mod tls;
 mod util;
 
@@ -50,16 +54,20 @@ pub enum Scenario {
     SingleRecordTypes,
     /// A scratch org: Developer Edition, sandbox, one integration seat, no sync user.
     Scratch,
+    /// As `storeconnect`, but the admin lacks "Manage Multi-Factor Authentication in
+    /// API", so `TwoFactorInfo` and `TwoFactorMethodsInfo` are out of its reach.
+    NoMfaPermission,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::StoreConnect,
         Scenario::LegacyProfile,
         Scenario::NoSeats,
         Scenario::NoPackage,
         Scenario::SingleRecordTypes,
         Scenario::Scratch,
+        Scenario::NoMfaPermission,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +78,7 @@ impl Scenario {
             Scenario::NoPackage => "no-package",
             Scenario::SingleRecordTypes => "single-record-types",
             Scenario::Scratch => "scratch",
+            Scenario::NoMfaPermission => "no-mfa-permission",
         }
     }
 }
@@ -83,7 +92,7 @@ impl fmt::Display for Scenario {
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)"
+    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch, no-mfa-permission)"
 )]
 pub struct UnknownScenario(pub String);
 
@@ -301,8 +310,13 @@ mod tests {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
         }
         assert_eq!("no-seats".parse::<Scenario>(), Ok(Scenario::NoSeats));
+        assert_eq!("no-mfa-permission".parse::<Scenario>(), Ok(Scenario::NoMfaPermission));
         assert!("nope".parse::<Scenario>().is_err());
         assert_eq!(Scenario::default(), Scenario::StoreConnect);
+        let message = UnknownScenario("nope".into()).to_string();
+        for scenario in Scenario::ALL {
+            assert!(message.contains(&format!(" {scenario}")), "{scenario} missing from: {message}");
+        }
     }
 
     #[test]

@@ -257,6 +257,11 @@ impl ObjectDef {
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     objects: IndexMap<String, ObjectDef>,
+    /// Objects the running user lacks the permission to see (lowercase names). Every
+    /// request-facing lookup (SOQL FROM, DML, describe) goes through [`Schema::object`],
+    /// so hiding them here gates them all in one place; the sim's own bookkeeping uses
+    /// [`Schema::definition`].
+    denied: Vec<String>,
 }
 
 impl Schema {
@@ -264,16 +269,38 @@ impl Schema {
         self.objects.insert(object.name.to_ascii_lowercase(), object);
     }
 
+    /// An object as the running user sees it: `None` when it doesn't exist or the
+    /// user may not access it.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        if self.denies(name) {
+            return None;
+        }
+        self.definition(name)
+    }
+
+    /// An object whatever the running user's permissions, for the sim's own use.
+    pub fn definition(&self, name: &str) -> Option<&ObjectDef> {
         self.objects.get(&name.to_ascii_lowercase())
+    }
+
+    /// Whether the object exists but the running user may not access it.
+    pub fn denies(&self, name: &str) -> bool {
+        let key = name.to_ascii_lowercase();
+        self.denied.contains(&key) && self.objects.contains_key(&key)
+    }
+
+    /// Replaces the set of objects the running user may not access.
+    pub fn set_denied(&mut self, names: &[&str]) {
+        self.denied = names.iter().map(|n| n.to_ascii_lowercase()).collect();
     }
 
     pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.objects.get_mut(&name.to_ascii_lowercase())
     }
 
+    /// The objects the running user can access (global describe lists only these).
     pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
-        self.objects.values()
+        self.objects.values().filter(|o| !self.denied.contains(&o.name.to_ascii_lowercase()))
     }
 
     /// The object whose records carry this id prefix.
@@ -352,13 +379,13 @@ impl Org {
 
     /// Stores a record as is (no rules). `record["Id"]` must be set.
     pub fn insert(&mut self, object: &str, record: Record) {
-        let canonical = self.schema.object(object).map(|o| o.name.clone()).unwrap_or_else(|| object.to_string());
+        let canonical = self.schema.definition(object).map(|o| o.name.clone()).unwrap_or_else(|| object.to_string());
         let id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
         self.tables.entry(canonical).or_default().insert(id, record);
     }
 
     pub fn records(&self, object: &str) -> impl Iterator<Item = &Record> {
-        let canonical = self.schema.object(object).map(|o| o.name.as_str()).unwrap_or(object);
+        let canonical = self.schema.definition(object).map(|o| o.name.as_str()).unwrap_or(object);
         self.tables.get(canonical).into_iter().flat_map(|t| t.values())
     }
 

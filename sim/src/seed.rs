@@ -183,9 +183,29 @@ pub fn schema(package: bool) -> Schema {
             .with_field(b("PermissionsViewSetup").label("View Setup and Configuration"))
             .with_field(b("PermissionsViewRoles").label("View Roles and Role Hierarchy"))
             .with_field(b("PermissionsViewAllData").label("View All Data"))
-            .with_field(b("PermissionsModifyAllData").label("Modify All Data")),
+            .with_field(b("PermissionsModifyAllData").label("Modify All Data"))
+            // See access::MFA_API_PERMISSION for the sources of the name and label.
+            .with_field(b("PermissionsManageTwoFactor").label("Manage Multi-Factor Authentication in API")),
         "Permission Set",
         "Permission Sets",
+    ));
+    // Object permissions of a permission set, as Salesforce models them: one row per
+    // (ParentId, SobjectType) (official ObjectPermissions object reference; real-org-review
+    // 5.2). Salesforce can also create and edit them; the sim serves the seeded rows only.
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("ObjectPermissions", "110", true)
+                .with_field(r("ParentId", "PermissionSet", "Parent", Some("ObjectPerms")).required().label("Parent ID"))
+                .with_field(FieldDef::new("SobjectType", FieldType::Picklist).required().length(40))
+                .with_field(b("PermissionsRead").label("Read"))
+                .with_field(b("PermissionsCreate").label("Create"))
+                .with_field(b("PermissionsEdit").label("Edit"))
+                .with_field(b("PermissionsDelete").label("Delete"))
+                .with_field(b("PermissionsViewAllRecords").label("View All"))
+                .with_field(b("PermissionsModifyAllRecords").label("Modify All")),
+        ),
+        "Object Permissions",
+        "Object Permissions",
     ));
     let mut psa = labels(
         ObjectDef::new("PermissionSetAssignment", "0Pa", true)
@@ -435,6 +455,8 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         }),
     );
     seeder.admin = admin.clone();
+    let now = seeder.now.clone();
+    crate::password::seed(&mut seeder.org, &admin, &now);
     // Records made before the admin existed name it as creator and owner.
     let made_before: Vec<String> =
         [&org_id, &sf_license, &int_license, &admin_profile, &standard_profile, &int_profile, &admin]
@@ -470,6 +492,7 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
                 "PermissionsApiEnabled": true, "PermissionsViewSetup": name == "System Administrator",
                 "PermissionsViewRoles": name == "System Administrator",
                 "PermissionsViewAllData": name == "System Administrator", "PermissionsModifyAllData": name == "System Administrator",
+                "PermissionsManageTwoFactor": name == "System Administrator" && scenario != Scenario::NoMfaPermission,
             }),
         );
     }
@@ -477,12 +500,22 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
     if package {
         sync_sets.push(seeder.add(
             "PermissionSet",
-            json!({"Name": "storeConnect_Sync", "Label": "StoreConnect Sync User Permission", "NamespacePrefix": "s_c", "LicenseId": psl, "IsCustom": false, "Type": "Regular", "PermissionsApiEnabled": true}),
+            json!({"Name": "storeConnect_Sync", "Label": "StoreConnect Sync User Permission", "NamespacePrefix": "s_c", "IsCustom": false, "Type": "Regular", "PermissionsApiEnabled": true}),
         ));
         sync_sets.push(seeder.add(
             "PermissionSet",
-            json!({"Name": "storeConnect_Sync_standard", "Label": "StoreConnect Sync Standard Permission", "NamespacePrefix": null, "LicenseId": psl, "IsCustom": true, "Type": "Regular", "PermissionsApiEnabled": true, "PermissionsViewSetup": true, "PermissionsViewRoles": true, "PermissionsViewAllData": true}),
+            json!({"Name": "storeConnect_Sync_standard", "Label": "StoreConnect Sync Standard Permission", "NamespacePrefix": null, "IsCustom": true, "Type": "Regular", "PermissionsApiEnabled": true, "PermissionsViewSetup": true, "PermissionsViewRoles": true, "PermissionsViewAllData": true}),
         ));
+        // Real sets of this kind carry no licence ("--None--") and grant object access
+        // (real-org-review 5.2), so assigning them is what needs the PSL.
+        for ps in &sync_sets {
+            for object in ["Account", "Contact", "Order", "s_c__Setup_Configuration__c", "s_c__Store__c"] {
+                seeder.add(
+                    "ObjectPermissions",
+                    json!({"ParentId": ps, "SobjectType": object, "PermissionsRead": true, "PermissionsCreate": true, "PermissionsEdit": true}),
+                );
+            }
+        }
         seeder.add(
             "PermissionSet",
             json!({"Name": "storeConnect_Content_Manager", "Label": "StoreConnect Content Manager", "NamespacePrefix": "s_c", "IsCustom": false, "Type": "Regular"}),
@@ -540,7 +573,13 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
             seeder.add("PermissionSetAssignment", json!({"AssigneeId": sync, "PermissionSetId": ps}));
         }
         seeder.add("TwoFactorInfo", json!({"UserId": sync, "Type": "TOTP", "SharedKey": SEED_TOTP_SECRET}));
-        seeder.add("s_c__Setup_Configuration__c", json!({"Name": "selected_sync_user_id", "s_c__Text__c": sync}));
+        crate::password::seed(&mut seeder.org, &sync, &now);
+        // 15 characters: how StoreConnect stores the id is unconfirmed (real-org-review
+        // 8.3), and the shorter form is the one a client comparing on 18 gets wrong.
+        seeder.add(
+            "s_c__Setup_Configuration__c",
+            json!({"Name": "selected_sync_user_id", "s_c__Text__c": sync.get(..15).unwrap_or(&sync)}),
+        );
     }
     if package {
         seeder.add("s_c__Store__c", json!({"Name": "Demo Store", "s_c__Domain__c": "shop.storeconnect-demo.example"}));
@@ -602,7 +641,23 @@ mod tests {
         assert_eq!(psl["UsedLicenses"], json!(1));
         let config = org.records("s_c__Setup_Configuration__c").next().cloned().unwrap_or_default();
         let sync = users.iter().find(|u| u["Username"] == SYNC_USERNAME).map(|u| u["Id"].clone()).unwrap_or_default();
-        assert_eq!(config["s_c__Text__c"], sync);
+        assert_eq!(config["s_c__Text__c"].as_str(), sync.as_str().and_then(|s| s.get(..15)));
+        for user in &users {
+            let id = user["Id"].as_str().unwrap_or_default();
+            assert!(crate::password::has_password(org, id) && !crate::password::is_expired(org, id));
+            assert!(user["LastPasswordChangeDate"].is_string());
+        }
+        let sets: Vec<_> = org
+            .records("PermissionSet")
+            .filter(|p| p["Name"].as_str().is_some_and(|n| n.starts_with("storeConnect_Sync")))
+            .collect();
+        assert_eq!(sets.len(), 2);
+        assert!(sets.iter().all(|p| p["LicenseId"].is_null()));
+        assert!(sets.iter().all(|p| crate::access::first_object_grant(org, p["Id"].as_str().unwrap_or_default())
+            == Some(("Read", "Account".to_string()))));
+        let admin = seed.admin_id.as_str();
+        assert!(crate::access::holds_permission(org, admin, crate::access::MFA_API_PERMISSION));
+        assert!(org.schema.object("TwoFactorInfo").is_some());
         assert_eq!(org.records("TwoFactorMethodsInfo").filter(|m| m["HasTotp"] == json!(true)).count(), 1);
         assert_eq!(org.records("UserLogin").count(), 2);
         let tfi = org.records("TwoFactorInfo").next().cloned().unwrap_or_default();
@@ -614,6 +669,11 @@ mod tests {
         let no_pkg = build(Scenario::NoPackage);
         assert!(no_pkg.org.schema.object("s_c__Store__c").is_none());
         assert_eq!(no_pkg.org.records("PermissionSet").filter(|p| p["IsOwnedByProfile"] == json!(false)).count(), 0);
+        let no_mfa = build(Scenario::NoMfaPermission);
+        assert!(!crate::access::holds_permission(&no_mfa.org, &no_mfa.admin_id, crate::access::MFA_API_PERMISSION));
+        assert!(no_mfa.org.schema.object("TwoFactorMethodsInfo").is_none());
+        assert!(no_mfa.org.schema.denies("twofactorinfo"));
+        assert_eq!(no_mfa.org.records("User").count(), 2);
         let legacy = build(Scenario::LegacyProfile);
         assert!(legacy.org.records("Profile").any(|p| p["Name"] == LEGACY_INTEGRATION_PROFILE));
         let single = build(Scenario::SingleRecordTypes);

@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::core::{Core, Request, SimResponse, dispatch, versions_up_to};
-use crate::{SimConfig, oauth, seed, soap};
+use crate::{SimConfig, oauth, seed, soap, storeconnect};
 
 pub const DEFAULT_API_LIMIT: u64 = 15_000;
 
@@ -52,6 +52,8 @@ pub struct State {
     pub current_token: String,
     pub usage: u64,
     pub rng: StdRng,
+    /// StoreConnect's side: whom it authenticated (see `storeconnect`).
+    pub console: storeconnect::Console,
 }
 
 /// Two base-62 characters, different for each simulated org of a process (up to 3,844),
@@ -90,7 +92,9 @@ impl Shared {
         };
         let mut tokens = IndexMap::new();
         tokens.insert(config.token.clone(), 0);
+        let console = storeconnect::Console::seeded(&core.org);
         let state = State {
+            console,
             core,
             tokens,
             current_token: config.token.clone(),
@@ -338,6 +342,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/services/Soap/m/{version}", post(soap::handle))
         .route("/services/Soap/m/{version}/", post(soap::handle))
         .route("/services/Soap/m/{version}/{org}", post(soap::handle))
+        // Sim-only: StoreConnect's Console, which a person drives, not an API client.
+        .route("/_sim/storeconnect/change-sync-user", post(storeconnect::change_sync_user))
+        .route("/_sim/storeconnect/state", get(storeconnect::state))
         .route("/", get(not_found))
         .fallback(rest)
         .with_state(shared)

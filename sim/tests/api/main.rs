@@ -9,5 +9,6 @@ mod jwt;
 mod query_forms;
 mod rest;
 mod rules;
+mod signin;
 mod soap_oauth;
 mod tls;
