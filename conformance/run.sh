@@ -86,6 +86,10 @@ JWT_KEY="$WORK/jwt.key"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=runner conformance JWT" \
     -keyout "$JWT_KEY" -out "$WORK/jwt.crt" 2>/dev/null
 JWT_CLIENT_ID="runner-sim-client" # the sim's default connected app
+# sf's `org login jwt` first signs with its --instance-url as the audience, then tries
+# login/test.salesforce.com at those hosts: let the sim take its own URL so that nothing
+# leaves loopback (the sim refuses it by default, as Salesforce does).
+export RUNNER_SIM_JWT_OWN_AUDIENCE=1
 if [ -f "$CACHE/use-example" ]; then
     "$ROOT/target/debug/examples/serve" storeconnect 0 "$TOKEN" "$CERT" >"$WORK/sim.out" 2>"$WORK/sim.err" &
 else

@@ -374,6 +374,147 @@ async fn jwt_bearer_with_a_private_key_file() {
     assert_eq!(accounts(&served).await, 1);
 }
 
+/// A `[orgs.NAME]` JWT table logging in at the simulated org itself (a production-style
+/// login URL), with `extra` lines, and the fixture key in place.
+fn jwt_org(work: &Workdir, name: &str, served: &Served, extra: &str) {
+    let toml = format!(
+        "[orgs.{name}]\ninstance_url = \"{url}\"\nauth = \"jwt\"\nclient_id = \"{CLIENT_ID}\"\nusername = \"{user}\"\nprivate_key_file = \"keys/acme.key\"\nlogin_url = \"{url}\"\n{extra}",
+        url = served.url,
+        user = runner_sim::ADMIN_USERNAME,
+    );
+    work.write("runner.toml", &toml, 0o644);
+    let key_text = std::fs::read_to_string(fixture("jwt-test-key.pem")).expect("fixture key");
+    work.write("keys/acme.key", &key_text, 0o600);
+}
+
+fn sandbox_jwt_sim() -> Served {
+    let cert = fixture("jwt-test-cert.pem");
+    serve(&[
+        "--scenario",
+        "scratch",
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--jwt-cert",
+        cert.to_str().expect("utf-8 path"),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_falls_back_from_the_login_audience_to_test_once_against_a_sandbox() {
+    // The login URL is not a sandbox's, so runner signs login.salesforce.com first; the
+    // sandbox refuses it and takes test.salesforce.com.
+    let served = sandbox_jwt_sim();
+    let work = Workdir::new();
+    jwt_org(&work, "acme-uat", &served, "");
+    let out = work.play("acme-uat", &[]);
+    assert_ran_without_leaking(&work, &out, &[]);
+    assert_eq!(accounts(&served).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audience_in_runner_toml_is_sent_as_is_and_never_swapped() {
+    let sandbox = sandbox_jwt_sim();
+    let work = Workdir::new();
+    jwt_org(&work, "acme-uat", &sandbox, "audience = \"https://test.salesforce.com\"\n");
+    let out = work.play("acme-uat", &[]);
+    assert_ran_without_leaking(&work, &out, &[]);
+    assert_eq!(accounts(&sandbox).await, 1);
+
+    // A production org takes login.salesforce.com (the default would have worked), so
+    // the refusal shows that the configured audience was sent, and only it.
+    let production = jwt_sim();
+    jwt_org(&work, "acme", &production, "audience = \"https://test.salesforce.com/\"\n");
+    let out = work.play("acme", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("runner::sf::oauth"), "{err}");
+    assert!(
+        err.contains("audience is invalid (aud https://test.salesforce.com, the `audience` set in runner.toml)"),
+        "names the audience it sent: {err}"
+    );
+    assert!(!err.contains("then https://"), "no second audience was tried: {err}");
+    assert_eq!(accounts(&production).await, 0);
+}
+
+/// Uses up the sim's token: after `calls` REST calls it is still listed, and expires on the next one.
+async fn use_up(served: &Served, calls: u64) {
+    for _ in 0..calls {
+        let status = reqwest::Client::new()
+            .get(format!("{}/services/data/v62.0/limits", served.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("answers")
+            .status();
+        assert_eq!(status.as_u16(), 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expiring_on_userinfo_is_refreshed_once_with_client_credentials() {
+    let served = serve(&["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--expire-token-after", "5"]);
+    // The token grant hands out the same token while it is valid: the run's first
+    // authenticated call, userinfo, is the one it expires on, and answers 403.
+    use_up(&served, 5).await;
+    let work = Workdir::new();
+    work.write(
+        "runner.toml",
+        &client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\""),
+        0o644,
+    );
+    let out = work.play("acme", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
+    assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
+    assert_eq!(accounts_with_fresh_token(&served).await, 1);
+}
+
+/// Like [`accounts`], with a token of its own: the configured one has expired, and the
+/// one the grant hands out may be on its last call.
+async fn accounts_with_fresh_token(served: &Served) -> u64 {
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let grant: Value = client
+            .post(format!("{}/services/oauth2/token", served.url))
+            .form(&[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)])
+            .send()
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("json");
+        let token = grant["access_token"].as_str().expect("a token");
+        let response = client
+            .get(format!("{}/services/data/v62.0/query", served.url))
+            .query(&[("q", format!("SELECT Id FROM Account WHERE Name = '{ACCOUNT}'"))])
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answers");
+        if response.status().as_u16() == 401 {
+            continue;
+        }
+        let body: Value = response.json().await.expect("json");
+        return body["totalSize"].as_u64().expect("totalSize");
+    }
+    panic!("no token worked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_token_expiring_on_userinfo_is_named_an_expired_session() {
+    let served = serve(&["--expire-token-after", "2"]);
+    use_up(&served, 2).await;
+    let work = Workdir::new();
+    let out = work.play(&served.url, &[("SF_ACCESS_TOKEN", TOKEN)]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("runner::sf::session_invalid"), "{err}");
+    assert!(err.contains("session is invalid or has expired (GET /services/oauth2/"), "{err}");
+    assert!(err.contains("userinfo)"), "{err}");
+    assert!(err.contains("sf org login web"), "the hint says how to get a fresh token: {err}");
+    assert!(!err.contains("HTTP 403") && !err.contains(TOKEN), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_user_config_runner_toml_is_read_and_a_named_org_wins_over_an_sf_alias() {
     let served = oauth_sim();

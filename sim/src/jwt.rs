@@ -19,8 +19,26 @@ const BAD_AUDIENCE: Refusal = Refusal { error: "invalid_grant", description: "au
 const EXPIRED: Refusal = Refusal { error: "invalid_grant", description: "expired authorization code" };
 const NOT_APPROVED: Refusal = Refusal { error: "invalid_grant", description: "user hasn't approved this consumer" };
 
-/// The audiences a token endpoint accepts besides its own URL.
-const LOGIN_AUDIENCES: [&str; 2] = ["https://login.salesforce.com", "https://test.salesforce.com"];
+/// The `aud` of a production org's assertions.
+pub const PRODUCTION_AUDIENCE: &str = "https://login.salesforce.com";
+/// The `aud` of a sandbox's assertions.
+pub const SANDBOX_AUDIENCE: &str = "https://test.salesforce.com";
+
+/// The audiences an org accepts. The JWT bearer help page (remoteaccess_oauth_jwt_flow,
+/// quoted in the `salesforce-jwt-bearer-token-flow` README) lists login.salesforce.com,
+/// test.salesforce.com or an Experience Cloud site URL, and no My Domain. Production orgs
+/// take the first and sandboxes the second: that is why sfdx-core's `authJwt` tries both
+/// (`getLoginAudienceCombos`, "we can no longer depend on instance names or URLs to
+/// determine audience"), and why a client must cope with the wrong one being refused.
+/// `own_url` (the org's instance URL) is accepted too only when given, for clients that
+/// predate this rule.
+pub fn audiences(is_sandbox: bool, own_url: Option<&str>) -> Vec<String> {
+    let mut list = vec![if is_sandbox { SANDBOX_AUDIENCE } else { PRODUCTION_AUDIENCE }.to_string()];
+    if let Some(own) = own_url {
+        list.push(own.trim_end_matches('/').to_string());
+    }
+    list
+}
 
 /// What a valid assertion grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +87,8 @@ pub struct Verifier<'a> {
     pub client_ids: &'a [&'a str],
     /// Certificates uploaded for the JWT flow, as PEM.
     pub certificates: &'a [String],
-    /// This org's own URL, a valid audience too.
-    pub instance_url: &'a str,
+    /// The `aud` values accepted, from [`audiences`].
+    pub audiences: &'a [String],
     /// Seconds since the epoch.
     pub now: u64,
     /// Whether an active user has this username (case-insensitive).
@@ -111,11 +129,7 @@ impl Verifier<'_> {
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => Vec::new(),
         };
-        let own = self.instance_url.trim_end_matches('/');
-        let valid_audience = |aud: &String| {
-            let aud = aud.trim_end_matches('/');
-            aud == own || LOGIN_AUDIENCES.contains(&aud)
-        };
+        let valid_audience = |aud: &String| self.audiences.iter().any(|ok| ok == aud.trim_end_matches('/'));
         if !audiences.iter().any(valid_audience) {
             return Err(BAD_AUDIENCE);
         }
@@ -131,5 +145,17 @@ impl Verifier<'_> {
             return Err(NOT_APPROVED);
         }
         Ok(Grant { client_id: issuer, username })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_takes_login_and_a_sandbox_takes_test() {
+        assert_eq!(audiences(false, None), [PRODUCTION_AUDIENCE]);
+        assert_eq!(audiences(true, None), [SANDBOX_AUDIENCE]);
+        assert_eq!(audiences(false, Some("http://127.0.0.1:1/")), [PRODUCTION_AUDIENCE, "http://127.0.0.1:1"]);
     }
 }

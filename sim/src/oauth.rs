@@ -5,14 +5,14 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State as AxState;
-use axum::http::HeaderMap;
 use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::server::{AuthError, Shared, bearer, json_response, limit_error, session_error};
+use crate::server::{AuthError, Shared, bearer, json_response, limit_error};
 use crate::{jwt, util};
 
 fn oauth_error(error: &str, description: &str) -> Response {
@@ -124,11 +124,24 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
 /// The `grant_type` of the JWT bearer flow.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+/// Set (to anything) to make the org's own instance URL a valid JWT `aud` as well, as the
+/// simulated org accepted before it followed Salesforce's documented audiences.
+pub const OWN_AUDIENCE_ENV: &str = "RUNNER_SIM_JWT_OWN_AUDIENCE";
+
 /// Checks a JWT bearer assertion; answers the id of the user it names.
 fn verify_jwt(shared: &Shared, assertion: &str) -> Result<String, jwt::Refusal> {
     let config = &shared.config;
     let client_ids: Vec<&str> = config.oauth_clients.iter().map(|c| c.client_id.as_str()).collect();
     let state = shared.lock();
+    let is_sandbox = state
+        .core
+        .org
+        .records("Organization")
+        .next()
+        .and_then(|o| o.get("IsSandbox").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let own_url = std::env::var_os(OWN_AUDIENCE_ENV).map(|_| state.core.instance_url.as_str());
+    let audiences = jwt::audiences(is_sandbox, own_url);
     let find_user = |username: &str| {
         state
             .core
@@ -143,13 +156,26 @@ fn verify_jwt(shared: &Shared, assertion: &str) -> Result<String, jwt::Refusal> 
     let verifier = jwt::Verifier {
         client_ids: &client_ids,
         certificates: &config.jwt_certificates,
-        instance_url: &state.core.instance_url,
+        audiences: &audiences,
         now: (util::epoch_millis() / 1000) as u64,
         user_exists: &|username| find_user(username).is_some(),
     };
     let grant = verifier.verify(assertion)?;
     find_user(&grant.username)
         .ok_or(jwt::Refusal { error: "invalid_grant", description: "user hasn't approved this consumer" })
+}
+
+/// The identity service's answer (userinfo, the identity URL) to a missing, expired or
+/// revoked token: 403, where the REST API answers 401. The UserInfo help page
+/// (remoteaccess_using_userinfo_endpoint, quoted by Mobile SDK Android PR #2430; iOS issue
+/// #3398 shows the 403 for an expired session) gives the status. The body is the bare
+/// code `Bad_OAuth_Token`, which nforce and jsforce read as a plain-string error; that it
+/// is sent as `text/plain` is unconfirmed.
+fn bad_oauth_token() -> Response {
+    let mut resp = Response::new(Body::from("Bad_OAuth_Token"));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=UTF-8"));
+    resp
 }
 
 fn str_field(record: &serde_json::Map<String, Value>, name: &str) -> Value {
@@ -162,13 +188,13 @@ pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
     let token = bearer(&headers);
     let mut state = shared.lock();
     match shared.authorize(&mut state, token.as_deref()) {
-        Err(AuthError::Session) => return json_response(401, &session_error()),
+        Err(AuthError::Session) => return bad_oauth_token(),
         Err(AuthError::Limit) => return json_response(403, &limit_error()),
         Ok(()) => {}
     }
     let core = &state.core;
     let Some((_, user)) = core.org.get(&core.admin_id) else {
-        return json_response(401, &session_error());
+        return bad_oauth_token();
     };
     let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let profile = user.get("ProfileId").and_then(Value::as_str).unwrap_or_default();
@@ -231,13 +257,13 @@ pub async fn identity(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
     let token = bearer(&headers);
     let mut state = shared.lock();
     match shared.authorize(&mut state, token.as_deref()) {
-        Err(AuthError::Session) => return json_response(403, &json!("Bad_OAuth_Token")),
+        Err(AuthError::Session) => return bad_oauth_token(),
         Err(AuthError::Limit) => return json_response(403, &limit_error()),
         Ok(()) => {}
     }
     let core = &state.core;
     let Some((_, user)) = core.org.get(&core.admin_id) else {
-        return json_response(403, &json!("Bad_OAuth_Token"));
+        return bad_oauth_token();
     };
     let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let base = core.instance_url.clone();

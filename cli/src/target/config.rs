@@ -6,7 +6,8 @@
 //! auth = "client_credentials"          # or "jwt" or "refresh_token"
 //! client_id = "3MVG9…"
 //! client_secret_env = "ACME_CLIENT_SECRET"      # or client_secret_file = "secrets/acme.secret"
-//! # jwt: username = "…", private_key_file = "keys/acme.key", login_url = "https://login.salesforce.com"
+//! # jwt: username = "…", private_key_file = "keys/acme.key", login_url = "https://login.salesforce.com",
+//! #      audience = "https://test.salesforce.com" (default: from login_url)
 //! # refresh_token: refresh_token_env = "…" / refresh_token_file = "…"
 //! ```
 //!
@@ -27,7 +28,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::TargetError;
-use super::jwt::JwtBearer;
+use super::jwt::{Audience, JwtBearer};
 
 /// The file name, in the working directory and in the user config directory.
 pub const FILE_NAME: &str = "runner.toml";
@@ -36,7 +37,7 @@ const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Biggest runner.toml, secret or key file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, refresh_token_env or refresh_token_file";
+const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file";
 
 /// runner.toml is not valid: its syntax, or a key that is not known.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -125,8 +126,8 @@ impl AuthKind {
                 "auth = \"client_credentials\" takes instance_url, client_id, and client_secret_env or client_secret_file",
             ),
             AuthKind::Jwt => (
-                &["username", "private_key_file", "login_url"],
-                "auth = \"jwt\" takes instance_url, client_id, username, private_key_file and optionally login_url (default https://login.salesforce.com; https://test.salesforce.com for sandboxes)",
+                &["username", "private_key_file", "login_url", "audience"],
+                "auth = \"jwt\" takes instance_url, client_id, username, private_key_file, and optionally login_url (default https://login.salesforce.com) and audience (the JWT `aud`: https://login.salesforce.com for production, https://test.salesforce.com for sandboxes, or an Experience Cloud site URL; by default guessed from login_url, with the other tried once when refused)",
             ),
             AuthKind::RefreshToken => (
                 &["refresh_token_env", "refresh_token_file", "client_secret_env", "client_secret_file"],
@@ -148,19 +149,21 @@ struct OrgEntry {
     username: Option<String>,
     private_key_file: Option<String>,
     login_url: Option<String>,
+    audience: Option<String>,
     refresh_token_env: Option<String>,
     refresh_token_file: Option<String>,
 }
 
 impl OrgEntry {
     /// The optional keys that are set, by name.
-    fn optional_keys(&self) -> [(&'static str, bool); 7] {
+    fn optional_keys(&self) -> [(&'static str, bool); 8] {
         [
             ("client_secret_env", self.client_secret_env.is_some()),
             ("client_secret_file", self.client_secret_file.is_some()),
             ("username", self.username.is_some()),
             ("private_key_file", self.private_key_file.is_some()),
             ("login_url", self.login_url.is_some()),
+            ("audience", self.audience.is_some()),
             ("refresh_token_env", self.refresh_token_env.is_some()),
             ("refresh_token_file", self.refresh_token_file.is_some()),
         ]
@@ -277,6 +280,24 @@ impl NamedOrg {
         Ok(url)
     }
 
+    /// The `audience` key: an https URL, sent as the JWT `aud` without a trailing `/`.
+    /// Never plain http, even for loopback: it is a claim naming Salesforce's login
+    /// service (or an Experience Cloud site), not a host runner talks to.
+    fn audience(&self, text: &str) -> Result<String, ConfigError> {
+        let bad = |why: &str| self.invalid(format!("audience `{text}` {why}"));
+        let url = Url::parse(text.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+        if url.scheme() != "https" {
+            return Err(bad("must be an https URL such as https://test.salesforce.com"));
+        }
+        if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("must be a plain https URL with a host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("must not have a query or a fragment"));
+        }
+        Ok(url.as_str().trim_end_matches('/').to_string())
+    }
+
     /// A path from this org's table: `~/…` is under the home directory, a relative
     /// path is relative to the runner.toml's folder.
     fn path(&self, text: &str) -> PathBuf {
@@ -372,10 +393,14 @@ impl NamedOrg {
                 };
                 let login_text = entry.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
                 let login_url = self.url("login_url", login_text)?;
-                let audience = login_url.as_str().trim_end_matches('/').to_string();
-                let token_url = Url::parse(&format!("{audience}/services/oauth2/token"))
+                let login_base = login_url.as_str().trim_end_matches('/');
+                let token_url = Url::parse(&format!("{login_base}/services/oauth2/token"))
                     .map_err(|e| self.invalid(format!("login_url `{login_text}`: {e}")))?;
                 check_secure(&token_url)?;
+                let audience = match entry.audience.as_deref() {
+                    Some(text) => Audience::Explicit(self.audience(text)?),
+                    None => Audience::Default(super::jwt::default_audience(&login_url)),
+                };
                 let key_path = self.path(key_file);
                 let pem = read_private_file(&key_path, "private key")?;
                 let key = super::jwt::parse_private_key(&pem)
@@ -482,6 +507,30 @@ mod tests {
             entry.resolve(),
             Err(TargetError::Client(runner_core::client::ClientError::InsecureUrl { .. }))
         ));
+    }
+
+    #[test]
+    fn audience_is_a_jwt_key_and_must_be_an_https_url() {
+        let jwt = |audience: &str| {
+            org(&format!("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_id = \"x\"\nusername = \"u\"\nprivate_key_file = \"/nonexistent\"\naudience = \"{audience}\"\n"))
+                .expect("parses")
+        };
+        for bad in [
+            "http://test.salesforce.com",
+            "test.salesforce.com",
+            "https://u:p@test.salesforce.com",
+            "https://test.salesforce.com/?x=1",
+        ] {
+            let err = jwt(bad).resolve().err().expect("refused");
+            assert!(err.to_string().contains(&format!("audience `{bad}`")), "{err}");
+        }
+        // A good one passes, and the key file is what stops this one.
+        let err = jwt("https://test.salesforce.com/").resolve().err().expect("no key");
+        assert!(err.to_string().contains("/nonexistent"), "{err}");
+        let entry = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\naudience = \"https://test.salesforce.com\"\n")
+            .expect("parses");
+        let err = entry.resolve().err().expect("refused");
+        assert!(err.to_string().contains("`audience` does not apply"), "{err}");
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub enum ClientError {
     RequestLimit { usage: Option<ApiUsage> },
 
     #[error("the token endpoint refused the request (HTTP {status}): {error}: {description}")]
-    #[diagnostic(code(runner::sf::oauth), help("{}", oauth_help(.error)))]
+    #[diagnostic(code(runner::sf::oauth), help("{}", oauth_help(.error, .description)))]
     OAuth { status: u16, error: String, description: String },
 
     #[error("{method} {path} answered HTTP {status} with {} where Salesforce's API was expected: {snippet:?}", describe_content_type(.content_type))]
@@ -230,9 +230,12 @@ fn api_help(errors: &[ApiError]) -> &'static str {
     }
 }
 
-fn oauth_help(error: &str) -> &'static str {
+fn oauth_help(error: &str, description: &str) -> &'static str {
     match error {
         "invalid_client_id" | "invalid_client" => "check the connected app's consumer key and secret",
+        "invalid_grant" if description.to_ascii_lowercase().contains("audience") => {
+            "the org refused the JWT's audience (`aud`): production orgs take https://login.salesforce.com, sandboxes https://test.salesforce.com, an Experience Cloud site its own URL; set `audience` in the org's runner.toml table to the one it takes"
+        }
         "invalid_grant" => {
             "the grant was refused: check that the client-credentials flow is enabled with a run-as user, or that the refresh token is still valid, and that the token URL is the org's My Domain"
         }

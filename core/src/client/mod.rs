@@ -8,8 +8,8 @@
 //!   `Retry-After`. Creates are retried only when the connection failed before the
 //!   request was sent; otherwise the error says the write is ambiguous
 //!   ([`ClientError::is_ambiguous_write`]).
-//! - An expired session is refreshed once when the [`Auth`] can, then the request is
-//!   sent again.
+//! - An expired session (a 401, a SOAP `INVALID_SESSION_ID`, or userinfo's 403) is
+//!   refreshed once when the [`Auth`] can, then the request is sent again.
 //! - Tokens and secrets live in [`secrecy::SecretString`] and never appear in errors,
 //!   `Debug` output or logs.
 
@@ -671,7 +671,7 @@ impl SfClient {
 
     /// `GET {instance}/services/oauth2/userinfo`.
     pub async fn userinfo(&self) -> Result<Map<String, Value>, ClientError> {
-        let url = self.absolute_url("/services/oauth2/userinfo")?;
+        let url = self.absolute_url(USERINFO_PATH)?;
         let req = Req::new(Method::GET, url, Body::None);
         match self.json(&req).await? {
             Value::Object(map) => Ok(map),
@@ -833,7 +833,7 @@ impl SfClient {
     async fn execute(&self, req: &Req) -> Result<Resp, ClientError> {
         let (generation, token) = self.current_token();
         let resp = self.inner.shared.send(req, Some(&token)).await?;
-        if !session_invalid(&resp) {
+        if !session_invalid(req, &resp) {
             return Ok(resp);
         }
         if !self.inner.auth.can_refresh() {
@@ -848,7 +848,7 @@ impl SfClient {
         self.refresh(generation).await?;
         let (_, token) = self.current_token();
         let resp = self.inner.shared.send(req, Some(&token)).await?;
-        if session_invalid(&resp) {
+        if session_invalid(req, &resp) {
             return Err(ClientError::SessionInvalid {
                 method: req.method.to_string(),
                 path: req.path.clone(),
@@ -915,17 +915,39 @@ impl SfClient {
     }
 }
 
-/// 401 on REST, or a SOAP fault `INVALID_SESSION_ID`.
-fn session_invalid(resp: &Resp) -> bool {
-    if resp.status == 401 {
-        return true;
+/// Where [`SfClient::userinfo`] asks.
+const USERINFO_PATH: &str = "/services/oauth2/userinfo";
+
+/// Whether the answer means the token is no longer valid: a 401 on REST, a SOAP fault
+/// `INVALID_SESSION_ID`, or a 403 from userinfo.
+fn session_invalid(req: &Req, resp: &Resp) -> bool {
+    match resp.status {
+        401 => true,
+        // The UserInfo help page (remoteaccess_using_userinfo_endpoint, quoted by Mobile SDK
+        // Android PR #2430; iOS issue #3398 shows it for an expired session) says userinfo
+        // answers 403, not 401, for an invalid token. Elsewhere a 403 is about permissions
+        // or the API limit, never the session.
+        403 => req.url.path() == USERINFO_PATH && !names_another_error(resp),
+        500 => {
+            resp.is_xml()
+                && soap::parse(&resp.body)
+                    .ok()
+                    .and_then(|doc| soap::fault(&doc))
+                    .is_some_and(|(code, _)| code.ends_with("INVALID_SESSION_ID"))
+        }
+        _ => false,
     }
-    resp.status == 500
-        && resp.is_xml()
-        && soap::parse(&resp.body)
-            .ok()
-            .and_then(|doc| soap::fault(&doc))
-            .is_some_and(|(code, _)| code.ends_with("INVALID_SESSION_ID"))
+}
+
+/// True when the body is a REST error list whose codes say something other than an
+/// invalid session (`REQUEST_LIMIT_EXCEEDED`, `INSUFFICIENT_ACCESS`, …). The identity
+/// service's 403 for a bad token is a bare `Bad_OAuth_Token` (nforce and jsforce read it
+/// as a plain string), not such a list; an unknown body counts as the token's fault, since
+/// one refresh costs little and a second 403 still ends in [`ClientError::SessionInvalid`].
+fn names_another_error(resp: &Resp) -> bool {
+    resp.json()
+        .and_then(|json| ApiError::list_from_value(&json))
+        .is_some_and(|errors| !errors.is_empty() && errors.iter().all(|e| e.error_code != "INVALID_SESSION_ID"))
 }
 
 /// `GET /services/data/`: the last element is the newest version.

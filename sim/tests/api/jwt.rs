@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
-use runner_sim::{OAuthClient, SYNC_USERNAME, SimConfig};
+use runner_sim::{ADMIN_USERNAME, OAuthClient, SYNC_USERNAME, Scenario, SimConfig};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -47,7 +47,12 @@ fn claims(aud: &str) -> Value {
 }
 
 async fn jwt_sim() -> Sim {
+    jwt_sim_of(Scenario::StoreConnect).await
+}
+
+async fn jwt_sim_of(scenario: Scenario) -> Sim {
     sim_with(SimConfig {
+        scenario,
         oauth_clients: vec![OAuthClient { client_id: "app".into(), client_secret: "s3cret".into() }],
         jwt_certificates: vec![fixture("app.crt")],
         ..SimConfig::default()
@@ -78,7 +83,7 @@ async fn a_signed_assertion_gets_a_token_for_its_user() {
     let sync_id = sim.query_one(&format!("SELECT Id FROM User WHERE Username = '{SYNC_USERNAME}'"), "Id").await;
     let org_id = sim.query_one("SELECT Id FROM Organization", "Id").await;
     let url = sim.handle.instance_url();
-    for aud in ["https://login.salesforce.com", "https://test.salesforce.com", url.as_str()] {
+    for aud in ["https://login.salesforce.com", "https://login.salesforce.com/"] {
         let (status, body) = grant(&sim, &assertion(&claims(aud))).await;
         assert_eq!(status, 200, "{aud}: {body}");
         let token = body["access_token"].as_str().expect("a token").to_string();
@@ -97,9 +102,34 @@ async fn a_signed_assertion_gets_a_token_for_its_user() {
         assert_eq!(reply.status, 200);
     }
     // `prn`, the legacy subject claim, is accepted (and wins over `sub`).
-    let legacy =
-        json!({"iss": "app", "prn": SYNC_USERNAME, "sub": "nobody@example.com", "aud": url, "exp": now() + 60});
+    let legacy = json!({"iss": "app", "prn": SYNC_USERNAME, "sub": "nobody@example.com", "aud": "https://login.salesforce.com", "exp": now() + 60});
     assert_eq!(grant(&sim, &assertion(&legacy)).await.0, 200);
+}
+
+#[tokio::test]
+async fn production_takes_only_login_and_a_sandbox_only_test_as_the_audience() {
+    let invalid = refusal("invalid_grant", "audience is invalid");
+    let production = jwt_sim().await;
+    let own = production.handle.instance_url();
+    for aud in ["https://test.salesforce.com", own.as_str(), "https://acme.my.salesforce.com"] {
+        assert_eq!(grant(&production, &assertion(&claims(aud))).await, invalid, "{aud}");
+    }
+    // An `aud` array is valid when one of its entries is.
+    let mut both = claims("");
+    both["aud"] = json!(["https://test.salesforce.com", "https://login.salesforce.com"]);
+    assert_eq!(grant(&production, &assertion(&both)).await.0, 200);
+
+    let sandbox = jwt_sim_of(Scenario::Scratch).await;
+    let sandbox_user =
+        json!({"iss": "app", "sub": ADMIN_USERNAME, "aud": "https://test.salesforce.com", "exp": now() + 180});
+    let (status, body) = grant(&sandbox, &assertion(&sandbox_user)).await;
+    assert_eq!(status, 200, "{body}");
+    let own = sandbox.handle.instance_url();
+    for aud in ["https://login.salesforce.com", own.as_str()] {
+        let mut claims = sandbox_user.clone();
+        claims["aud"] = json!(aud);
+        assert_eq!(grant(&sandbox, &assertion(&claims)).await, invalid, "{aud}");
+    }
 }
 
 #[tokio::test]

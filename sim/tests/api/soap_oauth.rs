@@ -170,8 +170,17 @@ async fn client_credentials_and_refresh_token_grants() {
     assert_eq!(info.body["preferred_username"], "admin@storeconnect-demo.example");
     assert_eq!(info.body["is_salesforce_integration_user"], false);
     assert!(info.body["urls"]["rest"].as_str().is_some_and(|u| u.ends_with("/services/data/v62.0/")));
-    let info = sim.send(Method::GET, &sim.url("/services/oauth2/userinfo"), None, Some("bad")).await;
-    assert_eq!(info.status, 401);
+    // The identity service answers a bad token with 403 and a bare code, not REST's 401.
+    for token in [Some("bad"), None] {
+        let mut req = sim.client.get(sim.url("/services/oauth2/userinfo"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("answered");
+        assert_eq!(resp.status(), 403);
+        assert!(resp.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/plain")));
+        assert_eq!(resp.text().await.expect("text"), "Bad_OAuth_Token");
+    }
 
     // The identity URL of the token response answers too.
     let id_url = body_id(&sim).await;
@@ -220,4 +229,26 @@ async fn expired_tokens_are_replaced_by_a_new_grant() {
     assert_eq!(reply.status, 200);
     let reply = sim.send(Method::GET, &sim.data("limits"), None, Some(sim.handle.token())).await;
     assert_eq!(reply.status, 401);
+}
+
+#[tokio::test]
+async fn a_token_that_expires_on_userinfo_gets_403_there_and_401_on_rest() {
+    let config = SimConfig {
+        oauth_clients: vec![OAuthClient { client_id: "app".into(), client_secret: "s3cret".into() }],
+        faults: Faults { expire_token_after: Some(1), ..Faults::default() },
+        ..SimConfig::default()
+    };
+    let sim = sim_with(config).await;
+    let userinfo = sim.url("/services/oauth2/userinfo");
+    assert_eq!(sim.send(Method::GET, &userinfo, None, Some(sim.handle.token())).await.status, 200);
+    let resp = sim.client.get(&userinfo).bearer_auth(sim.handle.token()).send().await.expect("answered");
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.text().await.expect("text"), "Bad_OAuth_Token");
+    // Gone for REST too, with REST's answer.
+    assert_eq!(sim.get("limits").await.status, 401);
+    // The same identity service answers the identity URL alike.
+    let id_url = body_id(&sim).await;
+    let resp = sim.client.get(&id_url).bearer_auth("bad").send().await.expect("answered");
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.text().await.expect("text"), "Bad_OAuth_Token");
 }

@@ -957,3 +957,112 @@ async fn bad_root_certificate_is_a_config_error() {
     let err = SfClient::connect("https://acme.my.salesforce.com", token(), options).await.expect_err("bad version");
     assert!(matches!(err, ClientError::Config { .. }), "{err:?}");
 }
+
+/// An org whose userinfo answers 403 `Bad_OAuth_Token` (plain text, as the identity
+/// service does) to every token but [`FRESH`], and whose token endpoint hands out
+/// [`TOKEN`] first, then [`FRESH`].
+async fn userinfo_403_org(tokens: Arc<AtomicUsize>) -> super::mock::Mock {
+    mock(move |seen, _| match seen.path.as_str() {
+        "/services/oauth2/token" => {
+            let n = tokens.fetch_add(1, Ordering::SeqCst);
+            Reply::Json(200, json!({"access_token": if n == 0 { TOKEN } else { FRESH }, "token_type": "Bearer"}))
+        }
+        "/services/oauth2/userinfo" if bearer(seen) == format!("Bearer {FRESH}") => {
+            Reply::Json(200, json!({"user_id": "005xx", "organization_id": "00Dxx"}))
+        }
+        "/services/oauth2/userinfo" => {
+            Reply::Raw { status: 403, content_type: "text/plain", body: "Bad_OAuth_Token".into() }
+        }
+        _ => Reply::Json(404, json!([{"errorCode": "NOT_FOUND", "message": "not here"}])),
+    })
+    .await
+}
+
+fn client_credentials(url: &str) -> Auth {
+    Auth::ClientCredentials {
+        token_url: url::Url::parse(&format!("{url}/services/oauth2/token")).expect("url"),
+        client_id: "3MVG9consumerkey".into(),
+        client_secret: SecretString::from(CLIENT_SECRET),
+    }
+}
+
+#[tokio::test]
+async fn userinfo_403_is_an_expired_session_and_refreshes_once() {
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let org = userinfo_403_org(tokens.clone()).await;
+    let sf = SfClient::connect(&org.url, client_credentials(&org.url), options()).await.expect("connect");
+    let info = sf.userinfo().await.expect("userinfo after one refresh");
+    assert_eq!(info["user_id"], "005xx");
+    let paths: Vec<String> = org.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/services/oauth2/token", "/services/oauth2/userinfo", "/services/oauth2/token", "/services/oauth2/userinfo"]
+    );
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn userinfo_403_with_a_bare_token_is_session_invalid_not_a_generic_403() {
+    use miette::Diagnostic;
+    for body in [
+        Reply::Raw { status: 403, content_type: "text/plain", body: "Bad_OAuth_Token".into() },
+        Reply::Json(403, json!("Bad_OAuth_Token")),
+    ] {
+        let body = Arc::new(std::sync::Mutex::new(Some(body)));
+        let org = mock(move |_, _| body.lock().expect("lock").take().unwrap_or(Reply::Json(500, json!(null)))).await;
+        let sf = client(&org.url).await;
+        let err = sf.userinfo().await.expect_err("403");
+        assert!(matches!(err, ClientError::SessionInvalid { .. }), "{err:?}");
+        assert_eq!(err.error_code(), Some("INVALID_SESSION_ID"));
+        assert!(err.to_string().contains("invalid or has expired") && err.to_string().contains("userinfo"), "{err}");
+        assert!(err.help().is_some_and(|h| h.to_string().contains("sf org login")));
+        assert_hidden(&err, TOKEN);
+        assert_eq!(org.count(), 1);
+    }
+    // The same token refused again after a refresh says so.
+    let org = mock(|seen, _| match seen.path.as_str() {
+        "/services/oauth2/token" => Reply::Json(200, json!({"access_token": FRESH, "token_type": "Bearer"})),
+        _ => Reply::Raw { status: 403, content_type: "text/plain", body: "Bad_OAuth_Token".into() },
+    })
+    .await;
+    let sf = SfClient::connect(&org.url, client_credentials(&org.url), options()).await.expect("connect");
+    let err = sf.userinfo().await.expect_err("still 403");
+    assert!(matches!(err, ClientError::SessionInvalid { .. }), "{err:?}");
+    assert!(err.help().is_some_and(|h| h.to_string().contains("was refused too")));
+    assert_eq!(org.count(), 4, "token, userinfo, token, userinfo: one refresh");
+}
+
+#[tokio::test]
+async fn a_403_that_names_another_error_is_never_a_session_error() {
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let issued = tokens.clone();
+    let org = mock(move |seen, _| match seen.path.as_str() {
+        "/services/oauth2/token" => {
+            issued.fetch_add(1, Ordering::SeqCst);
+            Reply::Json(200, json!({"access_token": TOKEN, "token_type": "Bearer"}))
+        }
+        "/services/oauth2/userinfo" => Reply::Json(
+            403,
+            json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ),
+        "/services/data/v62.0/query" if seen.query.as_deref().is_some_and(|q| q.contains("Account")) => Reply::Json(
+            403,
+            json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        ),
+        _ => Reply::Json(
+            403,
+            json!([{"message": "insufficient access rights on object id", "errorCode": "INSUFFICIENT_ACCESS"}]),
+        ),
+    })
+    .await;
+    let sf = SfClient::connect(&org.url, client_credentials(&org.url), options()).await.expect("connect");
+    let err = sf.query("SELECT Id FROM User").await.expect_err("403");
+    assert!(matches!(err, ClientError::Api { status: 403, .. }), "{err:?}");
+    assert_eq!(err.error_code(), Some("INSUFFICIENT_ACCESS"));
+    let err = sf.query("SELECT Id FROM Account").await.expect_err("403");
+    assert!(matches!(err, ClientError::RequestLimit { .. }), "{err:?}");
+    let err = sf.userinfo().await.expect_err("403");
+    assert!(matches!(err, ClientError::RequestLimit { .. }), "{err:?}");
+    assert_eq!(tokens.load(Ordering::SeqCst), 1, "no 403 here asked for a new token");
+    assert_eq!(org.count(), 4);
+}
