@@ -2,6 +2,7 @@
 //! Rhai playbooks.
 
 mod builtin;
+mod credentials;
 mod output;
 mod play;
 mod target;
@@ -18,7 +19,8 @@ pub mod exit {
     /// The playbook stopped on an error in at least one org (a step failed, an
     /// uncaught `throw`, drift found by an audit).
     pub const PLAYBOOK_FAILED: u8 = 1;
-    /// The command line was wrong (clap's own code).
+    /// The command line was wrong (clap's own code), or a file it names can't be used
+    /// (`credentials show`, `totp code`).
     pub const USAGE: u8 = 2;
     /// The playbook does not compile or `runner check` found problems. No org was touched.
     pub const INVALID_PLAYBOOK: u8 = 3;
@@ -59,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: TotpCommand,
     },
+    /// The sync user's credentials file.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
     /// List the playbooks built into the binary.
     Playbooks,
     /// Copy the built-in playbooks into DIR (default ./scripts) to customise them.
@@ -83,9 +90,23 @@ enum SimCommand {
 enum TotpCommand {
     /// Print the current 6-digit code, for the first login as the sync user.
     Code {
-        /// The file `verify` wrote (mode 0600).
+        /// The sync user's credentials file, or the TOTP secret file an older `verify` wrote (mode 0600).
         #[arg(long)]
         secret_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Print the username, password, current TOTP code and login URL, for the first login
+    /// and StoreConnect's Console. Prints the secrets: mind who is watching the screen.
+    Show {
+        /// The credentials file (mode 0600).
+        #[arg(long)]
+        file: PathBuf,
+        /// One JSON object: username, password, totp_code, valid_for_s, login_url (null when missing).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -150,7 +171,8 @@ fn main() -> ExitCode {
             Command::Check { playbooks } => play::check(&playbooks),
             Command::Steps { name } => output::steps(name.as_deref()),
             Command::Sim { command: SimCommand::Serve(args) } => sim_serve(args).await,
-            Command::Totp { command: TotpCommand::Code { secret_file } } => totp_code(&secret_file),
+            Command::Totp { command: TotpCommand::Code { secret_file } } => credentials::totp_code(&secret_file),
+            Command::Credentials { command: CredentialsCommand::Show { file, json } } => credentials::show(&file, json),
             Command::Playbooks => {
                 for (path, text) in builtin::FILES.iter().filter(|(path, _)| !path.contains("lib/")) {
                     println!("{path:<24} {}", builtin::summary(text));
@@ -227,23 +249,6 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown().await;
     exit::OK
-}
-
-fn totp_code(secret_file: &std::path::Path) -> u8 {
-    match runner_core::totp::read_secret_file(secret_file) {
-        Ok(secret) => {
-            let now =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let remaining = 30 - now % 30;
-            println!("{}", runner_core::totp::code_at(&secret, now));
-            eprintln!("valid for {remaining} more second(s)");
-            exit::OK
-        }
-        Err(err) => {
-            eprintln!("{:?}", miette::Report::new(err));
-            exit::PLAYBOOK_FAILED
-        }
-    }
 }
 
 /// Copies the built-in playbooks, with their `lib/`, into `dir`; refuses to overwrite.

@@ -744,7 +744,10 @@ fn read_checked(path: &Path) -> Result<Option<Zeroizing<String>>, CredentialsErr
                 Err(folder_err) if folder_err.kind() == io::ErrorKind::NotADirectory => {
                     Err(CredentialsError::NotAFolder { path: path.to_owned(), folder: folder.to_owned() })
                 }
-                Err(_) => Err(CredentialsError::FolderMissing { path: path.to_owned(), folder: folder.to_owned() }),
+                Err(folder_err) if folder_err.kind() == io::ErrorKind::NotFound => {
+                    Err(CredentialsError::FolderMissing { path: path.to_owned(), folder: folder.to_owned() })
+                }
+                Err(source) => Err(CredentialsError::Io { action: "inspect", path: folder.to_owned(), source }),
             };
         }
         Err(source) => return Err(CredentialsError::Io { action: "inspect", path: path.to_owned(), source }),
