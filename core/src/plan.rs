@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::playbook::PlaybookError;
 use crate::step::StepFailure;
 
 /// A pass cannot find more problems than it has step calls; this bounds a playbook
@@ -23,8 +24,15 @@ pub struct Finding {
     pub(crate) call: usize,
     pub step: String,
     pub failure: StepFailure,
+    /// The failure as the playbook met it, with its place in the `.rhai` file.
+    pub(crate) error: Option<PlaybookError>,
+}
+
+impl Finding {
     /// `file:line:column` of the call in the playbook, when known.
-    pub location: Option<String>,
+    pub fn location(&self) -> Option<String> {
+        self.error.as_ref()?.location.as_ref().map(|l| l.to_string())
+    }
 }
 
 /// The state of one planning pass.
@@ -55,7 +63,7 @@ impl PlanPass {
 
     pub(crate) fn throwing(&self, call: usize, step: &str, failure: &StepFailure) {
         if let Ok(mut thrown) = self.thrown.lock() {
-            *thrown = Some(Finding { call, step: step.to_string(), failure: failure.clone(), location: None });
+            *thrown = Some(Finding { call, step: step.to_string(), failure: failure.clone(), error: None });
         }
     }
 

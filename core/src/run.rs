@@ -519,6 +519,10 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
         "get",
         move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
             let timer = Timer::start(&s);
+            if s.check_mode() && is_planned_id(id) {
+                timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}: not created yet"), Vec::new(), None);
+                return Ok(Dynamic::from_map(RhaiMap::new()));
+            }
             match s.block_on(s.client.get(sobject, id, None)) {
                 Ok(record) => {
                     timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}"), Vec::new(), None);
@@ -563,7 +567,7 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
                         step_ctx.changes,
                         None,
                     );
-                    Ok(format!("(planned {sobject})"))
+                    Ok(planned_id(sobject))
                 }
                 Err(failure) => Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position())),
             }
@@ -576,6 +580,15 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
         move |ctx: NativeCallContext, sobject: &str, id: &str, fields: RhaiMap| -> Result<(), Box<EvalAltResult>> {
             let timer = Timer::start(&s);
             let wanted = object_of(&fields)?;
+            if s.check_mode() && is_planned_id(id) {
+                let changes: Vec<Change> = wanted
+                    .iter()
+                    .map(|(field, value)| Change::new(format!("{sobject} {id}"), Some(field), Value::Null, value.clone()))
+                    .collect();
+                let summary = format!("would update the {sobject} check mode plans to create");
+                timer.record(&s, "sf::update", Outcome::Changed, summary, changes, None);
+                return Ok(());
+            }
             let names: Vec<&str> = wanted.keys().map(String::as_str).collect();
             // Read first so that only differences are written and reported before → after.
             let current = match s.block_on(s.client.get(sobject, id, Some(&names))) {
@@ -655,6 +668,16 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
     );
 
     module
+}
+
+/// What `sf::create` answers in check mode instead of an id.
+fn planned_id(sobject: &str) -> String {
+    format!("(planned {sobject})")
+}
+
+/// A record check mode only planned: later calls on it are planned too, not read.
+fn is_planned_id(id: &str) -> bool {
+    id.starts_with("(planned ")
 }
 
 /// Names of the functions in the `sf` module, for `runner check`.
@@ -806,7 +829,7 @@ fn plan(
         else {
             return found;
         };
-        finding.location = err.location.as_ref().map(|l| l.to_string());
+        finding.error = Some(err);
         let last = finding.call == usize::MAX;
         found.push(finding);
         if last {
@@ -816,22 +839,32 @@ fn plan(
     found
 }
 
-/// The error of a run that planning stopped: every finding, in playbook order.
+/// The error of a run that planning stopped. One finding is reported as the failure it
+/// is, at its line, so that its code stays the step's own; several are listed in one.
 fn plan_error(findings: &[Finding], check_mode: bool) -> PlaybookError {
-    let mut message = if check_mode {
-        format!("this playbook cannot finish in this org: {} problem(s) found", findings.len())
-    } else {
-        format!("nothing was written: this playbook cannot finish in this org, {} problem(s) found", findings.len())
-    };
+    let written = if check_mode { "" } else { "nothing was written: " };
+    if let [finding] = findings
+        && let Some(error) = &finding.error
+    {
+        let mut error = error.clone();
+        let note = format!("{written}planning found this before the run's first write; fix it and run again");
+        error.help = Some(match error.help.take() {
+            Some(help) => format!("{help}\n{note}"),
+            None => note,
+        });
+        return error;
+    }
+    let mut message = format!("{written}this playbook cannot finish in this org: {} problems found", findings.len());
     for finding in findings {
-        let at = finding.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+        let at = finding.location().map(|l| format!(" ({l})")).unwrap_or_default();
         message.push_str(&format!("\n  - {}{at}", finding.failure.message));
         if let Some(hint) = &finding.failure.hint {
             message.push_str(&format!("\n    hint: {hint}"));
         }
     }
     let mut error = PlaybookError::plain("runner::plan::cannot_finish", message);
-    error.help = Some("fix these, then run the playbook again: it reads the org again and picks up where it stands".into());
+    error.help =
+        Some("fix these, then run the playbook again: it reads the org again and picks up where it stands".into());
     error
 }
 
@@ -853,7 +886,7 @@ pub async fn run_playbook(
         if !findings.is_empty() {
             for finding in &findings {
                 let mut info = finding.failure.info();
-                info.location = finding.location.clone();
+                info.location = finding.location();
                 task_shared.record(StepRecord {
                     name: finding.step.clone(),
                     outcome: Outcome::Failed,
