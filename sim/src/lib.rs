@@ -50,16 +50,23 @@ pub enum Scenario {
     SingleRecordTypes,
     /// A scratch org: Developer Edition, sandbox, one integration seat, no sync user.
     Scratch,
+    /// The running admin works in German: SOQL `Profile.Name` comes back translated
+    /// for every profile, while Metadata `fullName`s stay English.
+    Localized,
+    /// Person Accounts are on: Account has a person record type besides business ones.
+    PersonAccounts,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::StoreConnect,
         Scenario::LegacyProfile,
         Scenario::NoSeats,
         Scenario::NoPackage,
         Scenario::SingleRecordTypes,
         Scenario::Scratch,
+        Scenario::Localized,
+        Scenario::PersonAccounts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +77,8 @@ impl Scenario {
             Scenario::NoPackage => "no-package",
             Scenario::SingleRecordTypes => "single-record-types",
             Scenario::Scratch => "scratch",
+            Scenario::Localized => "localized",
+            Scenario::PersonAccounts => "person-accounts",
         }
     }
 }
@@ -83,7 +92,7 @@ impl fmt::Display for Scenario {
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch)"
+    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch, localized, person-accounts)"
 )]
 pub struct UnknownScenario(pub String);
 
