@@ -125,7 +125,8 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         "htmlFormatted": false,
         "idLookup": id_lookup,
         "inlineHelpText": null,
-        "label": field.label,
+        // The Id field is labelled after its object ("Account ID" in the recorded describe).
+        "label": if field.name == "Id" { format!("{} ID", object.label) } else { field.label.clone() },
         "length": if is_text { field.length } else if matches!(ty, FieldType::Id | FieldType::Reference) { 18 } else { 0 },
         "mask": null,
         "maskType": null,

@@ -431,7 +431,7 @@ pub fn update(
             check_shared_key(value)?;
         }
     }
-    let now = util::now_sf();
+    let now = util::now_after(str_of(&old, "SystemModstamp"));
     record.insert("LastModifiedDate".into(), Value::String(now.clone()));
     record.insert("SystemModstamp".into(), Value::String(now));
     record.insert("LastModifiedById".into(), Value::String(core.admin_id.clone()));
@@ -464,7 +464,8 @@ pub fn delete(core: &mut Core, type_name: Option<&str>, id: &str) -> Result<(), 
     if let Some(tx) = core.mixed.as_mut() {
         tx.touch(&object)?;
     }
-    core.org.mark_deleted(id, &util::now_sf());
+    let stamp = core.org.get(id).and_then(|(_, r)| str_of(r, "SystemModstamp")).map(str::to_string);
+    core.org.mark_deleted(id, &util::now_after(stamp.as_deref()));
     derive(core);
     Ok(())
 }

@@ -561,8 +561,13 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
         .with_field(r("OperatingHoursId", "OperatingHours", "OperatingHours", None).label("Operating Hour ID"));
     if person_accounts {
         // Person Accounts on (official "Person Account Record Types"): Account says
-        // which records are person accounts.
+        // which records are person accounts, and Name becomes a compound of the
+        // person's names (the recorded describe, from such an org, shows
+        // compoundFieldName "Name" and extraTypeInfo "switchablepersonname").
         account = account.with_field(b("IsPersonAccount").read_only().label("Is Person Account"));
+        if let Some(name) = account.fields.iter_mut().find(|f| f.name == "Name") {
+            name.compound = Some("Name".into());
+        }
     }
     schema.add(account);
     schema.add(
