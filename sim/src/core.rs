@@ -9,13 +9,16 @@ use crate::error::SfError;
 use crate::model::{Org, make_id, normalize_id};
 use crate::{composite, describe, password, soql, util};
 
-/// One `recordTypeVisibilities` entry of a profile's metadata.
+/// One `recordTypeVisibilities` entry of a profile's metadata (ProfileRecordTypeVisibility,
+/// salesforce-api.md D.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordTypeVisibility {
-    /// `Account.Business_Account`.
+    /// `<SObject>.<DeveloperName>`.
     pub record_type: String,
     pub visible: bool,
     pub default: bool,
+    /// The person-account default (Account, with Person Accounts on).
+    pub person_account_default: bool,
 }
 
 /// Profile metadata the Metadata API can read and update, by profile id.
@@ -132,11 +135,19 @@ impl Core {
         )
     }
 
+    /// The running user's profile's metadata entries.
+    pub fn admin_record_type_settings(&self) -> &[RecordTypeVisibility] {
+        self.org
+            .get(&self.admin_id)
+            .and_then(|(_, u)| u.get("ProfileId")?.as_str())
+            .and_then(|profile| self.meta.get(profile))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// The record type the admin's profile defaults to for `object`.
     pub fn default_record_type_for_admin(&self, object: &str) -> Option<String> {
-        let profile =
-            self.org.get(&self.admin_id).and_then(|(_, u)| u.get("ProfileId")?.as_str().map(str::to_string))?;
-        let entries = self.meta.get(&profile)?;
+        let entries = self.admin_record_type_settings();
         let prefix = format!("{object}.");
         let dev_name = entries.iter().find(|e| e.default && e.record_type.starts_with(&prefix))?.record_type
             [prefix.len()..]
@@ -224,7 +235,8 @@ pub fn dispatch(core: &mut Core, req: Request<'_>) -> SimResponse {
         method = "GET".into();
     }
     let rest: Vec<&str> = segs[3..].iter().map(String::as_str).collect();
-    let ctx = Ctx { version: &version, method: &method, pairs: &pairs, headers: req.headers, body: req.body };
+    let ctx =
+        Ctx { version: &version, method: &method, pairs: &pairs, headers: req.headers, body: req.body, tooling: false };
     let result = route(core, &ctx, &rest);
     match result {
         Ok(resp) => resp,
@@ -239,6 +251,8 @@ pub struct Ctx<'a> {
     pub pairs: &'a [(String, String)],
     pub headers: &'a [(String, String)],
     pub body: &'a [u8],
+    /// Under `/tooling/`: Tooling-only fields show in describes and records.
+    pub tooling: bool,
 }
 
 impl Ctx<'_> {
@@ -261,13 +275,16 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
             ctx.only("GET,HEAD")?;
             Ok(SimResponse::json(200, limits(core)))
         }
-        ["query" | "queryAll"] => {
+        [resource @ ("query" | "queryAll")] => {
             ctx.only("GET,HEAD")?;
             let Some(q) = util::query_param(ctx.pairs, "q") else {
                 return Err(SfError::bad("MALFORMED_QUERY", "A query string has to be specified"));
             };
+            // Official REST `queryAll` resource: the result includes deleted records
+            // (IsDeleted = true); `query` never does.
+            let scope = soql::Scope { tooling: false, include_deleted: *resource == "queryAll" };
             // A queryAll's nextRecordsUrl says `query`: either resource serves the locator.
-            run_query(core, ctx, q, "query")
+            run_query(core, ctx, q, "query", scope)
         }
         ["query" | "queryAll", locator] => {
             ctx.only("GET,HEAD")?;
@@ -284,7 +301,7 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
             let Some(q) = util::query_param(ctx.pairs, "q") else {
                 return Err(SfError::bad("MALFORMED_QUERY", "A query string has to be specified"));
             };
-            run_query(core, ctx, q, "tooling/query")
+            run_query(core, ctx, q, "tooling/query", soql::Scope { tooling: true, include_deleted: false })
         }
         ["tooling", "query", locator] => {
             ctx.only("GET,HEAD")?;
@@ -293,7 +310,8 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
         ["tooling", "sobjects", rest @ ..] => {
             let mut inner = vec!["sobjects"];
             inner.extend_from_slice(rest);
-            let resp = route(core, ctx, &inner)?;
+            let tooling = Ctx { tooling: true, ..*ctx };
+            let resp = route(core, &tooling, &inner)?;
             Ok(tooling_urls(resp, ctx.version))
         }
         ["sobjects"] => {
@@ -325,7 +343,7 @@ fn route(core: &mut Core, ctx: &Ctx<'_>, rest: &[&str]) -> Result<SimResponse, S
         ["sobjects", type_name, "describe"] => {
             ctx.only("GET,HEAD")?;
             let object = dml::object_def(&core.org, type_name)?;
-            Ok(SimResponse::json(200, describe::object(core, &object, ctx.version)))
+            Ok(SimResponse::json(200, describe::object(core, &object, ctx.version, ctx.tooling)))
         }
         ["sobjects", type_name, id] => row(core, ctx, type_name, id),
         ["sobjects", type_name, id, "password"] => password::resource(core, ctx, type_name, id),
@@ -426,6 +444,11 @@ pub fn resolve_row_id(core: &Core, object_name: &str, raw: &str) -> Result<Strin
     if id[..3] != object.key_prefix {
         return Err(SfError::bad("MALFORMED_ID", format!("{} ID: id value of incorrect type: {raw}", object.label)));
     }
+    if core.org.is_deleted_id(&id) {
+        // A deleted record's row answers 404 ENTITY_IS_DELETED to GET, PATCH and a
+        // second DELETE (errorcodes page: "ENTITY_IS_DELETED … deleted record").
+        return Err(SfError::new(404, "ENTITY_IS_DELETED", "entity is deleted"));
+    }
     if core.org.get(&id).is_none() {
         return Err(SfError::not_found());
     }
@@ -449,7 +472,7 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
         "GET" => {
             let fields = util::query_param(ctx.pairs, "fields")
                 .map(|f| f.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>());
-            let record = record_json(core, &id, fields.as_deref(), ctx.version)?;
+            let record = record_json_in(core, &id, fields.as_deref(), ctx.version, ctx.tooling)?;
             Ok(SimResponse::json(200, record))
         }
         "PATCH" => {
@@ -468,6 +491,17 @@ fn row(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<
 /// A record as the REST API shows it: `attributes`, then fields in canonical order
 /// (or the requested ones, then `Id`).
 pub fn record_json(core: &Core, id: &str, fields: Option<&[String]>, version: &str) -> Result<Value, SfError> {
+    record_json_in(core, id, fields, version, false)
+}
+
+/// [`record_json`], under `/tooling/` when `tooling`.
+pub fn record_json_in(
+    core: &Core,
+    id: &str,
+    fields: Option<&[String]>,
+    version: &str,
+    tooling: bool,
+) -> Result<Value, SfError> {
     let (object, record) = core.org.get(id).ok_or_else(SfError::not_found)?;
     let mut out = Map::new();
     out.insert(
@@ -476,7 +510,8 @@ pub fn record_json(core: &Core, id: &str, fields: Option<&[String]>, version: &s
     );
     match fields {
         None => {
-            for field in &object.fields {
+            // Tooling-only fields (`Profile.FullName`) are not part of the REST record.
+            for field in object.fields.iter().filter(|f| tooling || !f.tooling_only) {
                 let value = if field.write_only {
                     Value::Null
                 } else {
@@ -487,7 +522,7 @@ pub fn record_json(core: &Core, id: &str, fields: Option<&[String]>, version: &s
         }
         Some(names) => {
             for name in names {
-                let field = object.field(name).ok_or_else(|| {
+                let field = object.field(name).filter(|f| tooling || !f.tooling_only).ok_or_else(|| {
                     SfError::bad(
                         "INVALID_FIELD",
                         format!(
@@ -523,23 +558,64 @@ fn batch_size(headers: &[(String, String)]) -> usize {
         .unwrap_or(2000)
 }
 
-fn run_query(core: &mut Core, ctx: &Ctx<'_>, q: &str, resource: &str) -> Result<SimResponse, SfError> {
+fn run_query(
+    core: &mut Core,
+    ctx: &Ctx<'_>,
+    q: &str,
+    resource: &str,
+    scope: soql::Scope,
+) -> Result<SimResponse, SfError> {
     let parsed = soql::parse(q).map_err(|e| soql_error(&e))?;
     if util::query_param(ctx.pairs, "columns").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
-        let columns = soql::columns(&core.org, &parsed).map_err(|e| soql_error(&e))?;
+        let columns = soql::columns_in(&core.org, &parsed, scope).map_err(|e| soql_error(&e))?;
         return Ok(SimResponse::json(200, columns));
     }
-    let output = soql::execute(&core.org, &parsed, ctx.version).map_err(|e| soql_error(&e))?;
+    let output = soql::execute_in(&core.org, &parsed, ctx.version, scope).map_err(|e| soql_error(&e))?;
     let mut records = output.records;
-    if resource.starts_with("tooling") {
+    if scope.tooling {
         records = records
             .into_iter()
+            .map(|r| with_profile_metadata(core, r))
             .map(|r| tooling_urls(SimResponse::json(200, r), ctx.version).body.unwrap_or(Value::Null))
             .collect();
     }
     let batch = batch_size(ctx.headers);
     let cursor = Cursor { resource: resource.to_string(), total_size: output.total_size, records, batch };
     Ok(SimResponse::json(200, page(core, ctx.version, None, cursor, 0)))
+}
+
+/// Fills a Tooling Profile row's `Metadata` from the profile metadata the Metadata API
+/// reads and writes, so both APIs show the same record type settings. Every field of
+/// each entry is present, as JSON of a Metadata type lists them all.
+fn with_profile_metadata(core: &Core, mut record: Value) -> Value {
+    let is_profile = record.pointer("/attributes/type").and_then(Value::as_str) == Some("Profile");
+    // The row's id is in its `attributes.url` even when Id is not selected.
+    let id = record
+        .pointer("/attributes/url")
+        .and_then(Value::as_str)
+        .and_then(|u| u.rsplit('/').next())
+        .map(str::to_string);
+    if let (true, Some(slot), Some(id)) = (is_profile, record.get_mut("Metadata"), id) {
+        let entries: Vec<Value> = core
+            .meta
+            .get(&id)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "default": e.default,
+                            "personAccountDefault": e.person_account_default,
+                            "recordType": e.record_type,
+                            "visible": e.visible,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        *slot = json!({"custom": false, "recordTypeVisibilities": entries});
+    }
+    record
 }
 
 fn soql_error(e: &soql::SoqlError) -> SfError {

@@ -9,7 +9,7 @@ use crate::model::{FieldDef, FieldType, ObjectDef, Org};
 
 const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
 const SYSTEM_FIELDS: &[&str] =
-    &["Id", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"];
+    &["Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"];
 
 fn object_urls(object: &ObjectDef, version: &str) -> Value {
     let base = format!("/services/data/v{version}/sobjects/{}", object.name);
@@ -69,6 +69,10 @@ pub fn global(org: &Org, version: &str) -> Value {
 fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
     let ty = field.ty;
     let is_text = ty.is_text();
+    // A text area of up to 255 characters filters and sorts like a string field
+    // (recorded describe: BillingStreet is a 255-character textarea, filterable);
+    // a long one does not (Description, 32,000).
+    let long_text = ty == FieldType::TextArea && field.length > 255;
     let byte_length = match ty {
         FieldType::Id | FieldType::Reference => 18,
         _ if is_text => field.length * 3,
@@ -88,7 +92,7 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         .collect();
     let id_lookup = field.name == "Id" || field.unique || (object.name == "User" && field.name == "Username");
     json!({
-        "aggregatable": ty != FieldType::TextArea,
+        "aggregatable": !long_text && ty != FieldType::Address && field.name != "IsDeleted",
         "aiPredictionField": false,
         "autoNumber": false,
         "byteLength": byte_length,
@@ -96,7 +100,7 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         "calculatedFormula": null,
         "cascadeDelete": false,
         "caseSensitive": false,
-        "compoundFieldName": null,
+        "compoundFieldName": field.compound,
         "controllerName": null,
         "createable": field.createable,
         "custom": field.name.ends_with("__c"),
@@ -110,15 +114,19 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         "encrypted": false,
         "externalId": false,
         "extraTypeInfo": null,
-        "filterable": ty != FieldType::TextArea,
+        "filterable": !long_text,
         "filteredLookupInfo": null,
         "formulaTreatNullNumberAsZero": false,
-        "groupable": !matches!(ty, FieldType::TextArea | FieldType::Double | FieldType::DateTime),
+        "groupable": !matches!(
+            ty,
+            FieldType::Double | FieldType::Currency | FieldType::DateTime | FieldType::Address
+        ) && !long_text,
         "highScaleNumber": false,
         "htmlFormatted": false,
         "idLookup": id_lookup,
         "inlineHelpText": null,
-        "label": field.label,
+        // The Id field is labelled after its object ("Account ID" in the recorded describe).
+        "label": if field.name == "Id" { format!("{} ID", object.label) } else { field.label.clone() },
         "length": if is_text { field.length } else if matches!(ty, FieldType::Id | FieldType::Reference) { 18 } else { 0 },
         "mask": null,
         "maskType": null,
@@ -129,18 +137,18 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
         "permissionable": field.nillable && !system && field.updateable,
         "picklistValues": picklist,
         "polymorphicForeignKey": field.reference_to.len() > 1,
-        "precision": if ty == FieldType::Double { 18 } else { 0 },
-        "queryByDistance": false,
+        "precision": if matches!(ty, FieldType::Double | FieldType::Currency) { 18 } else { 0 },
+        "queryByDistance": ty == FieldType::Address,
         "referenceTargetField": null,
         "referenceTo": field.reference_to,
         "relationshipName": field.relationship_name,
         "relationshipOrder": null,
         "restrictedDelete": false,
-        "restrictedPicklist": ty == FieldType::Picklist && !field.picklist.is_empty(),
-        "scale": 0,
+        "restrictedPicklist": ty == FieldType::Picklist && field.restricted_picklist,
+        "scale": field.scale,
         "searchPrefilterable": false,
         "soapType": ty.soap_type(),
-        "sortable": ty != FieldType::TextArea,
+        "sortable": !long_text && ty != FieldType::Address,
         "type": ty.describe_name(),
         "unique": field.unique,
         "updateable": field.updateable,
@@ -160,9 +168,13 @@ fn record_type_infos(core: &Core, object: &ObjectDef, version: &str) -> Vec<Valu
         .filter(|r| r.get("SobjectType").and_then(Value::as_str) == Some(object.name.as_str()))
         .map(|r| {
             let id = r.get("Id").and_then(Value::as_str).unwrap_or_default();
+            let record_type =
+                format!("{}.{}", object.name, r.get("DeveloperName").and_then(Value::as_str).unwrap_or_default());
+            // Available: the running user's profile may create records of it.
+            let available = core.admin_record_type_settings().iter().any(|e| e.record_type == record_type && e.visible);
             json!({
                 "active": r.get("IsActive").and_then(Value::as_bool).unwrap_or(false),
-                "available": true,
+                "available": available,
                 "defaultRecordTypeMapping": default.as_deref() == Some(id),
                 "developerName": r.get("DeveloperName").cloned().unwrap_or(Value::Null),
                 "master": false,
@@ -186,7 +198,7 @@ fn record_type_infos(core: &Core, object: &ObjectDef, version: &str) -> Vec<Valu
 }
 
 /// `GET …/sobjects/<Type>/describe`.
-pub fn object(core: &Core, object: &ObjectDef, version: &str) -> Value {
+pub fn object(core: &Core, object: &ObjectDef, version: &str, tooling: bool) -> Value {
     let children: Vec<Value> = core
         .org
         .schema
@@ -205,7 +217,8 @@ pub fn object(core: &Core, object: &ObjectDef, version: &str) -> Value {
             })
         })
         .collect();
-    let fields: Vec<Value> = object.fields.iter().map(|f| field_json(object, f)).collect();
+    let fields: Vec<Value> =
+        object.fields.iter().filter(|f| tooling || !f.tooling_only).map(|f| field_json(object, f)).collect();
     let data = !object.setup;
     let mut urls = object_urls(object, version);
     if let Some(map) = urls.as_object_mut() {

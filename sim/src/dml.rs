@@ -132,7 +132,7 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
             }
             _ => Err(cannot_deserialize("int", key, v, raw)),
         },
-        FieldType::Double => match v {
+        FieldType::Double | FieldType::Currency => match v {
             Value::Number(_) => Ok(v.clone()),
             Value::String(s) => {
                 s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| cannot_deserialize("double", key, v, raw))
@@ -196,7 +196,7 @@ fn coerce(org: &Org, field: &FieldDef, key: &str, v: &Value, raw: Option<&str>) 
                 .with_fields(&[fname]));
             }
             if field.ty == FieldType::Picklist
-                && !field.picklist.is_empty()
+                && field.restricted_picklist
                 && !field.picklist.iter().any(|p| p == &text)
             {
                 return Err(SfError::bad(
@@ -436,7 +436,7 @@ pub fn update(
             check_shared_key(value)?;
         }
     }
-    let now = util::now_sf();
+    let now = util::now_after(str_of(&old, "SystemModstamp"));
     record.insert("LastModifiedDate".into(), Value::String(now.clone()));
     record.insert("SystemModstamp".into(), Value::String(now));
     record.insert("LastModifiedById".into(), Value::String(core.admin_id.clone()));
@@ -473,18 +473,53 @@ pub fn delete(core: &mut Core, type_name: Option<&str>, id: &str) -> Result<(), 
     if let Some(tx) = core.mixed.as_mut() {
         tx.touch(&object)?;
     }
-    core.org.remove(id);
+    let stamp = core.org.get(id).and_then(|(_, r)| str_of(r, "SystemModstamp")).map(str::to_string);
+    core.org.mark_deleted(id, &util::now_after(stamp.as_deref()));
     derive(core);
     Ok(())
 }
 
-fn compute_names(object: &ObjectDef, record: &mut Record) {
+/// Fields Salesforce computes from others: a person's `Name`, and each compound
+/// address from its components.
+pub(crate) fn compute_names(object: &ObjectDef, record: &mut Record) {
     if matches!(object.name.as_str(), "User" | "Contact") {
         let first = str_of(record, "FirstName").unwrap_or_default();
         let last = str_of(record, "LastName").unwrap_or_default();
         let name = format!("{first} {last}").trim().to_string();
         record.insert("Name".into(), Value::String(name));
     }
+    for field in object.fields.iter().filter(|f| f.ty == FieldType::Address) {
+        let value = compound_address(object, record, &field.name);
+        record.insert(field.name.clone(), value);
+    }
+}
+
+/// The value of compound address `name` (`BillingAddress`): an object of its
+/// components (keys as in the recorded Organization record's `Address`), or null
+/// when every component is null.
+fn compound_address(object: &ObjectDef, record: &Record, name: &str) -> Value {
+    const PARTS: [(&str, &str); 8] = [
+        ("city", "City"),
+        ("country", "Country"),
+        ("geocodeAccuracy", "GeocodeAccuracy"),
+        ("latitude", "Latitude"),
+        ("longitude", "Longitude"),
+        ("postalCode", "PostalCode"),
+        ("state", "State"),
+        ("street", "Street"),
+    ];
+    let mut out = Map::new();
+    for (key, suffix) in PARTS {
+        let component = object
+            .fields
+            .iter()
+            .find(|f| f.compound.as_deref() == Some(name) && f.name.ends_with(suffix))
+            .and_then(|f| record.get(&f.name))
+            .cloned()
+            .unwrap_or(Value::Null);
+        out.insert(key.to_string(), component);
+    }
+    if out.values().all(Value::is_null) { Value::Null } else { Value::Object(out) }
 }
 
 fn default_user_fields(org: &Org, record: &mut Record) {

@@ -57,10 +57,15 @@ pub enum Scenario {
     /// As `storeconnect`, but the admin lacks "Manage Multi-Factor Authentication in
     /// API", so `TwoFactorInfo` and `TwoFactorMethodsInfo` are out of its reach.
     NoMfaPermission,
+    /// The running admin works in German: SOQL `Profile.Name` comes back translated
+    /// for every profile, while Metadata `fullName`s stay English.
+    Localized,
+    /// Person Accounts are on: Account has a person record type besides business ones.
+    PersonAccounts,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::StoreConnect,
         Scenario::LegacyProfile,
         Scenario::NoSeats,
@@ -68,6 +73,8 @@ impl Scenario {
         Scenario::SingleRecordTypes,
         Scenario::Scratch,
         Scenario::NoMfaPermission,
+        Scenario::Localized,
+        Scenario::PersonAccounts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +86,8 @@ impl Scenario {
             Scenario::SingleRecordTypes => "single-record-types",
             Scenario::Scratch => "scratch",
             Scenario::NoMfaPermission => "no-mfa-permission",
+            Scenario::Localized => "localized",
+            Scenario::PersonAccounts => "person-accounts",
         }
     }
 }
@@ -92,7 +101,7 @@ impl fmt::Display for Scenario {
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch, no-mfa-permission)"
+    "unknown scenario `{0}` (expected one of: storeconnect, legacy-profile, no-seats, no-package, single-record-types, scratch, no-mfa-permission, localized, person-accounts)"
 )]
 pub struct UnknownScenario(pub String);
 

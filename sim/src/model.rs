@@ -20,8 +20,14 @@ pub enum FieldType {
     Boolean,
     Int,
     Double,
+    Currency,
     Date,
     DateTime,
+    /// A compound address (`BillingAddress`): read-only, a JSON object built from its
+    /// component fields (`BillingStreet`, …), as the recorded Account describe shows.
+    Address,
+    /// A Tooling API `Metadata` field: a JSON object.
+    ComplexValue,
 }
 
 impl FieldType {
@@ -39,8 +45,11 @@ impl FieldType {
             FieldType::Boolean => "boolean",
             FieldType::Int => "int",
             FieldType::Double => "double",
+            FieldType::Currency => "currency",
             FieldType::Date => "date",
             FieldType::DateTime => "datetime",
+            FieldType::Address => "address",
+            FieldType::ComplexValue => "complexvalue",
         }
     }
 
@@ -63,9 +72,12 @@ impl FieldType {
             FieldType::Id | FieldType::Reference => "tns:ID",
             FieldType::Boolean => "xsd:boolean",
             FieldType::Int => "xsd:int",
-            FieldType::Double => "xsd:double",
+            FieldType::Double | FieldType::Currency => "xsd:double",
             FieldType::Date => "xsd:date",
             FieldType::DateTime => "xsd:dateTime",
+            FieldType::Address => "urn:address",
+            // Unconfirmed: no recorded Tooling describe of Profile.Metadata.
+            FieldType::ComplexValue => "urn:JsonNode",
             _ => "xsd:string",
         }
     }
@@ -94,6 +106,15 @@ pub struct FieldDef {
     /// `PermissionSetAssignments` on User for `PermissionSetAssignment.AssigneeId`.
     pub child_relationship_name: Option<String>,
     pub picklist: Vec<String>,
+    /// Writes outside `picklist` are refused (`restrictedPicklist` in describe).
+    pub restricted_picklist: bool,
+    /// The compound field this one is a component of (`BillingAddress` for `BillingCity`).
+    pub compound: Option<String>,
+    /// Digits right of the decimal point (`scale` in describe) of a number field.
+    pub scale: u32,
+    /// Only the Tooling API knows this field (`Profile.FullName`, `Profile.Metadata`):
+    /// REST query, describe and record reads answer as if it did not exist.
+    pub tooling_only: bool,
 }
 
 impl FieldDef {
@@ -120,6 +141,10 @@ impl FieldDef {
             relationship_name: None,
             child_relationship_name: None,
             picklist: Vec::new(),
+            restricted_picklist: false,
+            compound: None,
+            scale: 0,
+            tooling_only: false,
         }
     }
 
@@ -140,6 +165,12 @@ impl FieldDef {
     pub fn read_only(mut self) -> Self {
         self.createable = false;
         self.updateable = false;
+        self
+    }
+    /// Updateable but not createable (`Account.IsPartner`).
+    pub fn update_only(mut self) -> Self {
+        self.createable = false;
+        self.updateable = true;
         self
     }
     pub fn create_only(mut self) -> Self {
@@ -166,8 +197,28 @@ impl FieldDef {
         self.label = label.to_string();
         self
     }
+    /// A restricted picklist: only these values may be written.
     pub fn picklist(mut self, values: &[&str]) -> Self {
         self.picklist = values.iter().map(|v| v.to_string()).collect();
+        self.restricted_picklist = true;
+        self
+    }
+    /// An unrestricted picklist: these values are offered, others are accepted.
+    pub fn open_picklist(mut self, values: &[&str]) -> Self {
+        self.picklist = values.iter().map(|v| v.to_string()).collect();
+        self.restricted_picklist = false;
+        self
+    }
+    pub fn compound(mut self, name: &str) -> Self {
+        self.compound = Some(name.to_string());
+        self
+    }
+    pub fn scale(mut self, scale: u32) -> Self {
+        self.scale = scale;
+        self
+    }
+    pub fn tooling_only(mut self) -> Self {
+        self.tooling_only = true;
         self
     }
 
@@ -209,17 +260,23 @@ pub struct ObjectDef {
 }
 
 impl ObjectDef {
-    /// An object with the system fields every sObject has (`Id`, audit fields).
+    /// An object with the system fields every sObject has: `Id`, `IsDeleted` and the
+    /// audit fields, as the recorded Account describe lists them (all non-nillable,
+    /// read-only, defaulted on create).
     pub fn new(name: &str, key_prefix: &str, setup: bool) -> Self {
         let custom = name.ends_with("__c");
         let label = label_from_api_name(name);
         let fields = vec![
             FieldDef::new("Id", FieldType::Id).read_only().required(),
-            FieldDef::new("CreatedDate", FieldType::DateTime).read_only(),
-            FieldDef::reference("CreatedById", "User", "CreatedBy", None).read_only(),
-            FieldDef::new("LastModifiedDate", FieldType::DateTime).read_only(),
-            FieldDef::reference("LastModifiedById", "User", "LastModifiedBy", None).read_only(),
-            FieldDef::new("SystemModstamp", FieldType::DateTime).read_only(),
+            FieldDef::new(IS_DELETED, FieldType::Boolean).read_only().label("Deleted"),
+            FieldDef::new("CreatedDate", FieldType::DateTime).read_only().required().label("Created Date"),
+            FieldDef::reference("CreatedById", "User", "CreatedBy", None).read_only().required().label("Created By ID"),
+            FieldDef::new("LastModifiedDate", FieldType::DateTime).read_only().required().label("Last Modified Date"),
+            FieldDef::reference("LastModifiedById", "User", "LastModifiedBy", None)
+                .read_only()
+                .required()
+                .label("Last Modified By ID"),
+            FieldDef::new("SystemModstamp", FieldType::DateTime).read_only().required().label("System Modstamp"),
         ];
         ObjectDef {
             name: name.to_string(),
@@ -237,6 +294,13 @@ impl ObjectDef {
 
     pub fn with_field(mut self, field: FieldDef) -> Self {
         self.fields.push(field);
+        self
+    }
+
+    /// Drops a field the object was given by default (a system field a recorded
+    /// response shows the real object lacks).
+    pub fn without_field(mut self, name: &str) -> Self {
+        self.fields.retain(|f| !f.name.eq_ignore_ascii_case(name));
         self
     }
 
@@ -384,36 +448,70 @@ impl Org {
         self.tables.entry(canonical).or_default().insert(id, record);
     }
 
-    pub fn records(&self, object: &str) -> impl Iterator<Item = &Record> {
+    /// The live records of `object`. Deleted rows are kept (for `queryAll`) but every
+    /// rule, count and derivation reads through here, so none of them sees one.
+    pub fn records<'s>(&'s self, object: &str) -> impl Iterator<Item = &'s Record> + use<'s> {
+        self.records_including_deleted(object).filter(|r| !is_deleted(r))
+    }
+
+    /// Every record of `object`, deleted ones too: what `queryAll` reads.
+    pub fn records_including_deleted<'s>(&'s self, object: &str) -> impl Iterator<Item = &'s Record> + use<'s> {
         let canonical = self.schema.definition(object).map(|o| o.name.as_str()).unwrap_or(object);
         self.tables.get(canonical).into_iter().flat_map(|t| t.values())
     }
 
-    /// Looks a record up by a 15- or 18-character id, of any object.
+    /// Looks a live record up by a 15- or 18-character id, of any object.
     pub fn get(&self, id: &str) -> Option<(&ObjectDef, &Record)> {
+        self.get_including_deleted(id).filter(|(_, r)| !is_deleted(r))
+    }
+
+    /// Looks a record up by id even when it is deleted, to tell "deleted" from "never was".
+    pub fn get_including_deleted(&self, id: &str) -> Option<(&ObjectDef, &Record)> {
         let id = normalize_id(id)?;
         let object = self.schema.by_key_prefix(&id[..3])?;
         let record = self.tables.get(&object.name)?.get(&id)?;
         Some((object, record))
     }
 
+    /// Whether `id` names a record that was deleted.
+    pub fn is_deleted_id(&self, id: &str) -> bool {
+        self.get_including_deleted(id).is_some_and(|(_, r)| is_deleted(r))
+    }
+
+    /// A live record, to change.
     pub fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
         let id = normalize_id(id)?;
         let object = self.schema.by_key_prefix(&id[..3])?.name.clone();
-        self.tables.get_mut(&object)?.get_mut(&id)
+        self.tables.get_mut(&object)?.get_mut(&id).filter(|r| !is_deleted(r))
     }
 
-    pub fn remove(&mut self, id: &str) -> Option<Record> {
-        let id = normalize_id(id)?;
-        let object = self.schema.by_key_prefix(&id[..3])?.name.clone();
+    /// Deletes a record the way Salesforce does: the row stays, with `IsDeleted = true`
+    /// and a new `SystemModstamp`, for `queryAll` (official REST `queryAll` resource:
+    /// "includes records that have been deleted"). Write-only values are dropped.
+    pub fn mark_deleted(&mut self, id: &str, now: &str) -> bool {
+        let Some(id) = normalize_id(id) else { return false };
         self.hidden.shift_remove(&id);
-        self.tables.get_mut(&object)?.shift_remove(&id)
+        match self.get_mut(&id) {
+            Some(record) => {
+                record.insert(IS_DELETED.to_string(), Value::Bool(true));
+                record.insert("SystemModstamp".to_string(), Value::String(now.to_string()));
+                true
+            }
+            None => false,
+        }
     }
 
     /// The current sequence counter, so a transaction can restore it on rollback.
     pub fn seq(&self) -> u64 {
         self.next_seq
     }
+}
+
+/// The system field that marks a deleted row.
+pub const IS_DELETED: &str = "IsDeleted";
+
+fn is_deleted(record: &Record) -> bool {
+    record.get(IS_DELETED).and_then(Value::as_bool).unwrap_or(false)
 }
 
 const ID_ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

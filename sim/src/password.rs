@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn digests_hide_and_match() {
-        let mut org = Org::new(crate::seed::schema(false));
+        let mut org = Org::new(crate::seed::schema(false, false));
         let id = "005Hs0000000001AAA";
         assert!(!has_password(&org, id));
         assert!(is_expired(&org, id));

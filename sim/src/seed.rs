@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::Scenario;
 use crate::core::{ProfileMeta, RecordTypeVisibility};
-use crate::dml::{blank_record, derive_org};
+use crate::dml::{blank_record, compute_names, derive_org};
 use crate::model::{FieldDef, FieldType, ObjectDef, Org, Schema};
 use crate::util;
 
@@ -44,25 +44,68 @@ fn labels(mut o: ObjectDef, label: &str, plural: &str) -> ObjectDef {
     o
 }
 
-/// The schema of a StoreConnect org (`package`: whether the s_c objects exist).
-pub fn schema(package: bool) -> Schema {
+/// The schema of a StoreConnect org (`package`: whether the s_c objects exist;
+/// `person_accounts`: whether Person Accounts are enabled).
+pub fn schema(package: bool, person_accounts: bool) -> Schema {
     let mut schema = Schema::default();
-    schema.add(read_only_object(
-        ObjectDef::new("Organization", "00D", true)
-            .with_field(s("Name").required().length(80))
-            .with_field(s("Division").length(80))
-            .with_field(s("Country").length(80))
-            .with_field(s("PrimaryContact").length(80))
-            .with_field(s("DefaultLocaleSidKey").required().length(40))
-            .with_field(s("TimeZoneSidKey").required().length(40))
-            .with_field(s("LanguageLocaleKey").required().length(40))
-            .with_field(FieldDef::new("OrganizationType", FieldType::Picklist).length(40))
-            .with_field(s("NamespacePrefix").length(15))
-            .with_field(s("InstanceName").length(5))
-            .with_field(b("IsSandbox"))
-            .with_field(FieldDef::new("TrialExpirationDate", FieldType::DateTime))
-            .with_field(b("IsReadOnly")),
-    ));
+    // Organization: every field of the recorded record
+    // (fixtures/recorded/cumulusci/GET_sobjects_Organization.yaml). That record has no
+    // IsDeleted, so the object does not either.
+    let pick = |name: &str| FieldDef::new(name, FieldType::Picklist).length(40);
+    let mut organization = ObjectDef::new("Organization", "00D", true)
+        .without_field("IsDeleted")
+        .with_field(s("Name").required().length(80))
+        .with_field(s("Division").length(80))
+        .with_field(FieldDef::new("Street", FieldType::TextArea).length(255).compound("Address"))
+        .with_field(s("City").length(40).compound("Address"))
+        .with_field(s("State").length(80).compound("Address").label("State/Province"))
+        .with_field(s("PostalCode").length(20).compound("Address").label("Zip/Postal Code"))
+        .with_field(s("Country").length(80).compound("Address"))
+        .with_field(FieldDef::new("Latitude", FieldType::Double).scale(15).compound("Address"))
+        .with_field(FieldDef::new("Longitude", FieldType::Double).scale(15).compound("Address"))
+        .with_field(pick("GeocodeAccuracy").compound("Address").label("Geocode Accuracy"))
+        .with_field(FieldDef::new("Address", FieldType::Address).read_only())
+        .with_field(FieldDef::new("Phone", FieldType::Phone).length(40))
+        .with_field(FieldDef::new("Fax", FieldType::Phone).length(40))
+        .with_field(s("PrimaryContact").length(80).label("Primary Contact"))
+        .with_field(pick("DefaultLocaleSidKey").required().label("Locale"))
+        .with_field(pick("TimeZoneSidKey").required().label("Time Zone"))
+        .with_field(pick("LanguageLocaleKey").required().label("Language"))
+        .with_field(b("ReceivesInfoEmails").label("Info Emails"))
+        .with_field(b("ReceivesAdminInfoEmails").label("Info Emails Admin"));
+    for pref in [
+        "PreferencesRequireOpportunityProducts",
+        "PreferencesTransactionSecurityPolicy",
+        "PreferencesTerminateOldestSession",
+        "PreferencesConsentManagementEnabled",
+        "PreferencesAutoSelectIndividualOnMerge",
+        "PreferencesLightningLoginEnabled",
+        "PreferencesOnlyLLPermUserAllowed",
+    ] {
+        organization = organization.with_field(b(pref));
+    }
+    organization = organization
+        .with_field(int("FiscalYearStartMonth").label("Fiscal Year Starts In"))
+        .with_field(b("UsesStartDateAsFiscalYearName").label("Fiscal Year Name by Start"));
+    for access in ["Account", "Contact", "Opportunity", "Lead", "Case", "Calendar", "Pricebook", "Campaign"] {
+        organization = organization.with_field(pick(&format!("Default{access}Access")));
+    }
+    organization = organization
+        .with_field(FieldDef::new("DelegatedAuthenticationServiceUrl", FieldType::Url).length(1000))
+        .with_field(FieldDef::new("ComplianceBccEmail", FieldType::Email).length(80))
+        .with_field(pick("UiSkin").label("UI Skin"))
+        .with_field(s("SignupCountryIsoCode").length(2))
+        .with_field(FieldDef::new("TrialExpirationDate", FieldType::DateTime))
+        .with_field(int("NumKnowledgeService").label("Knowledge Licenses"))
+        .with_field(pick("OrganizationType").label("Edition"))
+        .with_field(s("NamespacePrefix").length(15))
+        .with_field(s("InstanceName").length(5))
+        .with_field(b("IsSandbox"))
+        .with_field(s("WebToCaseDefaultOrigin").length(40))
+        .with_field(int("MonthlyPageViewsUsed"))
+        .with_field(int("MonthlyPageViewsEntitlement"))
+        .with_field(b("IsReadOnly"));
+    schema.add(read_only_object(organization));
     schema.add(labels(
         read_only_object(
             ObjectDef::new("UserLicense", "100", true)
@@ -80,6 +123,10 @@ pub fn schema(package: bool) -> Schema {
     schema.add(read_only_object(
         ObjectDef::new("Profile", "00e", true)
             .with_field(s("Name").required().length(255))
+            // The Metadata API name, never translated (salesforce-api.md D.3: "System
+            // Administrator" is `Admin`); only the Tooling API can select it.
+            .with_field(s("FullName").read_only().tooling_only().label("Full Name"))
+            .with_field(FieldDef::new("Metadata", FieldType::ComplexValue).read_only().tooling_only())
             .with_field(r("UserLicenseId", "UserLicense", "UserLicense", None).required().label("User License ID"))
             .with_field(FieldDef::new("UserType", FieldType::Picklist).length(40))
             .with_field(FieldDef::new("Description", FieldType::String).length(255)),
@@ -281,16 +328,268 @@ pub fn schema(package: bool) -> Schema {
             .with_field(s("DeveloperName").length(80))
             .with_field(FieldDef::new("Type", FieldType::Picklist).default_value(json!("Regular")).length(40)),
     );
-    schema.add(
-        ObjectDef::new("Account", "001", false)
-            .with_field(s("Name").required().length(255).label("Account Name"))
-            .with_field(s("AccountNumber").length(40))
-            .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
-            .with_field(r("ParentId", "Account", "Parent", Some("ChildAccounts")).label("Parent Account ID"))
-            .with_field(FieldDef::new("Phone", FieldType::Phone).length(40))
-            .with_field(FieldDef::new("Website", FieldType::Url))
-            .with_field(owner()),
-    );
+    // Account: every standard field of the recorded describe
+    // (fixtures/recorded/cumulusci/GET_sobjects_Account_describe.yaml), with its type,
+    // length, label, writability and picklist values; its custom fields are not standard
+    // and stay out.
+    let mut account = ObjectDef::new("Account", "001", false)
+        .with_field(r("MasterRecordId", "Account", "MasterRecord", None).read_only().label("Master Record ID"))
+        .with_field(FieldDef::new("Name", FieldType::String).required().label("Account Name"))
+        .with_field(
+            FieldDef::new("Type", FieldType::Picklist)
+                .length(40)
+                .open_picklist(&[
+                    "Prospect",
+                    "Customer - Direct",
+                    "Customer - Channel",
+                    "Channel Partner / Reseller",
+                    "Installation Partner",
+                    "Technology Partner",
+                    "Other",
+                ])
+                .label("Account Type"),
+        )
+        .with_field(r("RecordTypeId", "RecordType", "RecordType", None).label("Record Type ID"))
+        .with_field(r("ParentId", "Account", "Parent", Some("ChildAccounts")).label("Parent Account ID"))
+        .with_field(
+            FieldDef::new("BillingStreet", FieldType::TextArea)
+                .length(255)
+                .compound("BillingAddress")
+                .label("Billing Street"),
+        )
+        .with_field(
+            FieldDef::new("BillingCity", FieldType::String).length(40).compound("BillingAddress").label("Billing City"),
+        )
+        .with_field(
+            FieldDef::new("BillingState", FieldType::String)
+                .length(80)
+                .compound("BillingAddress")
+                .label("Billing State/Province"),
+        )
+        .with_field(
+            FieldDef::new("BillingPostalCode", FieldType::String)
+                .length(20)
+                .compound("BillingAddress")
+                .label("Billing Zip/Postal Code"),
+        )
+        .with_field(
+            FieldDef::new("BillingCountry", FieldType::String)
+                .length(80)
+                .compound("BillingAddress")
+                .label("Billing Country"),
+        )
+        .with_field(
+            FieldDef::new("BillingLatitude", FieldType::Double)
+                .scale(15)
+                .compound("BillingAddress")
+                .label("Billing Latitude"),
+        )
+        .with_field(
+            FieldDef::new("BillingLongitude", FieldType::Double)
+                .scale(15)
+                .compound("BillingAddress")
+                .label("Billing Longitude"),
+        )
+        .with_field(
+            FieldDef::new("BillingGeocodeAccuracy", FieldType::Picklist)
+                .length(40)
+                .compound("BillingAddress")
+                .picklist(&[
+                    "Address",
+                    "NearAddress",
+                    "Block",
+                    "Street",
+                    "ExtendedZip",
+                    "Zip",
+                    "Neighborhood",
+                    "City",
+                    "County",
+                    "State",
+                    "Unknown",
+                ])
+                .label("Billing Geocode Accuracy"),
+        )
+        .with_field(FieldDef::new("BillingAddress", FieldType::Address).read_only().label("Billing Address"))
+        .with_field(
+            FieldDef::new("ShippingStreet", FieldType::TextArea)
+                .length(255)
+                .compound("ShippingAddress")
+                .label("Shipping Street"),
+        )
+        .with_field(
+            FieldDef::new("ShippingCity", FieldType::String)
+                .length(40)
+                .compound("ShippingAddress")
+                .label("Shipping City"),
+        )
+        .with_field(
+            FieldDef::new("ShippingState", FieldType::String)
+                .length(80)
+                .compound("ShippingAddress")
+                .label("Shipping State/Province"),
+        )
+        .with_field(
+            FieldDef::new("ShippingPostalCode", FieldType::String)
+                .length(20)
+                .compound("ShippingAddress")
+                .label("Shipping Zip/Postal Code"),
+        )
+        .with_field(
+            FieldDef::new("ShippingCountry", FieldType::String)
+                .length(80)
+                .compound("ShippingAddress")
+                .label("Shipping Country"),
+        )
+        .with_field(
+            FieldDef::new("ShippingLatitude", FieldType::Double)
+                .scale(15)
+                .compound("ShippingAddress")
+                .label("Shipping Latitude"),
+        )
+        .with_field(
+            FieldDef::new("ShippingLongitude", FieldType::Double)
+                .scale(15)
+                .compound("ShippingAddress")
+                .label("Shipping Longitude"),
+        )
+        .with_field(
+            FieldDef::new("ShippingGeocodeAccuracy", FieldType::Picklist)
+                .length(40)
+                .compound("ShippingAddress")
+                .picklist(&[
+                    "Address",
+                    "NearAddress",
+                    "Block",
+                    "Street",
+                    "ExtendedZip",
+                    "Zip",
+                    "Neighborhood",
+                    "City",
+                    "County",
+                    "State",
+                    "Unknown",
+                ])
+                .label("Shipping Geocode Accuracy"),
+        )
+        .with_field(FieldDef::new("ShippingAddress", FieldType::Address).read_only().label("Shipping Address"))
+        .with_field(FieldDef::new("Phone", FieldType::Phone).length(40).label("Account Phone"))
+        .with_field(FieldDef::new("Fax", FieldType::Phone).length(40).label("Account Fax"))
+        .with_field(FieldDef::new("AccountNumber", FieldType::String).length(40).label("Account Number"))
+        .with_field(FieldDef::new("Website", FieldType::Url).label("Website"))
+        .with_field(FieldDef::new("PhotoUrl", FieldType::Url).read_only().label("Photo URL"))
+        .with_field(FieldDef::new("Sic", FieldType::String).length(20).label("SIC Code"))
+        .with_field(
+            FieldDef::new("Industry", FieldType::Picklist)
+                .length(40)
+                .open_picklist(&[
+                    "Agriculture",
+                    "Apparel",
+                    "Banking",
+                    "Biotechnology",
+                    "Chemicals",
+                    "Communications",
+                    "Construction",
+                    "Consulting",
+                    "Education",
+                    "Electronics",
+                    "Energy",
+                    "Engineering",
+                    "Entertainment",
+                    "Environmental",
+                    "Finance",
+                    "Food & Beverage",
+                    "Government",
+                    "Healthcare",
+                    "Hospitality",
+                    "Insurance",
+                    "Machinery",
+                    "Manufacturing",
+                    "Media",
+                    "Not For Profit",
+                    "Recreation",
+                    "Retail",
+                    "Shipping",
+                    "Technology",
+                    "Telecommunications",
+                    "Transportation",
+                    "Utilities",
+                    "Other",
+                ])
+                .label("Industry"),
+        )
+        .with_field(FieldDef::new("AnnualRevenue", FieldType::Currency).label("Annual Revenue"))
+        .with_field(FieldDef::new("NumberOfEmployees", FieldType::Int).label("Employees"))
+        .with_field(
+            FieldDef::new("Ownership", FieldType::Picklist)
+                .length(40)
+                .open_picklist(&["Public", "Private", "Subsidiary", "Other"])
+                .label("Ownership"),
+        )
+        .with_field(FieldDef::new("TickerSymbol", FieldType::String).length(20).label("Ticker Symbol"))
+        .with_field(FieldDef::new("Description", FieldType::TextArea).label("Account Description"))
+        .with_field(
+            FieldDef::new("Rating", FieldType::Picklist)
+                .length(40)
+                .open_picklist(&["Hot", "Warm", "Cold"])
+                .label("Account Rating"),
+        )
+        .with_field(FieldDef::new("Site", FieldType::String).length(80).label("Account Site"))
+        .with_field(owner())
+        .with_field(FieldDef::new("LastActivityDate", FieldType::Date).read_only().label("Last Activity"))
+        .with_field(FieldDef::new("LastViewedDate", FieldType::DateTime).read_only().label("Last Viewed Date"))
+        .with_field(FieldDef::new("LastReferencedDate", FieldType::DateTime).read_only().label("Last Referenced Date"))
+        .with_field(FieldDef::new("IsPartner", FieldType::Boolean).update_only().label("Partner Account"))
+        .with_field(
+            FieldDef::new("IsCustomerPortal", FieldType::Boolean).update_only().label("Customer Portal Account"),
+        )
+        .with_field(FieldDef::new("ChannelProgramName", FieldType::String).read_only().label("Channel Program Name"))
+        .with_field(
+            FieldDef::new("ChannelProgramLevelName", FieldType::String).read_only().label("Channel Program Level Name"),
+        )
+        .with_field(FieldDef::new("Jigsaw", FieldType::String).length(20).label("Data.com Key"))
+        .with_field(
+            FieldDef::new("JigsawCompanyId", FieldType::String).length(20).read_only().label("Jigsaw Company ID"),
+        )
+        .with_field(
+            FieldDef::new("CleanStatus", FieldType::Picklist)
+                .length(40)
+                .picklist(&[
+                    "Matched",
+                    "Different",
+                    "Acknowledged",
+                    "NotFound",
+                    "Inactive",
+                    "Pending",
+                    "SelectMatch",
+                    "Skipped",
+                ])
+                .label("Clean Status"),
+        )
+        .with_field(
+            FieldDef::new("AccountSource", FieldType::Picklist)
+                .length(40)
+                .open_picklist(&["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"])
+                .label("Account Source"),
+        )
+        .with_field(FieldDef::new("DunsNumber", FieldType::String).length(9).label("D-U-N-S Number"))
+        .with_field(FieldDef::new("Tradestyle", FieldType::String).label("Tradestyle"))
+        .with_field(FieldDef::new("NaicsCode", FieldType::String).length(8).label("NAICS Code"))
+        .with_field(FieldDef::new("NaicsDesc", FieldType::String).length(120).label("NAICS Description"))
+        .with_field(FieldDef::new("YearStarted", FieldType::String).length(4).label("Year Started"))
+        .with_field(FieldDef::new("SicDesc", FieldType::String).length(80).label("SIC Description"))
+        .with_field(r("DandbCompanyId", "DandBCompany", "DandbCompany", None).label("D&B Company ID"))
+        .with_field(r("OperatingHoursId", "OperatingHours", "OperatingHours", None).label("Operating Hour ID"));
+    if person_accounts {
+        // Person Accounts on (official "Person Account Record Types"): Account says
+        // which records are person accounts, and Name becomes a compound of the
+        // person's names (the recorded describe, from such an org, shows
+        // compoundFieldName "Name" and extraTypeInfo "switchablepersonname").
+        account = account.with_field(b("IsPersonAccount").read_only().label("Is Person Account"));
+        if let Some(name) = account.fields.iter_mut().find(|f| f.name == "Name") {
+            name.compound = Some("Name".into());
+        }
+    }
+    schema.add(account);
     schema.add(
         ObjectDef::new("Contact", "003", false)
             .with_field(s("FirstName").length(40))
@@ -365,12 +664,7 @@ impl Seeder {
                 record.insert(k, v);
             }
         }
-        if matches!(def.name.as_str(), "User" | "Contact") {
-            let first = record.get("FirstName").and_then(Value::as_str).unwrap_or_default();
-            let last = record.get("LastName").and_then(Value::as_str).unwrap_or_default();
-            let name = format!("{first} {last}").trim().to_string();
-            record.insert("Name".into(), json!(name));
-        }
+        compute_names(&def, &mut record);
         self.org.insert(&def.name, record);
         id
     }
@@ -383,12 +677,64 @@ impl Seeder {
     }
 }
 
-/// Metadata `fullName` of a profile: standard profiles have short names.
-pub fn profile_full_name(name: &str) -> String {
+/// How a German-speaking admin sees a profile's `Name` in SOQL. The integration
+/// profile's translation is this simulator's own; no source gives Salesforce's wording.
+fn german_profile_name(name: &str) -> &str {
     match name {
-        "System Administrator" => "Admin".into(),
-        "Standard User" => "Standard".into(),
-        other => other.into(),
+        "System Administrator" => "Systemadministrator",
+        "Standard User" => "Standardbenutzer",
+        INTEGRATION_PROFILE => "Minimaler Zugriff – Nur API-Integrationen",
+        LEGACY_INTEGRATION_PROFILE => "Salesforce – Nur API-Systemintegrationen",
+        other => other,
+    }
+}
+
+/// A record type of the seed.
+struct SeedRecordType {
+    object: &'static str,
+    developer_name: &'static str,
+    label: &'static str,
+    active: bool,
+    /// `IsPersonType`: a person-account record type.
+    person: bool,
+}
+
+const fn rt(object: &'static str, developer_name: &'static str, label: &'static str) -> SeedRecordType {
+    SeedRecordType { object, developer_name, label, active: true, person: false }
+}
+
+/// The record types of a scenario. Their names are an org's own, as on real orgs, and
+/// appear nowhere else: clients must discover them (`SELECT … FROM RecordType`).
+fn record_types(scenario: Scenario) -> Vec<SeedRecordType> {
+    let account = [
+        rt("Account", "AU_Retail_Trade", "AU Retail Trade"),
+        rt("Account", "NZ_Distributor", "NZ Distributor"),
+        rt("Account", "Franchise_Store", "Franchise Store"),
+    ];
+    let contact = [rt("Contact", "Store_Shopper", "Store Shopper"), rt("Contact", "Trade_Buyer", "Trade Buyer")];
+    // One active Order type: with fewer than two, no default needs setting.
+    let order = rt("Order", "Click_And_Collect", "Click & Collect");
+    match scenario {
+        Scenario::SingleRecordTypes => {
+            let [first_account, ..] = account;
+            let [first_contact, ..] = contact;
+            vec![first_account, first_contact, order]
+        }
+        Scenario::PersonAccounts => {
+            let [a, b, _] = account;
+            // Official "Person Account Record Types": enabling Person Accounts adds an
+            // Account record type `PersonAccount` with IsPersonType = true.
+            let person = SeedRecordType { person: true, ..rt("Account", "PersonAccount", "Person Account") };
+            let [c, d] = contact;
+            vec![a, b, person, c, d, order]
+        }
+        _ => {
+            let [a, b, c] = account;
+            let retired =
+                SeedRecordType { active: false, ..rt("Account", "Legacy_Dealer_2019", "Legacy Dealer (2019)") };
+            let [d, e] = contact;
+            vec![a, b, c, retired, d, e, order]
+        }
     }
 }
 
@@ -403,7 +749,9 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
     let package = scenario != Scenario::NoPackage;
     let scratch = scenario == Scenario::Scratch;
     let with_sync_user = package && !scratch;
-    let mut org = Org::new(schema(package));
+    let person_accounts = scenario == Scenario::PersonAccounts;
+    let german = scenario == Scenario::Localized;
+    let mut org = Org::new(schema(package, person_accounts));
     org.set_pod(pod);
     let mut seeder = Seeder { org, now: util::now_sf(), admin: String::new() };
 
@@ -411,16 +759,35 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         "Organization",
         json!({
             "Name": if scratch { "StoreConnect Scratch" } else { "StoreConnect Demo" },
-            "Country": "AU",
+            "Division": null,
+            "Street": "Level 4, 100 Harris Street", "City": "Pyrmont", "State": "NSW", "PostalCode": "2009",
+            "Country": "AU", "Latitude": null, "Longitude": null, "GeocodeAccuracy": null,
+            "Phone": "+61 2 5550 0100", "Fax": null,
             "PrimaryContact": "Admin User",
             "DefaultLocaleSidKey": "en_AU",
             "TimeZoneSidKey": "Australia/Sydney",
             "LanguageLocaleKey": "en_US",
+            "ReceivesInfoEmails": true, "ReceivesAdminInfoEmails": true,
+            "PreferencesRequireOpportunityProducts": false, "PreferencesTransactionSecurityPolicy": false,
+            "PreferencesTerminateOldestSession": false, "PreferencesConsentManagementEnabled": true,
+            "PreferencesAutoSelectIndividualOnMerge": false, "PreferencesLightningLoginEnabled": true,
+            "PreferencesOnlyLLPermUserAllowed": false,
+            // The Australian financial year starts in July.
+            "FiscalYearStartMonth": 7, "UsesStartDateAsFiscalYearName": false,
+            "DefaultAccountAccess": "Edit", "DefaultContactAccess": "ControlledByParent",
+            "DefaultOpportunityAccess": "Edit", "DefaultLeadAccess": "ReadEditTransfer",
+            "DefaultCaseAccess": "ReadEditTransfer", "DefaultCalendarAccess": "HideDetailsInsert",
+            "DefaultPricebookAccess": "ReadSelect", "DefaultCampaignAccess": "All",
+            "DelegatedAuthenticationServiceUrl": null, "ComplianceBccEmail": null,
+            "UiSkin": "Theme3", "SignupCountryIsoCode": "AU",
+            "TrialExpirationDate": if scratch { json!(util::days_from_now_sf(30)) } else { Value::Null },
+            "NumKnowledgeService": 0,
             "OrganizationType": if scratch { "Developer Edition" } else { "Enterprise Edition" },
             "NamespacePrefix": null,
             "InstanceName": if scratch { "CS152" } else { "AUS54" },
             "IsSandbox": scratch,
-            "TrialExpirationDate": if scratch { json!(util::days_from_now_sf(30)) } else { Value::Null },
+            "WebToCaseDefaultOrigin": "Web",
+            "MonthlyPageViewsUsed": 0, "MonthlyPageViewsEntitlement": 0,
             "IsReadOnly": false,
         }),
     );
@@ -436,21 +803,31 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         "UserLicense",
         json!({"Name": "Salesforce Integration", "MasterLabel": "Salesforce Integration", "LicenseDefinitionKey": "PID_Integration", "Status": "Active", "TotalLicenses": integration_seats, "UsedLicenses": 0}),
     );
-    let admin_profile = seeder
-        .add("Profile", json!({"Name": "System Administrator", "UserLicenseId": sf_license, "UserType": "Standard"}));
-    let standard_profile =
-        seeder.add("Profile", json!({"Name": "Standard User", "UserLicenseId": sf_license, "UserType": "Standard"}));
     let int_profile_name =
         if scenario == Scenario::LegacyProfile { LEGACY_INTEGRATION_PROFILE } else { INTEGRATION_PROFILE };
-    let int_profile =
-        seeder.add("Profile", json!({"Name": int_profile_name, "UserLicenseId": int_license, "UserType": "Standard"}));
+    // `Name` is what SOQL answers, in the running user's language (NPSP#4994,
+    // NebulaLogger#271: "the Profile object does not have an 'api' name that is
+    // consistent across languages"); `FullName` is the Metadata name, always English.
+    let mut profile = |name: &str, full_name: &str, license: &str| {
+        let shown = if german { german_profile_name(name) } else { name };
+        seeder.add(
+            "Profile",
+            json!({"Name": shown, "FullName": full_name, "UserLicenseId": license, "UserType": "Standard"}),
+        )
+    };
+    let admin_profile = profile("System Administrator", "Admin", &sf_license);
+    let standard_profile = profile("Standard User", "Standard", &sf_license);
+    // The integration profiles are retrieved as `<label>.profile` (salesforce-api.md D.3),
+    // so their fullName is the English label.
+    let int_profile = profile(int_profile_name, int_profile_name, &int_license);
 
     let admin = seeder.add(
         "User",
         json!({
             "Username": ADMIN_USERNAME, "FirstName": "Admin", "LastName": "User", "Email": ADMIN_USERNAME,
             "Alias": "admin", "CommunityNickname": "admin", "IsActive": true,
-            "TimeZoneSidKey": "Australia/Sydney", "LocaleSidKey": "en_AU", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+            "TimeZoneSidKey": "Australia/Sydney", "LocaleSidKey": if german { "de_DE" } else { "en_AU" },
+            "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": if german { "de" } else { "en_US" },
             "ProfileId": admin_profile,
         }),
     );
@@ -526,34 +903,27 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         );
     }
 
-    // Record types: several per object, or one in the single-record-types scenario.
-    let single = scenario == Scenario::SingleRecordTypes;
-    let record_types: &[(&str, &[(&str, &str)])] = &[
-        ("Account", &[("Business_Account", "Business Account"), ("Wholesale_Account", "Wholesale Account")]),
-        ("Contact", &[("Customer", "Customer"), ("Partner", "Partner")]),
-        ("Order", &[("Online", "Online"), ("In_Store", "In Store")]),
-    ];
-    let mut rt_ids: Vec<(String, String, String)> = Vec::new();
-    for (object, types) in record_types {
-        for (dev, label) in types.iter().take(if single { 1 } else { types.len() }) {
-            let id = seeder.add(
-                "RecordType",
-                json!({"Name": label, "DeveloperName": dev, "SobjectType": object, "IsActive": true, "IsPersonType": false, "NamespacePrefix": null, "Description": format!("{label} records")}),
-            );
-            rt_ids.push((object.to_string(), dev.to_string(), id));
-        }
+    let record_types = record_types(scenario);
+    let mut rt_ids: Vec<(&SeedRecordType, String)> = Vec::new();
+    for rt in &record_types {
+        let id = seeder.add(
+            "RecordType",
+            json!({"Name": rt.label, "DeveloperName": rt.developer_name, "SobjectType": rt.object, "IsActive": rt.active, "IsPersonType": rt.person, "NamespacePrefix": null, "Description": format!("{} records", rt.label)}),
+        );
+        rt_ids.push((rt, id));
     }
-    let rt = |object: &str, dev: &str| {
-        rt_ids.iter().find(|(o, d, _)| o == object && d == dev).map(|(_, _, id)| json!(id)).unwrap_or_else(|| {
-            rt_ids.iter().find(|(o, _, _)| o == object).map(|(_, _, id)| json!(id)).unwrap_or(Value::Null)
-        })
+    // The n-th active business record type of an object (wrapping), for sample records.
+    let rt = |object: &str, n: usize| {
+        let ids: Vec<&String> =
+            rt_ids.iter().filter(|(t, _)| t.object == object && t.active && !t.person).map(|(_, id)| id).collect();
+        if ids.is_empty() { Value::Null } else { json!(ids[n % ids.len()]) }
     };
 
-    let acme = seeder.add("Account", json!({"Name": "Acme Outdoor Supplies", "AccountNumber": "A-1001", "RecordTypeId": rt("Account", "Business_Account"), "Phone": "+61 2 5550 1000"}));
-    let bulk = seeder.add("Account", json!({"Name": "Bulk Buyers Pty Ltd", "AccountNumber": "A-1002", "RecordTypeId": rt("Account", "Wholesale_Account")}));
-    seeder.add("Contact", json!({"FirstName": "Jane", "LastName": "Citizen", "AccountId": acme, "RecordTypeId": rt("Contact", "Customer"), "Email": "jane.citizen@example.com"}));
-    seeder.add("Contact", json!({"FirstName": "Sam", "LastName": "Trader", "AccountId": bulk, "RecordTypeId": rt("Contact", "Partner"), "Email": "sam.trader@example.com"}));
-    seeder.add("Order", json!({"Name": "Order 1", "AccountId": acme, "RecordTypeId": rt("Order", "Online"), "EffectiveDate": "2026-01-15", "Status": "Draft"}));
+    let acme = seeder.add("Account", json!({"Name": "Acme Outdoor Supplies", "AccountNumber": "A-1001", "RecordTypeId": rt("Account", 0), "Phone": "+61 2 5550 1000", "BillingCity": "Sydney", "BillingState": "NSW", "BillingCountry": "AU"}));
+    let bulk = seeder.add("Account", json!({"Name": "Bulk Buyers Pty Ltd", "AccountNumber": "A-1002", "RecordTypeId": rt("Account", 1), "Industry": "Retail"}));
+    seeder.add("Contact", json!({"FirstName": "Jane", "LastName": "Citizen", "AccountId": acme, "RecordTypeId": rt("Contact", 0), "Email": "jane.citizen@example.com"}));
+    seeder.add("Contact", json!({"FirstName": "Sam", "LastName": "Trader", "AccountId": bulk, "RecordTypeId": rt("Contact", 1), "Email": "sam.trader@example.com"}));
+    seeder.add("Order", json!({"Name": "Order 1", "AccountId": acme, "RecordTypeId": rt("Order", 0), "EffectiveDate": "2026-01-15", "Status": "Draft"}));
 
     if with_sync_user {
         let sync = seeder.add(
@@ -590,29 +960,24 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
     for user in users {
         seeder.add("UserLogin", json!({"UserId": user}));
     }
-    // Profile metadata: every record type visible; defaults per profile.
+    // Profile metadata: an entry for every record type; every active one visible, the
+    // inactive one not. The integration profile defaults to the second active business
+    // type (so a client that takes "the first" is wrong); the others to the first.
     let mut meta = ProfileMeta::new();
     for profile in [&admin_profile, &standard_profile, &int_profile] {
+        let pick = if profile == &int_profile { 1 } else { 0 };
         let mut entries = Vec::new();
-        for (object, types) in record_types {
-            let present: Vec<&str> =
-                rt_ids.iter().filter(|(o, _, _)| o == object).map(|(_, d, _)| d.as_str()).collect();
-            let default = if profile == &int_profile {
-                match *object {
-                    "Account" => "Wholesale_Account",
-                    "Contact" => "Partner",
-                    _ => "In_Store",
-                }
-            } else {
-                types[0].0
-            };
-            let default =
-                if present.contains(&default) { default } else { present.first().copied().unwrap_or_default() };
-            for dev in present {
+        for object in ["Account", "Contact", "Order"] {
+            let of_object: Vec<&SeedRecordType> = record_types.iter().filter(|t| t.object == object).collect();
+            let business: Vec<&&SeedRecordType> = of_object.iter().filter(|t| t.active && !t.person).collect();
+            let default = business.get(pick).or(business.first()).map(|t| t.developer_name);
+            let person_default = of_object.iter().find(|t| t.active && t.person).map(|t| t.developer_name);
+            for t in &of_object {
                 entries.push(RecordTypeVisibility {
-                    record_type: format!("{object}.{dev}"),
-                    visible: true,
-                    default: dev == default,
+                    record_type: format!("{object}.{}", t.developer_name),
+                    visible: t.active,
+                    default: Some(t.developer_name) == default,
+                    person_account_default: Some(t.developer_name) == person_default,
                 });
             }
         }

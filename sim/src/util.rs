@@ -16,6 +16,22 @@ pub fn format_sf(t: SystemTime) -> String {
     }
 }
 
+/// Now, or one millisecond after `previous` when the clock has not moved past it: a
+/// record's modstamp changes on every write, even two writes within a millisecond.
+pub fn now_after(previous: Option<&str>) -> String {
+    let now = now_sf();
+    let Some(previous) = previous else { return now };
+    // Same fixed-width format: the text orders as the time does.
+    if now.as_str() > previous {
+        return now;
+    }
+    previous
+        .strip_suffix("+0000")
+        .and_then(|p| humantime::parse_rfc3339(&format!("{p}Z")).ok())
+        .map(|p| format_sf(p + Duration::from_millis(1)))
+        .unwrap_or(now)
+}
+
 /// A time `days` from now, in Salesforce's wire format.
 pub fn days_from_now_sf(days: u64) -> String {
     format_sf(SystemTime::now() + Duration::from_secs(days * 86_400))

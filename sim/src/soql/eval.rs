@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::QueryOutput;
 use super::ast::CmpOp;
 use super::dates;
 use super::plan::{ChildPlan, Column, FieldPath, LikeTok, NULL, Operand, Plan, Pred, Shape, SortKey};
+use super::{QueryOutput, Scope};
 use crate::model::{FieldDef, FieldType, ObjectDef, Org, Record, normalize_id};
 
 /// The record a lookup field points to, if it is set and the record exists.
@@ -66,7 +66,7 @@ fn key_of(field: &FieldDef, value: &Value) -> Key {
             Key::Id(normalize_id(&raw).unwrap_or(raw))
         }
         FieldType::Boolean => value.as_bool().map(Key::Bool).unwrap_or_else(|| Key::Text(text().to_lowercase())),
-        FieldType::Int | FieldType::Double => {
+        FieldType::Int | FieldType::Double | FieldType::Currency => {
             value.as_f64().map(Key::Num).unwrap_or_else(|| Key::Text(text().to_lowercase()))
         }
         FieldType::Date => value.as_str().and_then(dates::parse_date).map(Key::Time).unwrap_or(Key::Null),
@@ -280,8 +280,18 @@ impl<'o> Shaper<'o, '_> {
     }
 }
 
+/// The rows a query reads: live ones, or deleted ones too under `queryAll`.
+pub(crate) fn rows<'o>(org: &'o Org, object: &str, scope: Scope) -> Box<dyn Iterator<Item = &'o Record> + 'o> {
+    if scope.include_deleted { Box::new(org.records_including_deleted(object)) } else { Box::new(org.records(object)) }
+}
+
 /// Indexes a child sub-query's matching rows by parent id, for the given parents only.
-fn index_children<'o>(org: &'o Org, plan: &ChildPlan<'_>, parents: &[&Record]) -> HashMap<String, Vec<&'o Record>> {
+fn index_children<'o>(
+    org: &'o Org,
+    plan: &ChildPlan<'_>,
+    parents: &[&Record],
+    scope: Scope,
+) -> HashMap<String, Vec<&'o Record>> {
     let mut index: HashMap<String, Vec<&'o Record>> = HashMap::with_capacity(parents.len());
     if parents.is_empty() {
         return index;
@@ -291,7 +301,7 @@ fn index_children<'o>(org: &'o Org, plan: &ChildPlan<'_>, parents: &[&Record]) -
             index.insert(id.to_string(), Vec::new());
         }
     }
-    for child in org.records(&plan.object.name) {
+    for child in rows(org, &plan.object.name, scope) {
         let Some(parent_id) = child.get(&plan.parent_field.name).and_then(Value::as_str).and_then(normalize_id) else {
             continue;
         };
@@ -304,9 +314,10 @@ fn index_children<'o>(org: &'o Org, plan: &ChildPlan<'_>, parents: &[&Record]) -
     index
 }
 
-pub(crate) fn run(org: &Org, plan: &Plan<'_>, api_version: &str) -> QueryOutput {
-    let mut rows: Vec<&Record> =
-        org.records(&plan.object.name).filter(|r| plan.filter.as_ref().is_none_or(|f| matches(org, r, f))).collect();
+pub(crate) fn run(org: &Org, plan: &Plan<'_>, api_version: &str, scope: Scope) -> QueryOutput {
+    let mut rows: Vec<&Record> = self::rows(org, &plan.object.name, scope)
+        .filter(|r| plan.filter.as_ref().is_none_or(|f| matches(org, r, f)))
+        .collect();
     match &plan.shape {
         Shape::CountOnly => {
             let total = page(rows, plan.offset, plan.limit).len();
@@ -325,7 +336,7 @@ pub(crate) fn run(org: &Org, plan: &Plan<'_>, api_version: &str) -> QueryOutput 
         Shape::Rows(columns) => {
             sort(org, &mut rows, &plan.order);
             let rows = page(rows, plan.offset, plan.limit);
-            let children = child_plans(columns).into_iter().map(|c| index_children(org, c, &rows)).collect();
+            let children = child_plans(columns).into_iter().map(|c| index_children(org, c, &rows, scope)).collect();
             let shaper = Shaper { org, api_version, children };
             let records: Vec<Value> = rows.iter().map(|r| shaper.record(plan.object, r, columns, &mut 0)).collect();
             QueryOutput { total_size: records.len(), records }

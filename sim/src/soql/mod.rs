@@ -22,7 +22,8 @@
 //! order      := path [ASC | DESC] [NULLS FIRST | NULLS LAST]
 //! ```
 //!
-//! `queryAll` behaves as `query`: the sim keeps no deleted rows.
+//! `queryAll` ([`Scope::include_deleted`]) also returns deleted rows; the Tooling API
+//! ([`Scope::tooling`]) also knows the Tooling-only fields (`Profile.FullName`).
 
 mod ast;
 mod columns;
@@ -74,6 +75,15 @@ pub struct QueryOutput {
     pub records: Vec<serde_json::Value>,
 }
 
+/// Which API surface a query runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// `/tooling/query`: Tooling-only fields exist.
+    pub tooling: bool,
+    /// `/queryAll`: deleted rows are returned too.
+    pub include_deleted: bool,
+}
+
 /// Parses SOQL text; errors are `MALFORMED_QUERY` in Salesforce's caret form.
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
     let select = parser::parse_select(text)?;
@@ -83,19 +93,35 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
 /// Runs a query against the org. `api_version` is like `"62.0"` and goes into each
 /// record's `attributes.url`.
 pub fn execute(org: &Org, query: &Query, api_version: &str) -> Result<QueryOutput, SoqlError> {
-    execute_on(org, query, api_version, dates::today())
+    execute_in(org, query, api_version, Scope::default())
 }
 
-/// Same as [`execute`], with TODAY fixed to `today` (days since 1970-01-01).
-fn execute_on(org: &Org, query: &Query, api_version: &str, today: i64) -> Result<QueryOutput, SoqlError> {
-    let binder = plan::Binder { org, text: &query.text, today };
+/// [`execute`] on a given API surface.
+pub fn execute_in(org: &Org, query: &Query, api_version: &str, scope: Scope) -> Result<QueryOutput, SoqlError> {
+    execute_on(org, query, api_version, dates::today(), scope)
+}
+
+/// Same as [`execute_in`], with TODAY fixed to `today` (days since 1970-01-01).
+fn execute_on(org: &Org, query: &Query, api_version: &str, today: i64, scope: Scope) -> Result<QueryOutput, SoqlError> {
+    let binder = plan::Binder { org, text: &query.text, today, scope };
     let plan = binder.plan(&query.select)?;
-    Ok(eval::run(org, &plan, api_version))
+    let output = eval::run(org, &plan, api_version, scope);
+    // The plan already refuses a one-row field without an `Id =` filter; a result of
+    // several rows is refused the same way whatever the filter.
+    if plan.one_row_only && output.total_size > 1 {
+        return Err(SoqlError::plain(ErrorCode::MalformedQuery, plan::ONE_ROW_MESSAGE));
+    }
+    Ok(output)
 }
 
 /// The column metadata `GET …/query?q=…&columns=true` answers (no records).
 pub fn columns(org: &Org, query: &Query) -> Result<serde_json::Value, SoqlError> {
-    let binder = plan::Binder { org, text: &query.text, today: dates::today() };
+    columns_in(org, query, Scope::default())
+}
+
+/// [`columns`] on a given API surface.
+pub fn columns_in(org: &Org, query: &Query, scope: Scope) -> Result<serde_json::Value, SoqlError> {
+    let binder = plan::Binder { org, text: &query.text, today: dates::today(), scope };
     let plan = binder.plan(&query.select)?;
     Ok(columns::metadata(&plan))
 }

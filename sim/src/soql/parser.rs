@@ -108,6 +108,20 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// The object after FROM. The standard objects Group and Order share their names
+    /// with the GROUP and ORDER keywords; Salesforce takes them as objects there
+    /// (`SELECT Id FROM Group WHERE Type = 'Queue'`, `SELECT Id FROM Order` are
+    /// everyday queries).
+    fn object_after_from(&mut self) -> Result<Name, SoqlError> {
+        match &self.peek().tok {
+            Tok::Ident(w) if w.eq_ignore_ascii_case("Group") || w.eq_ignore_ascii_case("Order") => {
+                let t = self.bump();
+                Ok(Name { text: self.text[t.start..t.end].to_string(), at: t.start })
+            }
+            _ => self.name(),
+        }
+    }
+
     fn path(&mut self) -> Result<Path, SoqlError> {
         match &self.peek().tok {
             Tok::Ident(w) if !is_reserved(w) => {
@@ -130,7 +144,7 @@ impl<'t> Parser<'t> {
             items.push(self.select_item(level)?);
         }
         self.expect_keyword("FROM")?;
-        let from = self.name()?;
+        let from = self.object_after_from()?;
         let filter = if self.eat_keyword("WHERE") { Some(self.condition()?) } else { None };
         let mut order_by = Vec::new();
         if self.eat_keyword("ORDER") {

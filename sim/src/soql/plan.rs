@@ -6,10 +6,21 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::Scope;
 use super::ast::{CmpOp, Cond, LitKind, Literal, OrderItem, Path, Select, SelectItem};
 use super::error::{self, ErrorCode, SoqlError};
 use super::eval;
 use crate::model::{FieldDef, FieldType, ObjectDef, Org, normalize_id};
+
+/// Salesforce's refusal of a Tooling query for `FullName` or `Metadata` over several
+/// rows (salesforce-api.md D.3: "the FullName query works for one row at a time only").
+/// Whether Salesforce puts a caret position on it is unconfirmed; it is answered plain.
+pub(crate) const ONE_ROW_MESSAGE: &str = "When retrieving results with Metadata or FullName fields, the query qualifications must specify no more than one row for retrieval.";
+
+/// Tooling fields that may only be read one row at a time.
+fn one_row_field(field: &FieldDef) -> bool {
+    field.tooling_only && matches!(field.name.as_str(), "FullName" | "Metadata")
+}
 
 /// One step through a parent relationship (`Profile` via `ProfileId`).
 #[derive(Debug)]
@@ -129,6 +140,8 @@ pub(crate) struct Plan<'a> {
     pub order: Vec<SortKey<'a>>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+    /// Selects `FullName` or `Metadata`: the result may have one row at most.
+    pub one_row_only: bool,
 }
 
 pub(crate) struct Binder<'a> {
@@ -136,6 +149,7 @@ pub(crate) struct Binder<'a> {
     pub text: &'a str,
     /// Today, in days since the epoch, for TODAY / YESTERDAY / TOMORROW.
     pub today: i64,
+    pub scope: Scope,
 }
 
 impl<'a> Binder<'a> {
@@ -170,6 +184,7 @@ impl<'a> Binder<'a> {
         }
         let field = current
             .field(last)
+            .filter(|f| self.scope.tooling || !f.tooling_only)
             .ok_or_else(|| self.err(ErrorCode::InvalidField, path.at, error::no_such_column(last, &current.name)))?;
         Ok(FieldPath { hops, field })
     }
@@ -179,7 +194,16 @@ impl<'a> Binder<'a> {
         let shape = self.shape(object, &select.items)?;
         let filter = select.filter.as_ref().map(|c| self.condition(object, c, true)).transpose()?;
         let order = self.order(object, &select.order_by)?;
-        Ok(Plan { object, shape, filter, order, limit: select.limit, offset: select.offset })
+        let one_row_only = match &shape {
+            Shape::Rows(columns) => selects_one_row_field(columns),
+            _ => false,
+        };
+        // Stricter reading of "no more than one row": only an `Id = '…'` conjunct
+        // qualifies, whatever the data; a Name filter that happens to match one row does not.
+        if one_row_only && !filter.as_ref().is_some_and(pins_id) {
+            return Err(SoqlError::plain(ErrorCode::MalformedQuery, ONE_ROW_MESSAGE));
+        }
+        Ok(Plan { object, shape, filter, order, limit: select.limit, offset: select.offset, one_row_only })
     }
 
     fn shape(&self, object: &'a ObjectDef, items: &[SelectItem]) -> Result<Shape<'a>, SoqlError> {
@@ -375,7 +399,7 @@ impl<'a> Binder<'a> {
         }
         let filter = query.filter.as_ref().map(|c| self.condition(object, c, false)).transpose()?;
         let mut ids = HashSet::new();
-        for record in self.org.records(&object.name) {
+        for record in eval::rows(self.org, &object.name, self.scope) {
             if filter.as_ref().is_none_or(|f| eval::matches(self.org, record, f))
                 && let Some(id) = eval::read(self.org, record, &inner).as_str().and_then(normalize_id)
             {
@@ -391,6 +415,7 @@ impl<'a> Binder<'a> {
             FieldType::Boolean => ("boolean", false),
             FieldType::Int => ("int", false),
             FieldType::Double => ("double", false),
+            FieldType::Currency => ("currency", false),
             FieldType::Date => ("date", false),
             FieldType::DateTime => ("dateTime", false),
             _ => ("string", true),
@@ -420,7 +445,7 @@ impl<'a> Binder<'a> {
                 }
             }
             (LitKind::Bool(b), FieldType::Boolean) => Operand::Bool(*b),
-            (LitKind::Num(n), FieldType::Int | FieldType::Double) => Operand::Num(*n),
+            (LitKind::Num(n), FieldType::Int | FieldType::Double | FieldType::Currency) => Operand::Num(*n),
             (LitKind::Date(d), FieldType::Date) => day_range(*d),
             (LitKind::RelativeDay(k), FieldType::Date) => day_range(self.today + k),
             (LitKind::DateTime(s), FieldType::Date) => day_range(s.div_euclid(86_400)),
@@ -438,6 +463,25 @@ impl<'a> Binder<'a> {
             ) => Operand::Text(unescape_wildcards(s).to_lowercase()),
             _ => return Err(self.type_error(field, lit.at)),
         })
+    }
+}
+
+fn selects_one_row_field(columns: &[Column<'_>]) -> bool {
+    columns.iter().any(|c| match c {
+        Column::Field { field } => one_row_field(field),
+        Column::Parent { children, .. } => selects_one_row_field(children),
+        Column::Children(plan) => selects_one_row_field(&plan.columns),
+    })
+}
+
+/// The filter is, or has as a top-level conjunct, `Id = '<id>'`.
+fn pins_id(pred: &Pred<'_>) -> bool {
+    match pred {
+        Pred::Cmp { path, op: CmpOp::Eq, operand: Operand::Id(_) } => {
+            path.hops.is_empty() && path.field.ty == FieldType::Id
+        }
+        Pred::All(parts) => parts.iter().any(pins_id),
+        _ => false,
     }
 }
 

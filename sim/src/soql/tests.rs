@@ -536,7 +536,7 @@ fn date_literals() {
     let today = days_from_civil(2024, 5, 2);
     let at = |soql: &str| {
         let q = parse(soql).expect("parses");
-        column(&execute_on(&org, &q, "62.0", today).expect("runs"), "Username")
+        column(&execute_on(&org, &q, "62.0", today, Scope::default()).expect("runs"), "Username")
     };
     assert_eq!(at("SELECT Username FROM User WHERE LastLoginDate = TODAY"), [json!("sync@example.com")]);
     assert_eq!(at("SELECT Username FROM User WHERE LastLoginDate = YESTERDAY"), [json!("ada@example.com")]);

@@ -125,6 +125,107 @@ pub fn error_of(reply: &Reply) -> (String, String) {
     (e["errorCode"].as_str().unwrap_or_default().to_string(), e["message"].as_str().unwrap_or_default().to_string())
 }
 
+// ---------------------------------------------------------------- Metadata SOAP
+
+pub fn envelope(session: &str, body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <soapenv:Header><met:SessionHeader><met:sessionId>{session}</met:sessionId></met:SessionHeader></soapenv:Header>
+  <soapenv:Body>{body}</soapenv:Body>
+</soapenv:Envelope>"#
+    )
+}
+
+/// Posts a Metadata SOAP call; answers the status and the body.
+pub async fn soap(sim: &Sim, session: &str, body: &str) -> (u16, String) {
+    let resp = sim
+        .client
+        .post(sim.url("/services/Soap/m/62.0"))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .header("SOAPAction", "\"\"")
+        .body(envelope(session, body))
+        .send()
+        .await
+        .expect("answered");
+    (resp.status().as_u16(), resp.text().await.expect("text"))
+}
+
+/// Metadata SOAP with the sim's own token.
+pub async fn soap_call(sim: &Sim, body: &str) -> String {
+    let token = sim.handle.token().to_string();
+    let (status, xml) = soap(sim, &token, body).await;
+    assert_eq!(status, 200, "{xml}");
+    xml
+}
+
+pub fn read_profile(name: &str) -> String {
+    format!("<met:readMetadata><met:type>Profile</met:type><met:fullNames>{name}</met:fullNames></met:readMetadata>")
+}
+
+/// An updateMetadata of one Profile carrying `entries` (recordTypeVisibilities XML).
+pub fn update_profile(full_name: &str, entries: &str) -> String {
+    format!(
+        r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>{full_name}</met:fullName>{entries}</met:metadata></met:updateMetadata>"#
+    )
+}
+
+/// One recordTypeVisibilities element.
+pub fn rtv_xml(record_type: &str, default: bool, visible: bool, person_default: Option<bool>) -> String {
+    let person =
+        person_default.map(|p| format!("<met:personAccountDefault>{p}</met:personAccountDefault>")).unwrap_or_default();
+    format!(
+        "<met:recordTypeVisibilities><met:default>{default}</met:default>{person}<met:recordType>{record_type}</met:recordType><met:visible>{visible}</met:visible></met:recordTypeVisibilities>"
+    )
+}
+
+/// One recordTypeVisibilities entry of a readMetadata answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visibility {
+    pub record_type: String,
+    pub default: bool,
+    pub visible: bool,
+    /// None when the element is absent.
+    pub person_account_default: Option<bool>,
+}
+
+impl Visibility {
+    pub fn object(&self) -> &str {
+        self.record_type.split('.').next().unwrap_or_default()
+    }
+}
+
+fn element<'a>(chunk: &'a str, name: &str) -> Option<&'a str> {
+    chunk.split(&format!("<{name}>")).nth(1)?.split(&format!("</{name}>")).next()
+}
+
+/// The recordTypeVisibilities entries of a readMetadata answer.
+pub fn visibilities(xml: &str) -> Vec<Visibility> {
+    xml.split("<recordTypeVisibilities>")
+        .skip(1)
+        .filter_map(|chunk| {
+            let chunk = chunk.split("</recordTypeVisibilities>").next()?;
+            Some(Visibility {
+                record_type: element(chunk, "recordType")?.to_string(),
+                default: element(chunk, "default")? == "true",
+                visible: element(chunk, "visible")? == "true",
+                person_account_default: element(chunk, "personAccountDefault").map(|v| v == "true"),
+            })
+        })
+        .collect()
+}
+
+/// The `<errors>` of a write result: (statusCode, message) pairs.
+pub fn metadata_errors(xml: &str) -> Vec<(String, String)> {
+    xml.split("<errors>")
+        .skip(1)
+        .filter_map(|chunk| {
+            let chunk = chunk.split("</errors>").next()?;
+            Some((element(chunk, "statusCode")?.to_string(), element(chunk, "message")?.to_string()))
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------- fixtures
 
 /// The repository's verbatim copy of the responses recorded from real orgs.

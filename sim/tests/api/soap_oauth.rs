@@ -8,45 +8,6 @@ use crate::common::*;
 
 const PROFILE: &str = "Minimum Access - API Only Integrations";
 
-fn envelope(session: &str, body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-  <soapenv:Header><met:SessionHeader><met:sessionId>{session}</met:sessionId></met:SessionHeader></soapenv:Header>
-  <soapenv:Body>{body}</soapenv:Body>
-</soapenv:Envelope>"#
-    )
-}
-
-async fn soap(sim: &Sim, session: &str, body: &str) -> (u16, String) {
-    let resp = sim
-        .client
-        .post(sim.url("/services/Soap/m/62.0"))
-        .header("Content-Type", "text/xml; charset=UTF-8")
-        .header("SOAPAction", "\"\"")
-        .body(envelope(session, body))
-        .send()
-        .await
-        .expect("answered");
-    (resp.status().as_u16(), resp.text().await.expect("text"))
-}
-
-fn read_profile(name: &str) -> String {
-    format!("<met:readMetadata><met:type>Profile</met:type><met:fullNames>{name}</met:fullNames></met:readMetadata>")
-}
-
-/// (recordType, default) pairs of a readMetadata answer.
-fn defaults(xml: &str) -> Vec<(String, bool)> {
-    xml.split("<recordTypeVisibilities>")
-        .skip(1)
-        .filter_map(|chunk| {
-            let rt = chunk.split("<recordType>").nth(1)?.split("</recordType>").next()?.to_string();
-            let default = chunk.split("<default>").nth(1)?.starts_with("true");
-            Some((rt, default))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn profile_record_type_defaults_read_and_update() {
     let sim = sim().await;
@@ -55,26 +16,37 @@ async fn profile_record_type_defaults_read_and_update() {
     assert_eq!(status, 200, "{xml}");
     assert!(xml.contains("<readMetadataResponse>") && xml.contains(r#"<records xsi:type="Profile">"#), "{xml}");
     assert!(xml.contains(&format!("<fullName>{PROFILE}</fullName>")));
-    let found = defaults(&xml);
-    assert_eq!(found.len(), 6);
-    let on: Vec<&str> = found.iter().filter(|(_, d)| *d).map(|(rt, _)| rt.as_str()).collect();
-    assert_eq!(on, ["Account.Wholesale_Account", "Contact.Partner", "Order.In_Store"]);
+    // One entry per record type of the org; one default per object.
+    let all_types = sim.query("SELECT SobjectType, DeveloperName FROM RecordType").await;
+    let found = visibilities(&xml);
+    assert_eq!(found.len(), all_types.len(), "{xml}");
+    for object in ["Account", "Contact", "Order"] {
+        assert_eq!(found.iter().filter(|v| v.object() == object && v.default).count(), 1, "{object}: {xml}");
+    }
 
     let (_, admin) = soap(&sim, &token, &read_profile("Admin")).await;
     assert!(admin.contains("<fullName>Admin</fullName>"), "{admin}");
 
-    // Overlay: only the sent element changes; the object's previous default is cleared.
-    let update = format!(
-        r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>{PROFILE}</met:fullName>
-        <met:recordTypeVisibilities><met:default>true</met:default><met:recordType>Account.Business_Account</met:recordType><met:visible>true</met:visible></met:recordTypeVisibilities>
-        </met:metadata></met:updateMetadata>"#
-    );
-    let (status, xml) = soap(&sim, &token, &update).await;
+    // The whole Account block, with another default: accepted and read back.
+    let old_default = found.iter().find(|v| v.object() == "Account" && v.default).map(|v| v.record_type.clone());
+    let visible: Vec<&Visibility> = found.iter().filter(|v| v.object() == "Account" && v.visible).collect();
+    let new_default = visible
+        .iter()
+        .find(|v| Some(&v.record_type) != old_default.as_ref())
+        .map(|v| v.record_type.clone())
+        .unwrap_or_default();
+    let block: String =
+        visible.iter().map(|v| rtv_xml(&v.record_type, v.record_type == new_default, true, None)).collect();
+    let (status, xml) = soap(&sim, &token, &update_profile(PROFILE, &block)).await;
     assert_eq!(status, 200);
     assert!(xml.contains(&format!("<result><fullName>{PROFILE}</fullName><success>true</success></result>")), "{xml}");
     let (_, xml) = soap(&sim, &token, &read_profile(PROFILE)).await;
-    let on: Vec<String> = defaults(&xml).into_iter().filter(|(_, d)| *d).map(|(rt, _)| rt).collect();
-    assert_eq!(on, ["Account.Business_Account", "Contact.Partner", "Order.In_Store"]);
+    let now: Vec<String> = visibilities(&xml)
+        .into_iter()
+        .filter(|v| v.object() == "Account" && v.default)
+        .map(|v| v.record_type)
+        .collect();
+    assert_eq!(now, [new_default]);
 
     // A default namespace instead of prefixes works too; unknown record types fail per result.
     let bad = format!(
@@ -95,10 +67,16 @@ async fn profile_record_type_defaults_read_and_update() {
     );
 
     // AllOrNoneHeader: one failure keeps every change out.
-    let mixed = r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>Admin</met:fullName>
-        <met:recordTypeVisibilities><met:default>true</met:default><met:recordType>Contact.Partner</met:recordType></met:recordTypeVisibilities>
-        </met:metadata><met:metadata xsi:type="met:Profile"><met:fullName>No Such Profile</met:fullName></met:metadata></met:updateMetadata>"#;
-    let body = envelope(&token, mixed).replace(
+    let (_, before) = soap(&sim, &token, &read_profile("Admin")).await;
+    let contact: Vec<Visibility> =
+        visibilities(&before).into_iter().filter(|v| v.object() == "Contact" && v.visible).collect();
+    let contact_default = contact.iter().find(|v| !v.default).map(|v| v.record_type.clone()).unwrap_or_default();
+    let contact_block: String =
+        contact.iter().map(|v| rtv_xml(&v.record_type, v.record_type == contact_default, true, None)).collect();
+    let mixed = format!(
+        r#"<met:updateMetadata><met:metadata xsi:type="met:Profile"><met:fullName>Admin</met:fullName>{contact_block}</met:metadata><met:metadata xsi:type="met:Profile"><met:fullName>No Such Profile</met:fullName></met:metadata></met:updateMetadata>"#
+    );
+    let body = envelope(&token, &mixed).replace(
         "<soapenv:Header>",
         "<soapenv:Header><met:AllOrNoneHeader><met:allOrNone>true</met:allOrNone></met:AllOrNoneHeader>",
     );
@@ -107,14 +85,13 @@ async fn profile_record_type_defaults_read_and_update() {
     assert!(xml.contains("<fullName>Admin</fullName><success>true</success>"), "{xml}");
     assert!(xml.contains("no Profile named No Such Profile"), "{xml}");
     let (_, admin) = soap(&sim, &token, &read_profile("Admin")).await;
-    let on: Vec<String> = defaults(&admin).into_iter().filter(|(_, d)| *d).map(|(rt, _)| rt).collect();
-    assert_eq!(on, ["Account.Business_Account", "Contact.Customer", "Order.Online"]);
+    assert_eq!(visibilities(&admin), visibilities(&before));
 
     let (status, xml) = soap(&sim, "bogus", &read_profile(PROFILE)).await;
     assert_eq!(status, 500);
     assert!(xml.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"), "{xml}");
-    // Seven SOAP calls were served; the refused one does not count.
-    assert_eq!(sim.handle.api_calls(), 7);
+    // Eight SOAP calls and one query were served; the refused call does not count.
+    assert_eq!(sim.handle.api_calls(), 9);
 }
 
 #[tokio::test]
