@@ -314,13 +314,14 @@ fn default_needed(object: &str, types: &[&Map<String, Value>]) -> StepFailure {
     StepFailure::new(
         "runner::set_defaults::default_needed",
         format!(
-            "set_defaults: {object} has {} active record types and no default was given; choose one of: {}",
+            "set_defaults: {object} has {} active record types and no default was given; choose one of: {} \
+             (setup.rhai: --var default_{object}=<DeveloperName>)",
             types.len(),
             choices(types)
         ),
     )
     .hint(format!(
-        "pass --var default_{object}=<DeveloperName> to setup.rhai (e.g. --var default_{object}={example}), or add it to `defaults`"
+        "pass --var default_{object}=<DeveloperName> to setup.rhai (e.g. --var default_{object}={example}), or add it to the step's `defaults`"
     ))
 }
 

@@ -179,8 +179,9 @@ impl TestOrg {
         self.http.get(url).send().await.expect("state answered").json().await.expect("JSON state")
     }
 
-    /// For each object with several active business record types, one of them, found by
-    /// query: the playbooks and tests cannot know the org's names.
+    /// For each object with several active business record types, one that the
+    /// integration profile does not default to yet, found by query: the playbooks and
+    /// tests cannot know the org's names, and a default that is already set proves nothing.
     pub async fn record_type_choices(&self) -> Vec<(String, String)> {
         let rows = self
             .query(
@@ -188,6 +189,13 @@ impl TestOrg {
                  ORDER BY SobjectType, DeveloperName",
             )
             .await;
+        let profile = self.query("SELECT Id FROM Profile WHERE UserLicense.Name = 'Salesforce Integration'").await;
+        let current: Vec<String> = match profile.first().and_then(|p| p["Id"].as_str()) {
+            Some(id) => {
+                self.profile_visibilities(id).await.into_iter().filter(|(_, default, _)| *default).map(|(rt, ..)| rt).collect()
+            }
+            None => Vec::new(),
+        };
         let mut by_object: IndexMap<String, Vec<String>> = IndexMap::new();
         for row in rows {
             let object = row["SobjectType"].as_str().unwrap_or_default().to_string();
@@ -196,7 +204,10 @@ impl TestOrg {
         by_object
             .into_iter()
             .filter(|(_, names)| names.len() >= 2)
-            .filter_map(|(object, names)| Some((object, names.last()?.clone())))
+            .filter_map(|(object, names)| {
+                let pick = names.iter().find(|n| !current.contains(&format!("{object}.{n}"))).or(names.first())?;
+                Some((object, pick.clone()))
+            })
             .collect()
     }
 

@@ -56,6 +56,7 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let credentials = dir.path().join("sync.creds");
+    let choices = org.record_type_choices().await;
     let vars = setup_vars(&org, &credentials.to_string_lossy()).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert_eq!(report.error.as_ref().map(|e| e.message.clone()), None);
@@ -65,7 +66,7 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
     assert_fully_set_up(&org).await;
     let users = org.query(&format!("SELECT ProfileId FROM User WHERE Username = '{USER}'")).await;
     let visibilities = org.profile_visibilities(users[0]["ProfileId"].as_str().expect("a profile")).await;
-    for (object, wanted) in org.record_type_choices().await {
+    for (object, wanted) in choices {
         let full = format!("{object}.{wanted}");
         assert!(visibilities.iter().any(|(rt, default, _)| *default && rt == &full), "{full}: {visibilities:?}");
     }
@@ -92,7 +93,7 @@ async fn check_mode_reports_every_change_and_writes_nothing() {
     let vars = setup_vars(&org, never).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), true).await;
     // The credentials file's folder is missing: planning says so before anything is written.
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "{:#?}", report.error);
+    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "set_password and verify: {:#?}", report.error);
     assert!(report.error.as_ref().expect("an error").message.contains("nonexistent-folder-for-runner"));
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -135,8 +136,10 @@ async fn no_free_seat_is_reported_with_the_licence_counts_before_any_write() {
     let dir = tempfile::tempdir().expect("temp dir");
     let vars = setup_vars(&org, &dir.path().join("sync.creds").to_string_lossy()).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
+    // Both licences are full: every problem is named at once.
     assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
     assert_eq!(finding_code(&report, "create_user"), Some("runner::create_user::no_free_seats"));
+    assert_eq!(finding_code(&report, "assign_psl"), Some("runner::assign_psl::no_free_seats"));
     let message = &report.error.as_ref().expect("an error").message;
     assert!(message.contains("Salesforce Integration") && message.contains("1 of 1 used"), "{message}");
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
@@ -149,8 +152,7 @@ async fn a_missing_package_is_named_before_any_write() {
     let dir = tempfile::tempdir().expect("temp dir");
     let vars = setup_vars(&org, &dir.path().join("sync.creds").to_string_lossy()).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
-    assert_eq!(finding_code(&report, "assign_permission_sets"), Some("runner::assign_permission_sets::package_missing"));
+    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::package_missing"));
     assert!(report.error.as_ref().expect("error").message.contains("StoreConnect package is not installed"));
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0, "no user is left behind");
 }
@@ -163,11 +165,10 @@ async fn permission_sets_before_the_psl_are_refused_and_nothing_is_written() {
            assign_permission_sets(#{{ user: "{USER}" }});"#
     );
     let report = org.play_text(&playbook, &[], false).await.expect("compiles");
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
-    assert_eq!(finding_code(&report, "assign_permission_sets"), Some("runner::assign_permission_sets::license_missing"));
+    assert_eq!(failure_code(&report), Some("runner::assign_permission_sets::license_missing"));
     let error = report.error.as_ref().expect("an error");
     assert!(error.message.contains("Salesforce API Integration"), "names the PSL: {}", error.message);
-    assert!(error.message.contains("assign_psl"), "says which step comes first: {}", error.message);
+    assert!(error.hint.as_deref().unwrap_or_default().contains("assign_psl"), "says which step comes first: {error:?}");
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
 }
 
@@ -186,7 +187,12 @@ async fn a_set_salesforce_refuses_is_reported_by_its_cause_not_by_the_rollback()
            assign_permission_sets(#{{ user: "{USER}", permission_sets: ["s_c__storeConnect_Sync", "Sales_Extras"] }});"#
     );
     let report = org.play_text(&playbook, &[], false).await.expect("compiles");
-    let error = report.error.as_ref().expect("Salesforce refuses");
+    let error = report
+        .steps
+        .iter()
+        .find(|s| s.name == "assign_permission_sets")
+        .and_then(|s| s.error.as_ref())
+        .expect("Salesforce refuses");
     assert_eq!(error.code, "runner::assign_permission_sets::license_mismatch", "{error:#?}");
     assert_eq!(error.error_code.as_deref(), Some("FIELD_INTEGRITY_EXCEPTION"), "{error:#?}");
     assert!(!error.message.contains("rolled back"), "{}", error.message);

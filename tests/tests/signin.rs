@@ -85,7 +85,7 @@ async fn setup_that_cannot_finish_names_every_record_type_choice_and_writes_noth
     let credentials = dir.path().join("sync.creds").to_string_lossy().to_string();
     let vars = [("username", USER), ("email", "ops@client.example"), ("credentials_file", credentials.as_str())];
     let report = org.play(&scripts_dir().join("setup.rhai"), &vars, false).await;
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "{:#?}", report.error);
+    assert_eq!(failure_code(&report), Some("runner::set_defaults::default_needed"), "{:#?}", report.error);
     let message = &report.error.as_ref().expect("an error").message;
     for (object, _) in org.record_type_choices().await {
         assert!(message.contains(&format!("--var default_{object}=")), "names the var for {object}: {message}");
@@ -111,9 +111,10 @@ async fn a_running_user_without_the_mfa_permission_stops_setup_before_any_write(
     let credentials = dir.path().join("sync.creds").to_string_lossy().to_string();
     let vars = setup_vars(&org, USER, &credentials).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "{:#?}", report.error);
+    assert_eq!(failure_code(&report), Some("runner::mfa::permission_missing"), "{:#?}", report.error);
     let error = report.error.as_ref().expect("an error");
     assert!(error.message.contains("Manage Multi-Factor Authentication in API"), "{}", error.message);
+    assert!(error.hint.as_deref().unwrap_or_default().contains("nothing was written"), "{error:?}");
     let verify = report.steps.iter().find(|s| s.name == "verify").expect("verify is reported");
     assert_eq!(verify.error.as_ref().map(|e| e.code.as_str()), Some("runner::mfa::permission_missing"));
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
@@ -125,17 +126,22 @@ async fn defaults_are_set_on_a_profile_whose_name_is_translated() {
     let org = TestOrg::start(Scenario::Localized).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let credentials = dir.path().join("sync.creds");
+    let choices = org.record_type_choices().await;
     set_up(&org, USER, &credentials).await;
     let profile = org.query(&format!("SELECT ProfileId, Profile.Name FROM User WHERE Username = '{USER}'")).await;
     let profile_id = profile[0]["ProfileId"].as_str().expect("a profile").to_string();
     let visibilities = org.profile_visibilities(&profile_id).await;
-    for (object, wanted) in org.record_type_choices().await {
+    for (object, wanted) in choices {
         let full = format!("{object}.{wanted}");
         let defaults: Vec<&String> =
             visibilities.iter().filter(|(rt, default, _)| *default && rt.starts_with(&format!("{object}."))).map(|(rt, ..)| rt).collect();
         assert_eq!(defaults, vec![&full], "one default for {object}: {visibilities:?}");
     }
-    assert!(visibilities.iter().all(|(_, _, visible)| *visible), "no record type lost its visibility: {visibilities:?}");
+    let active = org.query("SELECT SobjectType, DeveloperName FROM RecordType WHERE IsActive = true").await;
+    for rt in active {
+        let full = format!("{}.{}", rt["SobjectType"].as_str().unwrap_or_default(), rt["DeveloperName"].as_str().unwrap_or_default());
+        assert!(visibilities.iter().any(|(name, _, visible)| *visible && name == &full), "{full} stays visible: {visibilities:?}");
+    }
     let details = sign_in_details(&credentials);
     let (status, body) = org.sign_in(&details.username, &details.password, &details.code).await;
     assert_eq!(status, 200, "{body}");

@@ -75,7 +75,7 @@ async fn set_defaults_lists_the_choices_of_every_object_without_a_default() {
         )
         .await
         .expect("compiles");
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "{:#?}", report.error);
+    assert_eq!(failure_code(&report), Some("runner::set_defaults::default_needed"), "{:#?}", report.error);
     let message = &report.error.as_ref().expect("error").message;
     for (object, _) in &choices[1..] {
         assert!(message.contains(&format!("--var default_{object}=")), "{object} in {message}");

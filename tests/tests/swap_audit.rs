@@ -24,7 +24,7 @@ async fn swap_to_a_user_that_cannot_sign_in_says_what_is_missing_and_writes_noth
     assert!(created.error.is_none(), "{:?}", created.error);
     let writes = org.journal().len();
     let report = org.play(&scripts_dir().join("swap.rhai"), &[("new_user", NEW_USER)], false).await;
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"));
+    assert_eq!(failure_code(&report), Some("runner::swap_user::not_ready"));
     let finding = report.steps.iter().find(|s| s.name == "swap_user").and_then(|s| s.error.clone()).expect("a finding");
     assert_eq!(finding.code, "runner::swap_user::not_ready");
     for missing in ["password", "permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"] {
