@@ -9,6 +9,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("swap.rhai", include_str!("../../scripts/swap.rhai")),
     ("reauth.rhai", include_str!("../../scripts/reauth.rhai")),
     ("audit.rhai", include_str!("../../scripts/audit.rhai")),
+    ("record_types.rhai", include_str!("../../scripts/record_types.rhai")),
     ("lib/storeconnect.rhai", include_str!("../../scripts/lib/storeconnect.rhai")),
     ("examples/hello.rhai", include_str!("../../scripts/examples/hello.rhai")),
     ("examples/partner.rhai", include_str!("../../scripts/examples/partner.rhai")),

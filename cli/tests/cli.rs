@@ -202,35 +202,41 @@ fn plain_http_to_a_remote_host_is_refused_before_any_request() {
 }
 
 #[test]
-fn the_totp_secret_reaches_no_output_journal_or_json() {
+fn the_password_and_totp_secret_reach_no_output_journal_or_json() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let totp = dir.path().join("sync.totp");
+    let credentials = dir.path().join("sync.creds");
     let journal = dir.path().join("j.jsonl");
     let out = runner()
         .args(["play", "setup.rhai", "--org", "sim", "--json", "--var", "username=sc.sync@client.example"])
         .args(["--var", "email=ops@client.example", "--var"])
-        .arg(format!("totp_file={}", totp.display()))
+        .arg(format!("credentials_file={}", credentials.display()))
+        .args(common::record_type_vars("sim", &[], dir.path()))
         .arg("--journal")
         .arg(&journal)
         .current_dir(dir.path())
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = std::fs::read_to_string(&totp).expect("the secret file");
-    let secret = file.lines().find_map(|l| l.strip_prefix("secret=")).expect("a secret line").to_string();
-    assert_eq!(secret.len(), 32);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&totp).expect("meta").permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&credentials).expect("meta").permissions().mode() & 0o777, 0o600);
+    let file = std::fs::read_to_string(&credentials).expect("the credentials file");
+    let password = file.lines().find_map(|l| l.strip_prefix("password=")).expect("a password line").to_string();
+    let uri = file.lines().find_map(|l| l.strip_prefix("otpauth=")).expect("an otpauth line").to_string();
+    let secret = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).expect("a secret").to_string();
+    assert_eq!(secret.len(), 32);
+    assert!(password.len() >= 20, "a strong password");
     let journal = std::fs::read_to_string(&journal).expect("journal");
     assert!(journal.contains("TwoFactorInfo"), "the TOTP write is journaled");
+    assert!(journal.contains("/password"), "the password write is journaled");
     for (what, text) in [
         ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
         ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
         ("journal", journal),
     ] {
         assert!(!text.contains(&secret), "the secret leaked into {what}");
+        assert!(!text.contains(&password), "the password leaked into {what}");
     }
-    let code = runner().args(["totp", "code", "--secret-file"]).arg(&totp).output().expect("runs");
+    let code = runner().args(["totp", "code", "--secret-file"]).arg(&credentials).output().expect("runs");
     assert!(code.status.success());
     let digits = String::from_utf8_lossy(&code.stdout).trim().to_string();
     assert!(digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()), "{digits}");
@@ -241,7 +247,8 @@ fn built_in_playbooks_run_from_an_empty_folder_and_init_copies_them_without_over
     let dir = tempfile::tempdir().expect("temp dir");
     let out = runner()
         .args(["play", "setup.rhai", "--org", "sim", "--var", "username=sc.sync@client.example"])
-        .args(["--var", "email=ops@client.example", "--var", "totp_file=sync.totp", "--journal", "j.jsonl"])
+        .args(["--var", "email=ops@client.example", "--var", "credentials_file=sync.creds", "--journal", "j.jsonl"])
+        .args(common::record_type_vars("sim", &[], dir.path()))
         .current_dir(dir.path())
         .output()
         .expect("runs");

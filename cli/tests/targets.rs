@@ -578,7 +578,15 @@ async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
         .env("NO_COLOR", "1")
         .env("ACME_CLIENT_SECRET", CLIENT_SECRET)
         .args(["play", "setup.rhai", "--org", "acme", "--var", "username=cc.sync@client.example"])
-        .args(["--var", "email=ops@client.example", "--var", "totp_file=sync.totp", "--journal", "journal.jsonl"])
+        .args([
+            "--var",
+            "email=ops@client.example",
+            "--var",
+            "credentials_file=sync.creds",
+            "--journal",
+            "journal.jsonl",
+        ])
+        .args(common::record_type_vars("acme", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)], &work.path()))
         .output()
         .expect("runs");
     // The setup makes far more than 5 calls: it only completes by getting new tokens.
@@ -611,10 +619,16 @@ async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
     work.write("runner.toml", &toml, 0o644);
     let failing = work.write("fail.rhai", "sf::query(\"SELECT Nope FROM Account\");\n", 0o644);
     let failing = failing.to_string_lossy().to_string();
-    let setup = ["setup.rhai", "--var", "username=scan.sync@client.example", "--var", "email=ops@client.example"];
+    let defaults = common::record_type_vars("cc", &[("CC_SECRET", CLIENT_SECRET)], &work.path());
+    let mut setup =
+        vec!["setup.rhai", "--var", "username=scan.sync@client.example", "--var", "email=ops@client.example"];
+    setup.extend(defaults.iter().map(String::as_str));
     let runs: Vec<Run> = vec![
         // Successes: client credentials, JWT, a token by URL; human and JSON output.
-        ([&setup[..], &["--org", "cc", "--var", "totp_file=sync.totp"]].concat(), vec![("CC_SECRET", CLIENT_SECRET)]),
+        (
+            [&setup[..], &["--org", "cc", "--var", "credentials_file=sync.creds"]].concat(),
+            vec![("CC_SECRET", CLIENT_SECRET)],
+        ),
         (vec!["audit.rhai", "--org", "jwt", "--json", "--var", "username=scan.sync@client.example"], vec![]),
         (vec!["examples/hello.rhai", "--org", &served.url, "--json"], vec![("SF_ACCESS_TOKEN", TOKEN)]),
         // Failures: a wrong client secret, an app the org does not know, a Salesforce error, a revoked token.
@@ -636,12 +650,15 @@ async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
         everything.push_str(&String::from_utf8_lossy(&out.stderr));
     }
     everything.push_str(&work.journal());
-    let totp = std::fs::read_to_string(work.path().join("sync.totp")).expect("the TOTP file was written");
-    let totp_secret = totp.lines().find_map(|l| l.strip_prefix("secret=")).expect("secret line").to_string();
+    let kept = std::fs::read_to_string(work.path().join("sync.creds")).expect("the credentials file was written");
+    let uri = kept.lines().find_map(|l| l.strip_prefix("otpauth=")).expect("otpauth line");
+    let totp_secret = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).expect("a secret").to_string();
+    let password = kept.lines().find_map(|l| l.strip_prefix("password=")).expect("password line").to_string();
     let mut secrets = vec![
         TOKEN.to_string(),
         CLIENT_SECRET.to_string(),
         totp_secret,
+        password,
         runner_sim::SEED_TOTP_SECRET.to_string(),
         "00Dwrong!token-never-valid".to_string(),
     ];

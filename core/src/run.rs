@@ -583,7 +583,9 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
             if s.check_mode() && is_planned_id(id) {
                 let changes: Vec<Change> = wanted
                     .iter()
-                    .map(|(field, value)| Change::new(format!("{sobject} {id}"), Some(field), Value::Null, value.clone()))
+                    .map(|(field, value)| {
+                        Change::new(format!("{sobject} {id}"), Some(field), Value::Null, value.clone())
+                    })
                     .collect();
                 let summary = format!("would update the {sobject} check mode plans to create");
                 timer.record(&s, "sf::update", Outcome::Changed, summary, changes, None);
@@ -771,7 +773,12 @@ fn read_ahead(playbook: &Playbook, registry: &Registry, shared: &Arc<RunShared>,
 }
 
 impl RunShared {
-    fn new(client: SfClient, facts: OrgFacts, options: &RunOptions, read_ahead: Arc<crate::prefetch::ReadAhead>) -> Self {
+    fn new(
+        client: SfClient,
+        facts: OrgFacts,
+        options: &RunOptions,
+        read_ahead: Arc<crate::prefetch::ReadAhead>,
+    ) -> Self {
         RunShared {
             client,
             facts,
@@ -810,12 +817,7 @@ impl RunShared {
 
 /// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
 /// playbook, before anything is written.
-fn plan(
-    playbook: &Playbook,
-    registry: &Registry,
-    shared: &RunShared,
-    vars: &IndexMap<String, String>,
-) -> Vec<Finding> {
+fn plan(playbook: &Playbook, registry: &Registry, shared: &RunShared, vars: &IndexMap<String, String>) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
     for _ in 0..crate::plan::MAX_PASSES {
         let pass = Arc::new(shared.planning_pass(&found));
@@ -825,7 +827,8 @@ fn plan(
         let Err(err) = ended else { return found };
         // The pass ended on the failure a step threw: a finding. Anything else is the
         // playbook's own error, which the run meets before its first write as well.
-        let Some(mut finding) = thrown.filter(|f| f.failure.code == err.code && err.message.ends_with(&f.failure.message))
+        let Some(mut finding) =
+            thrown.filter(|f| f.failure.code == err.code && err.message.ends_with(&f.failure.message))
         else {
             return found;
         };

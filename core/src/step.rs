@@ -250,12 +250,33 @@ impl From<ClientError> for StepFailure {
 /// A write a step wants made, with the changes it stands for.
 #[derive(Debug, Clone)]
 pub enum Write {
-    Create { sobject: String, fields: Map<String, Value>, change: Change },
-    Update { sobject: String, id: String, fields: Map<String, Value>, changes: Vec<Change> },
-    Delete { sobject: String, id: String, change: Change },
-    ProfileRecordTypes { profile: String, visibilities: Vec<RecordTypeVisibility>, changes: Vec<Change> },
+    Create {
+        sobject: String,
+        fields: Map<String, Value>,
+        change: Change,
+    },
+    Update {
+        sobject: String,
+        id: String,
+        fields: Map<String, Value>,
+        changes: Vec<Change>,
+    },
+    Delete {
+        sobject: String,
+        id: String,
+        change: Change,
+    },
+    ProfileRecordTypes {
+        profile: String,
+        visibilities: Vec<RecordTypeVisibility>,
+        changes: Vec<Change>,
+    },
     /// A user's password (`POST /sobjects/User/{id}/password`, salesforce-api.md C.2).
-    Password { user_id: String, password: secrecy::SecretString, change: Change },
+    Password {
+        user_id: String,
+        password: secrecy::SecretString,
+        change: Change,
+    },
 }
 
 impl Write {

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use crate::assign_psl::planned_key;
 use crate::common::{
-    API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState, require_user, soql_list, split_namespace,
-    str_field, user_read,
+    API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState,
+    require_user, soql_list, split_namespace, str_field, user_read,
 };
 
 pub struct AssignPermissionSets;
@@ -109,7 +109,11 @@ impl Step for AssignPermissionSets {
             // documented order; real-org-review.md 4.4 and 5.2).
             let on_integration_licence = match &user {
                 UserState::Found(found) => {
-                    found.get("Profile").and_then(|p| p.get("UserLicense")).and_then(|l| l.get("Name")).and_then(Value::as_str)
+                    found
+                        .get("Profile")
+                        .and_then(|p| p.get("UserLicense"))
+                        .and_then(|l| l.get("Name"))
+                        .and_then(Value::as_str)
                         == Some(INTEGRATION_LICENSE)
                 }
                 UserState::Planned => true,
@@ -120,8 +124,8 @@ impl Step for AssignPermissionSets {
                 .find(|p| str_field(p, "DeveloperName") == Some(API_INTEGRATION_PSL))
                 .and_then(|p| str_field(p, "Id"));
             if on_integration_licence && let Some(api_psl) = api_psl {
-                let planned =
-                    ctx.check_mode() && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, api_psl));
+                let planned = ctx.check_mode()
+                    && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, api_psl));
                 if !held.contains(&api_psl) && !planned {
                     return Err(StepFailure::new(
                         "runner::assign_permission_sets::license_missing",

@@ -105,28 +105,6 @@ pub async fn reread_after_ambiguous(ctx: &StepCtx, soql: &str) -> Result<Option<
     Ok(result.records.into_iter().next())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_compare_on_fifteen_characters() {
-        // The sim's and Salesforce's documented example: 001D000000IqhSL → 001D000000IqhSLIAZ.
-        assert_eq!(id18("001D000000IqhSL"), "001D000000IqhSLIAZ");
-        assert_eq!(id18("001D000000IqhSLIAZ"), "001D000000IqhSLIAZ");
-        assert!(same_id("001D000000IqhSL", "001D000000IqhSLIAZ"));
-        assert!(!same_id("001D000000IqhSl", "001D000000IqhSLIAZ"));
-        assert!(!same_id("", ""));
-    }
-
-    #[test]
-    fn namespaces_split_only_on_package_prefixes() {
-        assert_eq!(split_namespace("s_c__storeConnect_Sync"), (Some("s_c"), "storeConnect_Sync"));
-        assert_eq!(split_namespace("storeConnect_Sync_standard"), (None, "storeConnect_Sync_standard"));
-        assert_eq!(split_namespace("s_c__Setup_Configuration__c"), (None, "s_c__Setup_Configuration__c"));
-    }
-}
-
 /// The reads that tell whether the running user holds [`MFA_API_PERMISSION`]: through its
 /// profile's own permission set, or an assigned one. Refusals are answers: an org whose
 /// API version lacks the field says nothing either way.
@@ -155,7 +133,12 @@ pub fn mfa_permission_reads(ctx: &StepCtx) -> Vec<Read> {
 /// Fails, before anything is written, when the reads of [`mfa_permission_reads`] show
 /// that the running user lacks the permission, or when Salesforce hides a TwoFactor
 /// object from it (`INVALID_TYPE`, which would otherwise read as a missing package).
-pub fn require_mfa_permission(step: &str, observed: &Observed, ctx: &StepCtx, two_factor_reads: &[&str]) -> Result<(), StepFailure> {
+pub fn require_mfa_permission(
+    step: &str,
+    observed: &Observed,
+    ctx: &StepCtx,
+    two_factor_reads: &[&str],
+) -> Result<(), StepFailure> {
     let hidden = two_factor_reads
         .iter()
         .any(|name| observed.failure(name).and_then(StepFailure::error_code) == Some("INVALID_TYPE"));
@@ -202,8 +185,31 @@ pub fn id18(id: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
     let mut out = id.to_string();
     for chunk in id.as_bytes().chunks(5) {
-        let bits = chunk.iter().enumerate().fold(0usize, |acc, (i, b)| acc | (usize::from(b.is_ascii_uppercase()) << i));
+        let bits =
+            chunk.iter().enumerate().fold(0usize, |acc, (i, b)| acc | (usize::from(b.is_ascii_uppercase()) << i));
         out.push(ALPHABET[bits] as char);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_on_fifteen_characters() {
+        // The sim's and Salesforce's documented example: 001D000000IqhSL → 001D000000IqhSLIAZ.
+        assert_eq!(id18("001D000000IqhSL"), "001D000000IqhSLIAZ");
+        assert_eq!(id18("001D000000IqhSLIAZ"), "001D000000IqhSLIAZ");
+        assert!(same_id("001D000000IqhSL", "001D000000IqhSLIAZ"));
+        assert!(!same_id("001D000000IqhSl", "001D000000IqhSLIAZ"));
+        assert!(!same_id("", ""));
+    }
+
+    #[test]
+    fn namespaces_split_only_on_package_prefixes() {
+        assert_eq!(split_namespace("s_c__storeConnect_Sync"), (Some("s_c"), "storeConnect_Sync"));
+        assert_eq!(split_namespace("storeConnect_Sync_standard"), (None, "storeConnect_Sync_standard"));
+        assert_eq!(split_namespace("s_c__Setup_Configuration__c"), (None, "s_c__Setup_Configuration__c"));
+    }
 }

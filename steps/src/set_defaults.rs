@@ -118,7 +118,9 @@ impl Step for SetDefaults {
             reads.push(user_read(user));
         }
         reads.push(match &params.profile {
-            Some(name) => Read::new("profiles", format!("SELECT Id, Name FROM Profile WHERE Name = {}", soql_quote(name))),
+            Some(name) => {
+                Read::new("profiles", format!("SELECT Id, Name FROM Profile WHERE Name = {}", soql_quote(name)))
+            }
             None => Read::new(
                 "profiles",
                 format!("SELECT Id, Name FROM Profile WHERE UserLicense.Name = {}", soql_quote(INTEGRATION_LICENSE)),
@@ -135,8 +137,11 @@ impl Step for SetDefaults {
         ));
         // Which of the objects exist: a typo in a default must not pass for "no record types".
         reads.push(
-            Read::new("objects", format!("SELECT QualifiedApiName FROM EntityDefinition WHERE QualifiedApiName IN {listed}"))
-                .may_fail(),
+            Read::new(
+                "objects",
+                format!("SELECT QualifiedApiName FROM EntityDefinition WHERE QualifiedApiName IN {listed}"),
+            )
+            .may_fail(),
         );
         Ok(reads)
     }
@@ -239,7 +244,8 @@ fn wanted_defaults(params: &Params, observed: &Observed) -> Result<Wanted, StepF
             None => !types.is_empty() || required.iter().any(|o| o.eq_ignore_ascii_case(&object)),
         };
         let asked = given.iter().find(|(o, _)| o.eq_ignore_ascii_case(&object)).map(|(_, rt)| rt.as_str());
-        let asked_person = given_person.iter().find(|(o, _)| o.eq_ignore_ascii_case(&object)).map(|(_, rt)| rt.as_str());
+        let asked_person =
+            given_person.iter().find(|(o, _)| o.eq_ignore_ascii_case(&object)).map(|(_, rt)| rt.as_str());
         if !known {
             if asked.is_some() || asked_person.is_some() {
                 problems.push(unknown_object(&object, &required));
@@ -304,7 +310,13 @@ fn matches_record_type(rt: &Map<String, Value>, asked: &str) -> bool {
 fn choices(types: &[&Map<String, Value>]) -> String {
     types
         .iter()
-        .map(|rt| format!("{} ({})", str_field(rt, "DeveloperName").unwrap_or_default(), str_field(rt, "Name").unwrap_or_default()))
+        .map(|rt| {
+            format!(
+                "{} ({})",
+                str_field(rt, "DeveloperName").unwrap_or_default(),
+                str_field(rt, "Name").unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -331,7 +343,9 @@ fn unknown_record_type(object: &str, asked: &str, types: &[&Map<String, Value>],
         "runner::set_defaults::unknown_record_type",
         format!("set_defaults: {object} has no active record type {asked:?}{note}; choose one of: {}", choices(types)),
     )
-    .hint(format!("record types are named by DeveloperName or label, as Setup → Object Manager → {object} → Record Types shows"))
+    .hint(format!(
+        "record types are named by DeveloperName or label, as Setup → Object Manager → {object} → Record Types shows"
+    ))
 }
 
 fn unknown_object(object: &str, required: &[String]) -> StepFailure {
@@ -379,8 +393,11 @@ fn profile_id(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<Str
             .or(profiles.first()),
     };
     pick.and_then(|p| str_field(p, "Id")).map(str::to_string).ok_or_else(|| match &params.profile {
-        Some(name) => StepFailure::new("runner::set_defaults::no_profile", format!("set_defaults: there is no profile named {name:?}"))
-            .hint("give the profile's name as Setup → Profiles shows it, or `user: \"…\"`"),
+        Some(name) => StepFailure::new(
+            "runner::set_defaults::no_profile",
+            format!("set_defaults: there is no profile named {name:?}"),
+        )
+        .hint("give the profile's name as Setup → Profiles shows it, or `user: \"…\"`"),
         None => StepFailure::new(
             "runner::set_defaults::no_profile",
             "set_defaults: no profile given and no Salesforce Integration profile found",
@@ -392,7 +409,8 @@ fn profile_id(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<Str
 /// The profile's Metadata `fullName`, from Tooling by Id (salesforce-api.md D.3): never
 /// `Profile.Name`, which is translated for admins working in another language.
 async fn full_name(ctx: &StepCtx, profile_id: &str) -> Result<String, StepFailure> {
-    let read = Read::tooling("full_name", format!("SELECT Id, FullName FROM Profile WHERE Id = {}", soql_quote(profile_id)));
+    let read =
+        Read::tooling("full_name", format!("SELECT Id, FullName FROM Profile WHERE Id = {}", soql_quote(profile_id)));
     let observed = ctx.read(vec![read]).await?;
     observed.first("full_name").and_then(|p| str_field(p, "FullName")).map(str::to_string).ok_or_else(|| {
         StepFailure::new(
@@ -487,7 +505,10 @@ mod tests {
             rtv("Contact.X", true, true),
         ];
         let (block, changes) = merged_block("P", "Account", &current, Some("Account.C"), None);
-        assert_eq!(block, vec![rtv("Account.A", false, true), rtv("Account.B", false, true), rtv("Account.C", true, true)]);
+        assert_eq!(
+            block,
+            vec![rtv("Account.A", false, true), rtv("Account.B", false, true), rtv("Account.C", true, true)]
+        );
         assert_eq!(changes.len(), 1);
         let (block, changes) = merged_block("P", "Account", &current, Some("Account.A"), None);
         assert!(changes.is_empty(), "{block:?}");

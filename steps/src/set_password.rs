@@ -105,7 +105,10 @@ impl Step for SetPassword {
                 let summary = if held {
                     format!("{} has a password, kept in its credentials file", params.user)
                 } else {
-                    format!("{} has a password (runner does not hold it; `rotate: true` sets one it keeps)", params.user)
+                    format!(
+                        "{} has a password (runner does not hold it; `rotate: true` sets one it keeps)",
+                        params.user
+                    )
                 };
                 return Ok(StepOutput::new(summary).with("password_set", true));
             }
@@ -156,7 +159,10 @@ impl Step for SetPassword {
             if !confirmed {
                 return Err(StepFailure::new(
                     "runner::set_password::not_confirmed",
-                    format!("set_password: Salesforce accepted the password but {}'s LastPasswordChangeDate is empty", params.user),
+                    format!(
+                        "set_password: Salesforce accepted the password but {}'s LastPasswordChangeDate is empty",
+                        params.user
+                    ),
                 )
                 .hint("run the playbook again: it sets a new password and keeps it"));
             }
@@ -241,9 +247,12 @@ fn generate() -> Result<SecretString, StepFailure> {
         // Rejection sampling keeps every character equally likely.
         let zone = u32::MAX - (u32::MAX % bound as u32);
         loop {
-            let value = OsRng
-                .try_next_u32()
-                .map_err(|_| StepFailure::new("runner::set_password::random", "set_password: the operating system's random generator failed"))?;
+            let value = OsRng.try_next_u32().map_err(|_| {
+                StepFailure::new(
+                    "runner::set_password::random",
+                    "set_password: the operating system's random generator failed",
+                )
+            })?;
             if value < zone {
                 return Ok((value % bound as u32) as usize);
             }

@@ -143,8 +143,12 @@ impl Step for SwapUser {
         }
         if let Some(old) = &params.old_user {
             let old = soql_quote(old);
-            reads.push(Read::new("old_user", format!("SELECT Id, Username, IsActive FROM User WHERE Username = {old}")));
-            reads.push(Read::new("old_login", format!("SELECT Id, IsFrozen FROM UserLogin WHERE User.Username = {old}")));
+            reads
+                .push(Read::new("old_user", format!("SELECT Id, Username, IsActive FROM User WHERE Username = {old}")));
+            reads.push(Read::new(
+                "old_login",
+                format!("SELECT Id, IsFrozen FROM UserLogin WHERE User.Username = {old}"),
+            ));
         }
         Ok(reads)
     }
@@ -234,7 +238,9 @@ async fn console(
     };
     let code = match &params.credentials_file {
         Some(file) => format!("`runner credentials show --file {file}` gives the password and the code"),
-        None => "the code comes from the authenticator app registered for the user (or `runner credentials show`)".into(),
+        None => {
+            "the code comes from the authenticator app registered for the user (or `runner credentials show`)".into()
+        }
     };
     let now = match &previous {
         Some(name) => format!("StoreConnect syncs as {name}"),

@@ -148,8 +148,11 @@ impl Step for Verify {
             };
             if ctx.check_mode() {
                 ctx.note_change(change);
-                return Ok(StepOutput::new(format!("would register a TOTP authenticator for {} ({shown})", params.user))
-                    .with_warnings(warnings));
+                return Ok(StepOutput::new(format!(
+                    "would register a TOTP authenticator for {} ({shown})",
+                    params.user
+                ))
+                .with_warnings(warnings));
             }
             let UserState::Found(found) = user else {
                 return Err(StepFailure::new(
@@ -163,7 +166,8 @@ impl Step for Verify {
             // Keep the secret before registering it: a registered secret nobody holds locks
             // the user out. A secret an interrupted run kept, and never confirmed, is
             // registered as it is, so the authenticator the consultant scanned stays valid.
-            let reuse = !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
+            let reuse =
+                !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
             if !reuse {
                 let secret = TotpSecret::generate()
                     .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;
@@ -256,9 +260,10 @@ fn privilege_warning(username: &str, observed: &Observed) -> Vec<String> {
     let held: Vec<&str> = PRIVILEGES
         .iter()
         .filter(|(field, _)| {
-            observed.rows("privileges").iter().any(|a| {
-                a.get("PermissionSet").and_then(|p| p.get(*field)).and_then(Value::as_bool) == Some(true)
-            })
+            observed
+                .rows("privileges")
+                .iter()
+                .any(|a| a.get("PermissionSet").and_then(|p| p.get(*field)).and_then(Value::as_bool) == Some(true))
         })
         .map(|(_, label)| *label)
         .collect();

@@ -77,7 +77,8 @@ impl TestOrg {
     /// Creates a record over plain REST; answers its id.
     pub async fn create(&self, sobject: &str, body: Value) -> String {
         let url = format!("{}/services/data/{API}/sobjects/{sobject}", self.sim.instance_url());
-        let response = self.http.post(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("create answered");
+        let response =
+            self.http.post(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("create answered");
         let status = response.status().as_u16();
         let body: Value = response.json().await.expect("a JSON answer");
         assert_eq!(status, 201, "create {sobject}: {body}");
@@ -191,9 +192,13 @@ impl TestOrg {
             .await;
         let profile = self.query("SELECT Id FROM Profile WHERE UserLicense.Name = 'Salesforce Integration'").await;
         let current: Vec<String> = match profile.first().and_then(|p| p["Id"].as_str()) {
-            Some(id) => {
-                self.profile_visibilities(id).await.into_iter().filter(|(_, default, _)| *default).map(|(rt, ..)| rt).collect()
-            }
+            Some(id) => self
+                .profile_visibilities(id)
+                .await
+                .into_iter()
+                .filter(|(_, default, _)| *default)
+                .map(|(rt, ..)| rt)
+                .collect(),
             None => Vec::new(),
         };
         let mut by_object: IndexMap<String, Vec<String>> = IndexMap::new();

@@ -93,7 +93,12 @@ async fn check_mode_reports_every_change_and_writes_nothing() {
     let vars = setup_vars(&org, never).await;
     let report = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), true).await;
     // The credentials file's folder is missing: planning says so before anything is written.
-    assert_eq!(failure_code(&report), Some("runner::plan::cannot_finish"), "set_password and verify: {:#?}", report.error);
+    assert_eq!(
+        failure_code(&report),
+        Some("runner::plan::cannot_finish"),
+        "set_password and verify: {:#?}",
+        report.error
+    );
     assert!(report.error.as_ref().expect("an error").message.contains("nonexistent-folder-for-runner"));
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -179,8 +184,11 @@ async fn a_set_salesforce_refuses_is_reported_by_its_cause_not_by_the_rollback()
     // refuses the all-or-none request and reports the first set as rolled back.
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let licence = org.query("SELECT Id FROM UserLicense WHERE Name = 'Salesforce'").await[0]["Id"].clone();
-    org.create("PermissionSet", serde_json::json!({"Name": "Sales_Extras", "Label": "Sales Extras", "LicenseId": licence}))
-        .await;
+    org.create(
+        "PermissionSet",
+        serde_json::json!({"Name": "Sales_Extras", "Label": "Sales Extras", "LicenseId": licence}),
+    )
+    .await;
     let playbook = format!(
         r#"create_user(#{{ username: "{USER}", email: "ops@client.example" }});
            assign_psl(#{{ user: "{USER}" }});

@@ -133,14 +133,24 @@ async fn defaults_are_set_on_a_profile_whose_name_is_translated() {
     let visibilities = org.profile_visibilities(&profile_id).await;
     for (object, wanted) in choices {
         let full = format!("{object}.{wanted}");
-        let defaults: Vec<&String> =
-            visibilities.iter().filter(|(rt, default, _)| *default && rt.starts_with(&format!("{object}."))).map(|(rt, ..)| rt).collect();
+        let defaults: Vec<&String> = visibilities
+            .iter()
+            .filter(|(rt, default, _)| *default && rt.starts_with(&format!("{object}.")))
+            .map(|(rt, ..)| rt)
+            .collect();
         assert_eq!(defaults, vec![&full], "one default for {object}: {visibilities:?}");
     }
     let active = org.query("SELECT SobjectType, DeveloperName FROM RecordType WHERE IsActive = true").await;
     for rt in active {
-        let full = format!("{}.{}", rt["SobjectType"].as_str().unwrap_or_default(), rt["DeveloperName"].as_str().unwrap_or_default());
-        assert!(visibilities.iter().any(|(name, _, visible)| *visible && name == &full), "{full} stays visible: {visibilities:?}");
+        let full = format!(
+            "{}.{}",
+            rt["SobjectType"].as_str().unwrap_or_default(),
+            rt["DeveloperName"].as_str().unwrap_or_default()
+        );
+        assert!(
+            visibilities.iter().any(|(name, _, visible)| *visible && name == &full),
+            "{full} stays visible: {visibilities:?}"
+        );
     }
     let details = sign_in_details(&credentials);
     let (status, body) = org.sign_in(&details.username, &details.password, &details.code).await;
@@ -200,7 +210,9 @@ async fn swap_goes_through_the_console_then_freezes_the_old_user() {
     assert_eq!(outcome_of(&report, "swap_user"), "changed");
     let frozen = |id: String| {
         let org = &org;
-        async move { org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{id}'")).await[0]["IsFrozen"] == true }
+        async move {
+            org.query(&format!("SELECT IsFrozen FROM UserLogin WHERE UserId = '{id}'")).await[0]["IsFrozen"] == true
+        }
     };
     assert!(frozen(a.clone()).await, "A is frozen");
     assert!(!frozen(b.clone()).await, "B is not");

@@ -69,7 +69,9 @@ async fn set_defaults_lists_the_choices_of_every_object_without_a_default() {
     let (first_object, first_choice) = &choices[0];
     let report = org
         .play_text(
-            &format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ {first_object}: "{first_choice}" }} }});"#),
+            &format!(
+                r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ {first_object}: "{first_choice}" }} }});"#
+            ),
             &[],
             false,
         )
@@ -85,10 +87,15 @@ async fn set_defaults_lists_the_choices_of_every_object_without_a_default() {
     let mut given: Vec<String> = choices.iter().map(|(o, rt)| format!("{o}: \"{rt}\"")).collect();
     given[0] = format!("{first_object}: \"Nope\"");
     let report = org
-        .play_text(&format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ {} }} }});"#, given.join(", ")), &[], false)
+        .play_text(
+            &format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ {} }} }});"#, given.join(", ")),
+            &[],
+            false,
+        )
         .await
         .expect("compiles");
-    let finding = report.steps.iter().find(|s| s.name == "set_defaults").and_then(|s| s.error.clone()).expect("a finding");
+    let finding =
+        report.steps.iter().find(|s| s.name == "set_defaults").and_then(|s| s.error.clone()).expect("a finding");
     assert_eq!(finding.code, "runner::set_defaults::unknown_record_type");
 
     let typo = format!(r#"set_defaults(#{{ user: "{SYNC_USERNAME}", defaults: #{{ Acount: "X" }} }});"#);
@@ -140,7 +147,8 @@ async fn swap_can_deactivate_the_previous_user_once_storeconnect_syncs_as_the_ne
     let details = runner_tests::sign_in_details(&file);
     let (status, body) = org.sign_in(&details.username, &details.password, &details.code).await;
     assert_eq!(status, 200, "{body}");
-    let swap = format!(r#"swap_user(#{{ new_user: "{USER}", retire_old: "deactivate", old_user: "{SYNC_USERNAME}" }});"#);
+    let swap =
+        format!(r#"swap_user(#{{ new_user: "{USER}", retire_old: "deactivate", old_user: "{SYNC_USERNAME}" }});"#);
     let report = org.play_text(&swap, &[], false).await.expect("compiles");
     assert!(report.error.is_none(), "{:?}", report.error);
     let old = org.query(&format!("SELECT IsActive FROM User WHERE Username = '{SYNC_USERNAME}'")).await;

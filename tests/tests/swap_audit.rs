@@ -27,7 +27,9 @@ async fn swap_to_a_user_that_cannot_sign_in_says_what_is_missing_and_writes_noth
     assert_eq!(failure_code(&report), Some("runner::swap_user::not_ready"));
     let finding = report.steps.iter().find(|s| s.name == "swap_user").and_then(|s| s.error.clone()).expect("a finding");
     assert_eq!(finding.code, "runner::swap_user::not_ready");
-    for missing in ["password", "permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"] {
+    for missing in
+        ["password", "permission set licence", "s_c__storeConnect_Sync", "storeConnect_Sync_standard", "TOTP"]
+    {
         assert!(finding.message.contains(missing), "{missing} in {}", finding.message);
     }
     let old = user_id(&org, SYNC_USERNAME).await;

@@ -51,3 +51,25 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// The `--var default_<Object>=…` arguments setup.rhai needs on `target`, found by the
+/// built-in record_types.rhai: the tests cannot know the org's record type names.
+pub fn record_type_vars(target: &str, envs: &[(&str, &str)], dir: &std::path::Path) -> Vec<String> {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("runner"));
+    cmd.current_dir(dir).args(["play", "record_types.rhai", "--org", target, "--journal", "/dev/null"]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("record_types.rhai runs");
+    assert!(out.status.success(), "record_types.rhai: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let vars: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("--var "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|pair| pair.starts_with("default_"))
+        .flat_map(|pair| ["--var".to_string(), pair.to_string()])
+        .collect();
+    assert!(!vars.is_empty(), "the seed has objects with several record types: {stdout}");
+    vars
+}
