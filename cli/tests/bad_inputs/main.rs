@@ -161,8 +161,8 @@ pub fn check(case: &Case, ran: &Ran) -> Result<(), String> {
 }
 
 fn cut(text: &str) -> String {
-    if text.len() > 3000 {
-        format!("{}… ({} bytes)", &text[..text.floor_char_boundary(3000)], text.len())
+    if text.chars().count() > 3000 {
+        format!("{}… ({} bytes)", text.chars().take(3000).collect::<String>(), text.len())
     } else {
         text.to_string()
     }
