@@ -231,10 +231,29 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
             .with_field(b("PermissionsViewRoles").label("View Roles and Role Hierarchy"))
             .with_field(b("PermissionsViewAllData").label("View All Data"))
             .with_field(b("PermissionsModifyAllData").label("Modify All Data"))
+            .with_field(b("PermissionsCustomizeApplication").label("Customize Application"))
+            .with_field(b("PermissionsAuthorApex").label("Author Apex"))
             // See access::MFA_API_PERMISSION for the sources of the name and label.
             .with_field(b("PermissionsManageTwoFactor").label("Manage Multi-Factor Authentication in API")),
         "Permission Set",
         "Permission Sets",
+    ));
+    // One row per object the org has: how clients ask whether an object exists without
+    // a describe per name (official object reference, EntityDefinition: "row-based
+    // access to metadata about standard and custom objects", queryable with SOQL).
+    schema.add(labels(
+        read_only_object(
+            ObjectDef::new("EntityDefinition", "4ie", true)
+                .with_field(s("QualifiedApiName").required().length(250))
+                .with_field(s("DeveloperName").required().length(40))
+                .with_field(s("Label").required().length(40))
+                .with_field(s("PluralLabel").length(40))
+                .with_field(s("KeyPrefix").length(3))
+                .with_field(s("NamespacePrefix").length(15))
+                .with_field(b("IsCustomSetting")),
+        ),
+        "Entity Definition",
+        "Entity Definitions",
     ));
     // Object permissions of a permission set, as Salesforce models them: one row per
     // (ParentId, SobjectType) (official ObjectPermissions object reference; real-org-review
@@ -982,6 +1001,23 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
             }
         }
         meta.insert(profile.clone(), entries);
+    }
+    let objects: Vec<(String, String, String, String, bool)> = seeder
+        .org
+        .schema
+        .objects()
+        .map(|o| (o.name.clone(), o.label.clone(), o.label_plural.clone(), o.key_prefix.clone(), o.custom))
+        .collect();
+    for (name, label, plural, prefix, custom) in objects {
+        let (namespace, bare) = match name.split_once("__") {
+            Some((ns, rest)) if custom && rest.contains("__") => (Some(ns.to_string()), rest.trim_end_matches("__c").to_string()),
+            _ => (None, name.trim_end_matches("__c").to_string()),
+        };
+        seeder.add(
+            "EntityDefinition",
+            json!({"QualifiedApiName": name, "DeveloperName": bare, "Label": label, "PluralLabel": plural,
+                   "KeyPrefix": prefix, "NamespacePrefix": namespace, "IsCustomSetting": false}),
+        );
     }
     let mut org = seeder.org;
     derive_org(&mut org, &admin);

@@ -285,16 +285,16 @@ fn wanted_defaults(params: &Params, observed: &Observed) -> Result<Wanted, StepF
     match problems.len() {
         0 => Ok(wanted),
         1 => Err(problems.remove(0)),
-        _ => {
+        count => {
             let first = problems.remove(0);
-            let mut message = first.message.clone();
+            let mut message = format!("set_defaults: {count} problems with the record-type defaults:");
             let mut hints: Vec<String> = first.hint.iter().cloned().collect();
-            for other in problems {
-                message.push_str("; ");
-                message.push_str(other.message.trim_start_matches("set_defaults: "));
-                hints.extend(other.hint);
+            for problem in std::iter::once(&first).chain(problems.iter()) {
+                message.push_str("\n  - ");
+                message.push_str(problem.message.trim_start_matches("set_defaults: "));
             }
-            Err(StepFailure { message, hint: Some(hints.join("; ")), ..first })
+            hints.extend(problems.into_iter().filter_map(|p| p.hint));
+            Err(StepFailure { message, hint: Some(hints.join("\n")), ..first })
         }
     }
 }
