@@ -14,6 +14,11 @@ bin=$PWD/target/release/runner
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 user=fault.sync@client.example
+# The simulated orgs' record type names are their own: ask one, as a consultant would
+# (every seed of the scenario has the same ones).
+defaults=()
+while read -r pair; do defaults+=(--var "$pair"); done < <("$bin" play record_types.rhai --org sim \
+    --journal /dev/null | grep -o -- '--var default_[^ ]*' | sed 's/^--var //')
 
 # The state that matters, with ids left out so that orgs compare.
 state() {
@@ -43,6 +48,8 @@ print(json.dumps({
     "sets": q(f"SELECT PermissionSet.Name FROM PermissionSetAssignment WHERE Assignee.Username = '{user}' ORDER BY PermissionSet.Name"),
     "totp": q(f"SELECT Type FROM TwoFactorInfo WHERE User.Username = '{user}'"),
     "mfa": q(f"SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = '{user}'"),
+    "password_set": [r.get("LastPasswordChangeDate") is not None
+                     for r in q(f"SELECT LastPasswordChangeDate FROM User WHERE Username = '{user}'")],
 }, sort_keys=True))
 PY
 }
@@ -64,7 +71,7 @@ converge() {
     while [ $runs -lt 5 ] && [ $rc -ne 0 ]; do
         runs=$((runs + 1))
         SF_ACCESS_TOKEN="T$seed" "$bin" play setup.rhai --org "$url" --var "username=$user" \
-            --var email=ops@client.example --var "totp_file=$work/$seed.totp" \
+            --var email=ops@client.example --var "credentials_file=$work/$seed.creds" "${defaults[@]}" \
             --journal "$work/$seed.jsonl" > "$work/run-$seed-$runs.log" 2>&1
         rc=$?
     done

@@ -32,6 +32,12 @@ print(f"{name:<8} {len(reports)} orgs ({failed} failed) in {secs:.2f}s = {len(re
 PY
 }
 
+# The simulated orgs' record type names are their own: ask one, as a consultant would
+# (every seed of the scenario has the same ones).
+defaults=()
+while read -r pair; do defaults+=(--var "$pair"); done < <("$bin" play record_types.rhai --org sim \
+    --journal /dev/null | grep -o -- '--var default_[^ ]*' | sed 's/^--var //')
+
 echo "runner fleet benchmark: $orgs orgs, --jobs $jobs, $(nproc) cores"
-run setup setup.rhai --var username=bench.sync@client.example --var email=ops@client.example --var "totp_file=$work/sync.totp"
+run setup setup.rhai --var username=bench.sync@client.example --var email=ops@client.example --var "credentials_file=$work/sync.creds" "${defaults[@]}"
 run audit audit.rhai --var username=storeconnect.sync@storeconnect-demo.example
