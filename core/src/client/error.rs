@@ -213,6 +213,14 @@ fn api_help(errors: &[ApiError]) -> &'static str {
         "LICENSE_LIMIT_EXCEEDED" => {
             "no free licence seat is left: free a seat (deactivate a user) or buy more, then run again"
         }
+        // Salesforce hides the TwoFactor objects from a user without the permission to
+        // use them, with the error it gives for an object that does not exist (official
+        // TwoFactorInfo / TwoFactorMethodsInfo object reference: access needs "Manage
+        // Multi-Factor Authentication in API").
+        "INVALID_TYPE" if errors.first().is_some_and(|e| e.message.contains("TwoFactor")) => {
+            "the running user lacks \"Manage Multi-Factor Authentication in API\": enable it in Setup → Permission Sets \
+             (a set assigned to you) → System Permissions, or on your profile, then run again"
+        }
         "INVALID_TYPE" => {
             "the object does not exist in this org: check the object name, or install the package that provides it"
         }
@@ -288,4 +296,17 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         next = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hidden_two_factor_object_points_at_the_permission_not_at_a_package() {
+        let hidden = [ApiError::new("INVALID_TYPE", "sObject type 'TwoFactorMethodsInfo' is not supported.")];
+        assert!(api_help(&hidden).contains("Manage Multi-Factor Authentication in API"));
+        let missing = [ApiError::new("INVALID_TYPE", "sObject type 's_c__Store__c' is not supported.")];
+        assert!(api_help(&missing).contains("install the package"));
+    }
 }
