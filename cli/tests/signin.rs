@@ -54,7 +54,8 @@ async fn setup_then_credentials_show_then_storeconnect_signs_in() {
     // The StoreConnect Standard set grants View All Data: the unconfirmed MFA rule is said.
     assert!(stdout.contains("warning:") && stdout.contains("phishing-resistant"), "{stdout}");
 
-    let shown = runner(dir.path()).args(["credentials", "show", "--file", "sync.creds", "--json"]).output().expect("runs");
+    let shown =
+        runner(dir.path()).args(["credentials", "show", "--file", "sync.creds", "--json"]).output().expect("runs");
     assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
     let details: Value = serde_json::from_slice(&shown.stdout).expect("one JSON object");
     assert_eq!(details["username"], USER);

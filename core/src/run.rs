@@ -798,20 +798,11 @@ impl RunShared {
     /// A silent check-mode copy for a planning pass: no journal, no output, the same
     /// read-ahead answers.
     fn planning_pass(&self, found: &[Finding]) -> RunShared {
-        RunShared {
-            client: self.client.clone(),
-            facts: self.facts.clone(),
-            check_mode: true,
-            forced_check: std::sync::atomic::AtomicUsize::new(0),
-            planned: Mutex::new(HashSet::new()),
-            read_ahead: self.read_ahead.clone(),
-            plan: Some(PlanPass::new(found, !self.check_mode)),
-            journal: None,
-            observer: None,
-            records: Mutex::new(Vec::new()),
-            groups: Mutex::new(Vec::new()),
-            runtime: self.runtime.clone(),
-        }
+        let silent = RunOptions { check_mode: true, vars: IndexMap::new(), journal: None, observer: None };
+        let mut pass = RunShared::new(self.client.clone(), self.facts.clone(), &silent, self.read_ahead.clone());
+        pass.plan = Some(PlanPass::new(found, !self.check_mode));
+        pass.runtime = self.runtime.clone();
+        pass
     }
 }
 

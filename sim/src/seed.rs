@@ -1010,7 +1010,9 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         .collect();
     for (name, label, plural, prefix, custom) in objects {
         let (namespace, bare) = match name.split_once("__") {
-            Some((ns, rest)) if custom && rest.contains("__") => (Some(ns.to_string()), rest.trim_end_matches("__c").to_string()),
+            Some((ns, rest)) if custom && rest.contains("__") => {
+                (Some(ns.to_string()), rest.trim_end_matches("__c").to_string())
+            }
             _ => (None, name.trim_end_matches("__c").to_string()),
         };
         seeder.add(

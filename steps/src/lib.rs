@@ -2,6 +2,7 @@
 //! procedure. A partner's own build of runner registers its steps beside these.
 
 mod common;
+mod kept;
 
 pub mod assign_permission_sets;
 pub mod assign_psl;

@@ -6,13 +6,12 @@
 //! sent, so that an interrupted run never leaves a password nobody holds: a re-run that
 //! finds a password the org has not confirmed sets a new one.
 
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
-use runner_core::credentials::Credentials;
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
 use runner_core::step::{
@@ -23,6 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::common::{UserState, require_user, str_field, user_read};
+use crate::kept::Kept;
 
 pub struct SetPassword;
 
@@ -91,17 +91,14 @@ impl Step for SetPassword {
     ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
             let user = require_user("set_password", &observed, ctx, &params.user)?;
-            let kept = load(&params)?;
+            let file = Kept::new("set_password", params.credentials_file.as_deref(), &params.user);
+            let kept = file.load()?;
             let set_in_org = match &user {
                 UserState::Found(found) => found.get("LastPasswordChangeDate").is_some_and(|d| !d.is_null()),
                 UserState::Planned => false,
             };
             let held = kept.as_ref().is_some_and(|c| c.has_password() && c.password_set_at.is_some());
-            let file_shown = |file: &Option<PathBuf>| match file {
-                Some(path) => format!("kept in {}", path.display()),
-                None => "shown once on the terminal".to_string(),
-            };
-            if set_in_org && !params.rotate && (held || params.credentials_file.is_none()) {
+            if set_in_org && !params.rotate && (held || !file.in_file()) {
                 let summary = if held {
                     format!("{} has a password, kept in its credentials file", params.user)
                 } else {
@@ -112,13 +109,7 @@ impl Step for SetPassword {
                 };
                 return Ok(StepOutput::new(summary).with("password_set", true));
             }
-            if params.credentials_file.is_none() && !std::io::stderr().is_terminal() && ctx.writes_follow() {
-                return Err(StepFailure::new(
-                    "runner::set_password::nowhere_to_keep",
-                    "set_password: there is no terminal to show the password on, and no credentials_file to keep it in",
-                )
-                .hint("pass `credentials_file: \"…\"` (setup.rhai takes --var credentials_file=PATH)"));
-            }
+            file.require_somewhere(ctx, "runner::set_password::nowhere_to_keep", "the password")?;
             let target = format!("User {}", params.user);
             let change = if set_in_org {
                 Change::new(target, Some("password"), "set", "replaced by a new random password")
@@ -127,11 +118,7 @@ impl Step for SetPassword {
             };
             if ctx.check_mode() {
                 ctx.note_change(change);
-                return Ok(StepOutput::new(format!(
-                    "would set a password for {} ({})",
-                    params.user,
-                    file_shown(&params.credentials_file)
-                )));
+                return Ok(StepOutput::new(format!("would set a password for {} ({})", params.user, file.describe())));
             }
             let UserState::Found(found) = user else {
                 return Err(StepFailure::new(
@@ -141,11 +128,11 @@ impl Step for SetPassword {
             };
             let user_id = str_field(found, "Id").unwrap_or_default().to_string();
             let password = generate()?;
-            let mut credentials = kept.unwrap_or_else(|| Credentials::new(&params.user, &ctx.facts().instance_url));
+            let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
             // Kept before it is sent: a password Salesforce has and nobody holds locks the
             // user out of StoreConnect's Console.
             credentials.set_password(password.clone());
-            store(&params, &credentials)?;
+            file.store(&credentials)?;
             ctx.write(Write::Password { user_id: user_id.clone(), password: password.clone(), change })
                 .await
                 .map_err(explain)?;
@@ -167,56 +154,14 @@ impl Step for SetPassword {
                 .hint("run the playbook again: it sets a new password and keeps it"));
             }
             credentials.password_set_at = Some(SystemTime::now());
-            store(&params, &credentials)?;
-            if params.credentials_file.is_none() {
+            file.store(&credentials)?;
+            if !file.in_file() {
                 show_on_terminal(&params.user, &password);
             }
-            Ok(StepOutput::new(format!(
-                "set a password for {} ({})",
-                params.user,
-                file_shown(&params.credentials_file)
-            ))
-            .with("password_set", true))
+            Ok(StepOutput::new(format!("set a password for {} ({})", params.user, file.describe()))
+                .with("password_set", true))
         })
     }
-}
-
-/// The credentials kept for this user, if any; a file kept for another user is refused.
-fn load(params: &Params) -> Result<Option<Credentials>, StepFailure> {
-    let Some(path) = &params.credentials_file else { return Ok(None) };
-    let kept = Credentials::load(path).map_err(|err| credentials_failure("set_password", err))?;
-    if let Some(kept) = &kept
-        && !kept.username.eq_ignore_ascii_case(&params.user)
-    {
-        return Err(StepFailure::new(
-            "runner::credentials::other_user",
-            format!(
-                "set_password: {} holds the credentials of {}, not of {}",
-                path.display(),
-                kept.username,
-                params.user
-            ),
-        )
-        .hint("give each sync user a credentials file of its own"));
-    }
-    Ok(kept)
-}
-
-fn store(params: &Params, credentials: &Credentials) -> Result<(), StepFailure> {
-    match &params.credentials_file {
-        Some(path) => credentials.store(path).map_err(|err| credentials_failure("set_password", err)),
-        None => Ok(()),
-    }
-}
-
-/// A credentials-file error as a step failure, keeping its stable code and help.
-pub fn credentials_failure(step: &str, err: runner_core::credentials::CredentialsError) -> StepFailure {
-    use miette::Diagnostic;
-    let code = err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::credentials::io".into());
-    let hint = err.help().map(|h| h.to_string());
-    let mut failure = StepFailure::new(&code, format!("{step}: {err}"));
-    failure.hint = hint;
-    failure
 }
 
 fn explain(failure: StepFailure) -> StepFailure {

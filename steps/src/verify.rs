@@ -5,11 +5,10 @@
 //! shares, or shown once on the terminal; it never reaches the step's output, the
 //! journal or `--json`.
 
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use runner_core::credentials::Credentials;
 use runner_core::report::Change;
 use runner_core::run::soql_quote;
 use runner_core::step::{
@@ -21,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::common::{UserState, mfa_permission_reads, require_mfa_permission, require_user, str_field, user_read};
-use crate::set_password::credentials_failure;
+use crate::kept::Kept;
 
 pub struct Verify;
 
@@ -117,11 +116,12 @@ impl Step for Verify {
             require_mfa_permission("verify", &observed, ctx, &["methods", "registered"])?;
             let user = require_user("verify", &observed, ctx, &params.user)?;
             let warnings = privilege_warning(&params.user, &observed);
-            let kept = load(&params)?;
+            let file = Kept::new("verify", params.credentials_file.as_deref(), &params.user);
+            let kept = file.load()?;
             let has_totp =
                 observed.rows("methods").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
             let held = kept.as_ref().is_some_and(|c| c.totp_secret().is_some() && c.totp_registered_at.is_some());
-            if has_totp && !params.rotate && (held || params.credentials_file.is_none()) {
+            if has_totp && !params.rotate && (held || !file.in_file()) {
                 let summary = if held {
                     format!("{} has a TOTP authenticator, its secret kept in the credentials file", params.user)
                 } else {
@@ -129,23 +129,14 @@ impl Step for Verify {
                 };
                 return Ok(StepOutput::new(summary).with("has_totp", true).with_warnings(warnings));
             }
-            if params.credentials_file.is_none() && !std::io::stderr().is_terminal() && ctx.writes_follow() {
-                return Err(StepFailure::new(
-                    "runner::verify::nowhere_to_show_secret",
-                    "verify: there is no terminal to show the TOTP secret on, and no credentials_file to keep it in",
-                )
-                .hint("pass `credentials_file: \"…\"` (setup.rhai takes --var credentials_file=PATH) so the secret is kept"));
-            }
+            file.require_somewhere(ctx, "runner::verify::nowhere_to_show_secret", "the TOTP secret")?;
             let target = format!("User {}", params.user);
             let change = if has_totp {
                 Change::new(target, Some("TOTP authenticator"), "registered", "replaced with a new secret")
             } else {
                 Change::new(target, Some("TOTP authenticator"), "absent", "registered")
             };
-            let shown = match &params.credentials_file {
-                Some(path) => format!("secret kept in {}", path.display()),
-                None => "secret shown on the terminal".to_string(),
-            };
+            let shown = format!("secret {}", file.describe());
             if ctx.check_mode() {
                 ctx.note_change(change);
                 return Ok(StepOutput::new(format!(
@@ -162,7 +153,7 @@ impl Step for Verify {
             };
             let user_id = str_field(found, "Id").unwrap_or_default().to_string();
             let issuer = params.issuer.clone().unwrap_or_else(|| "Salesforce".to_string());
-            let mut credentials = kept.unwrap_or_else(|| Credentials::new(&params.user, &ctx.facts().instance_url));
+            let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
             // Keep the secret before registering it: a registered secret nobody holds locks
             // the user out. A secret an interrupted run kept, and never confirmed, is
             // registered as it is, so the authenticator the consultant scanned stays valid.
@@ -172,7 +163,7 @@ impl Step for Verify {
                 let secret = TotpSecret::generate()
                     .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;
                 credentials.set_totp(secret, &issuer);
-                store(&params, &credentials)?;
+                file.store(&credentials)?;
             }
             let (shared_key, uri) = match (credentials.totp_secret(), credentials.expose_otpauth_uri()) {
                 (Some(secret), Some(uri)) => (secret.expose_base32(), SecretString::from(uri.to_string())),
@@ -210,37 +201,14 @@ impl Step for Verify {
                 .hint("run the playbook again: it registers the kept secret"));
             }
             credentials.totp_registered_at = Some(SystemTime::now());
-            store(&params, &credentials)?;
-            if params.credentials_file.is_none() {
+            file.store(&credentials)?;
+            if !file.in_file() {
                 show_on_terminal(&uri, &params.user);
             }
             Ok(StepOutput::new(format!("registered a TOTP authenticator for {} ({shown})", params.user))
                 .with("has_totp", true)
                 .with_warnings(warnings))
         })
-    }
-}
-
-/// The credentials kept for this user, if any; a file kept for another user is refused.
-fn load(params: &Params) -> Result<Option<Credentials>, StepFailure> {
-    let Some(path) = &params.credentials_file else { return Ok(None) };
-    let kept = Credentials::load(path).map_err(|err| credentials_failure("verify", err))?;
-    if let Some(kept) = &kept
-        && !kept.username.eq_ignore_ascii_case(&params.user)
-    {
-        return Err(StepFailure::new(
-            "runner::credentials::other_user",
-            format!("verify: {} holds the credentials of {}, not of {}", path.display(), kept.username, params.user),
-        )
-        .hint("give each sync user a credentials file of its own"));
-    }
-    Ok(kept)
-}
-
-fn store(params: &Params, credentials: &Credentials) -> Result<(), StepFailure> {
-    match &params.credentials_file {
-        Some(path) => credentials.store(path).map_err(|err| credentials_failure("verify", err)),
-        None => Ok(()),
     }
 }
 

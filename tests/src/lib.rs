@@ -127,6 +127,11 @@ impl TestOrg {
     }
 }
 
+/// Vars as `play` takes them.
+pub fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// The outcome of the named step in a report (the last one of that name).
 pub fn outcome_of<'a>(report: &'a OrgReport, step: &str) -> &'a str {
     report
@@ -214,6 +219,18 @@ impl TestOrg {
                 Some((object, pick.clone()))
             })
             .collect()
+    }
+
+    /// setup.rhai's vars for `username`: a credentials file and the record-type defaults
+    /// this org needs.
+    pub async fn setup_vars(&self, username: &str, credentials: &str) -> Vec<(String, String)> {
+        let mut vars = vec![
+            ("username".to_string(), username.to_string()),
+            ("email".to_string(), "ops@client.example".to_string()),
+            ("credentials_file".to_string(), credentials.to_string()),
+        ];
+        vars.extend(self.default_vars().await);
+        vars
     }
 
     /// The `--var default_<Object>=…` pairs a consultant would pass for this org.

@@ -1,23 +1,12 @@
 //! The StoreConnect setup playbook against the simulated org, asserting on the org's state.
 
 use runner_sim::Scenario;
-use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir};
+use runner_tests::{TestOrg, borrowed, failure_code, outcome_of, scripts_dir};
 
 const USER: &str = "storeconnect.sync2@client.example";
 
-/// setup.rhai's vars, with the record-type defaults this org needs (found by query).
 async fn setup_vars(org: &TestOrg, credentials: &str) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("username".to_string(), USER.to_string()),
-        ("email".to_string(), "ops@client.example".to_string()),
-        ("credentials_file".to_string(), credentials.to_string()),
-    ];
-    vars.extend(org.default_vars().await);
-    vars
-}
-
-fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
-    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    org.setup_vars(USER, credentials).await
 }
 
 async fn assert_fully_set_up(org: &TestOrg) {

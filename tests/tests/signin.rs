@@ -3,25 +3,13 @@
 //! type names are the org's own, found by query.
 
 use runner_sim::{SYNC_USERNAME, Scenario};
-use runner_tests::{TestOrg, failure_code, outcome_of, scripts_dir, sign_in_details};
+use runner_tests::{TestOrg, borrowed, failure_code, outcome_of, scripts_dir, sign_in_details};
 
 const USER: &str = "storeconnect.sync2@client.example";
 const OTHER: &str = "storeconnect.sync3@client.example";
 
-/// setup.rhai's vars for `username`, with a credentials file and the record-type
-/// defaults this org needs.
 async fn setup_vars(org: &TestOrg, username: &str, credentials: &str) -> Vec<(String, String)> {
-    let mut vars = vec![
-        ("username".to_string(), username.to_string()),
-        ("email".to_string(), "ops@client.example".to_string()),
-        ("credentials_file".to_string(), credentials.to_string()),
-    ];
-    vars.extend(org.default_vars().await);
-    vars
-}
-
-fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
-    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    org.setup_vars(username, credentials).await
 }
 
 async fn user_id(org: &TestOrg, username: &str) -> String {
