@@ -169,16 +169,22 @@ pub fn steps(name: Option<&str>) -> u8 {
         println!("{}\n", meta.description.trim());
     }
     println!("Parameters:");
-    for param in meta.params {
+    for param in step.params() {
         let required = if param.required { "required".to_string() } else { "optional".to_string() };
-        let default = param.default.map(|d| format!(", default {d}")).unwrap_or_default();
-        println!("  {:<18} {} ({required}{default})", param.name, param.ty.describe());
+        let default = param.default.as_ref().map(|d| format!(", default {d}")).unwrap_or_default();
+        let kind = if param.choices.is_empty() {
+            param.ty.describe().to_string()
+        } else {
+            param.choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(" | ")
+        };
+        println!("  {:<18} {kind} ({required}{default})", param.name);
         println!("  {:<18} {}", "", param.doc);
     }
-    println!("\nUsage in a playbook:\n  {}(#{{ {} }});", meta.name, example_args(meta));
+    println!("\nUsage in a playbook:\n  {}(#{{ {} }});", meta.name, example_args(step.params()));
     exit::OK
 }
 
-fn example_args(meta: &runner_core::step::StepMeta) -> String {
-    meta.params.iter().filter(|p| p.required).map(|p| format!("{}: …", p.name)).collect::<Vec<_>>().join(", ")
+fn example_args(params: &[runner_core::step::ParamDoc]) -> String {
+    let required: Vec<String> = params.iter().filter(|p| p.required).map(|p| format!("{}: …", p.name)).collect();
+    if required.is_empty() { "…".to_string() } else { required.join(", ") }
 }

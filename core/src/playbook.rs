@@ -296,7 +296,7 @@ impl Playbook {
                         }
                     } else if namespace.is_empty() {
                         if let Some(step) = registry.get(name) {
-                            findings.extend(check_step_call(step.meta(), &call.args, |m, h| {
+                            findings.extend(check_step_call(step.meta(), step.params(), &call.args, |m, h| {
                                 at(m, h, "runner::playbook::bad_argument")
                             }));
                         } else if !known.contains(name) && !script_fns.contains(name) {
@@ -399,6 +399,7 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 /// Checks a step call's literal arguments against the step's parameters.
 fn check_step_call(
     meta: &crate::step::StepMeta,
+    params: &[crate::step::ParamDoc],
     args: &[Expr],
     at: impl Fn(String, Option<String>) -> PlaybookError,
 ) -> Vec<PlaybookError> {
@@ -429,8 +430,8 @@ fn check_step_call(
     };
     let mut findings = Vec::new();
     for (name, kind) in &entries {
-        let Some(param) = meta.param(name) else {
-            let best = closest(name, meta.params.iter().map(|p| p.name));
+        let Some(param) = params.iter().find(|p| &p.name == name) else {
+            let best = closest(name, params.iter().map(|p| p.name.as_str()));
             findings.push(at(
                 format!("{}: unknown field `{name}`", meta.name),
                 Some(match best {
@@ -447,8 +448,8 @@ fn check_step_call(
             ));
         }
     }
-    for param in meta.params.iter().filter(|p| p.required) {
-        if !entries.iter().any(|(k, _)| k == param.name) {
+    for param in params.iter().filter(|p| p.required) {
+        if !entries.iter().any(|(k, _)| *k == param.name) {
             findings
                 .push(at(format!("{}: required field `{}` is missing", meta.name, param.name), Some(usage.clone())));
         }

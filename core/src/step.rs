@@ -15,60 +15,28 @@ use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::client::{ApiError, ClientError, QueryResult, RecordTypeVisibility, SfClient};
+use crate::client::{ApiError, ClientError, QueryResult, RecordTypeVisibility};
 use crate::facts::OrgFacts;
 use crate::report::{Change, FailureInfo};
 use crate::run::RunShared;
 
+mod helpers;
+mod params;
+pub mod prelude;
+
+pub use helpers::{id18, int_field, path_field, same_id, soql_list, str_field};
+pub use params::{ParamDoc, ParamType, param_docs};
+
+/// A future the erased step contract returns; native steps write `async fn apply`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The type of a step parameter, for `runner steps NAME` and for `runner check`'s
-/// pre-flight of literal arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    String,
-    Bool,
-    Int,
-    StringList,
-    /// An object map, e.g. `defaults: #{ Account: "Business_Account" }`.
-    Map,
-}
-
-impl ParamType {
-    pub fn describe(self) -> &'static str {
-        match self {
-            ParamType::String => "string",
-            ParamType::Bool => "bool",
-            ParamType::Int => "int",
-            ParamType::StringList => "array of strings",
-            ParamType::Map => "object map",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ParamDoc {
-    pub name: &'static str,
-    pub ty: ParamType,
-    pub required: bool,
-    /// The default, as a human reads it (`"Salesforce API Integration"`, `false`).
-    pub default: Option<&'static str>,
-    pub doc: &'static str,
-}
-
-/// A step's name, its one-line summary, its longer description and its parameters.
+/// A step's name, its one-line summary and its longer description. Its parameters come
+/// from its `Params` type ([`param_docs`]).
 #[derive(Debug)]
 pub struct StepMeta {
     pub name: &'static str,
     pub summary: &'static str,
     pub description: &'static str,
-    pub params: &'static [ParamDoc],
-}
-
-impl StepMeta {
-    pub fn param(&self, name: &str) -> Option<&ParamDoc> {
-        self.params.iter().find(|p| p.name == name)
-    }
 }
 
 /// Which API answers a read.
@@ -120,32 +88,44 @@ impl Read {
 /// The answers to a step's reads.
 #[derive(Debug, Default)]
 pub struct Observed {
+    step: String,
     results: IndexMap<&'static str, Result<QueryResult, StepFailure>>,
 }
 
 impl Observed {
-    /// The rows of a read; none when the read was refused (see [`Observed::failure`]).
-    pub fn rows(&self, name: &str) -> &[Map<String, Value>] {
-        match self.results.get(name) {
-            Some(Ok(result)) => result.records.as_slice(),
-            _ => &[],
-        }
+    fn answer(&self, name: &str) -> Result<&Result<QueryResult, StepFailure>, StepFailure> {
+        self.results.get(name).ok_or_else(|| {
+            StepFailure::new(
+                "runner::step::undeclared_read",
+                format!("{}: the step asked for the read `{name}`, which its observe does not declare", self.step),
+            )
+            .hint("a bug in the step: declare every read in observe, so that it is read ahead in one batch")
+        })
     }
 
-    pub fn first(&self, name: &str) -> Option<&Map<String, Value>> {
-        self.rows(name).first()
+    /// The rows of a read; none when Salesforce refused a read declared with
+    /// [`Read::may_fail`] (see [`Observed::failure`]).
+    pub fn rows(&self, name: &str) -> Result<&[Map<String, Value>], StepFailure> {
+        Ok(match self.answer(name)? {
+            Ok(result) => result.records.as_slice(),
+            Err(_) => &[],
+        })
     }
 
-    pub fn total(&self, name: &str) -> u64 {
-        match self.results.get(name) {
-            Some(Ok(result)) => result.total_size,
-            _ => 0,
-        }
+    pub fn first(&self, name: &str) -> Result<Option<&Map<String, Value>>, StepFailure> {
+        Ok(self.rows(name)?.first())
+    }
+
+    pub fn total(&self, name: &str) -> Result<u64, StepFailure> {
+        Ok(match self.answer(name)? {
+            Ok(result) => result.total_size,
+            Err(_) => 0,
+        })
     }
 
     /// Salesforce's refusal of a read declared with [`Read::may_fail`].
-    pub fn failure(&self, name: &str) -> Option<&StepFailure> {
-        self.results.get(name).and_then(|r| r.as_ref().err())
+    pub fn failure(&self, name: &str) -> Result<Option<&StepFailure>, StepFailure> {
+        Ok(self.answer(name)?.as_ref().err())
     }
 }
 
@@ -339,16 +319,10 @@ impl StepCtx {
         &self.step
     }
 
-    /// The client, for reads the batch cannot express (Metadata SOAP). Writes go
-    /// through [`StepCtx::write`] so that check mode and the journal apply.
-    pub fn client(&self) -> &SfClient {
-        &self.run.client
-    }
-
     /// Answers named reads in as few round trips as the API allows: what the read-ahead
     /// already holds, then the REST queries in one batch and each Tooling query.
     pub async fn read(&self, reads: Vec<Read>) -> Result<Observed, StepFailure> {
-        let mut observed = Observed::default();
+        let mut observed = Observed { step: self.step.clone(), ..Observed::default() };
         let tolerated: Vec<&'static str> = reads.iter().filter(|r| r.may_fail).map(|r| r.name).collect();
         let mut misses = Vec::new();
         for read in reads {
@@ -398,16 +372,16 @@ impl StepCtx {
         Ok(visibilities)
     }
 
-    /// Whether an earlier step of this check-mode run planned to create `key` of `kind`
-    /// (`"User"`, username). Lets later steps report "would …" instead of "not found".
-    pub fn is_planned(&self, kind: &str, key: &str) -> bool {
-        self.run.planned.lock().map(|p| p.contains(&(kind.to_string(), key.to_ascii_lowercase()))).unwrap_or(false)
+    /// Whether an earlier step of this check-mode run planned to create `what`. Lets
+    /// later steps report "would …" instead of "not found".
+    pub fn is_planned(&self, what: &Planned) -> bool {
+        self.run.planned.lock().map(|p| p.contains(&what.key())).unwrap_or(false)
     }
 
-    /// Notes, in check mode, that this run would have created `key` of `kind`.
-    pub fn plan(&self, kind: &str, key: &str) {
+    /// Notes, in check mode, that this run would have created `what`.
+    pub fn plan(&self, what: Planned) {
         if let Ok(mut planned) = self.run.planned.lock() {
-            planned.insert((kind.to_string(), key.to_ascii_lowercase()));
+            planned.insert(what.key());
         }
     }
 
@@ -465,11 +439,40 @@ impl StepCtx {
     }
 }
 
+/// Something a check-mode run would have created, that later steps may rely on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// A user, by username.
+    User { username: String },
+    /// A permission set licence assigned to a user.
+    PermissionSetLicense { username: String, license_id: String },
+    /// Any other record, by object and a key of the step's choosing: for partners' steps.
+    Record { sobject: String, key: String },
+}
+
+impl Planned {
+    pub fn user(username: &str) -> Self {
+        Planned::User { username: username.to_string() }
+    }
+
+    /// Usernames compare case-insensitively, as Salesforce compares them.
+    fn key(&self) -> (String, String) {
+        match self {
+            Planned::User { username } => ("User".into(), username.to_ascii_lowercase()),
+            Planned::PermissionSetLicense { username, license_id } => {
+                ("PermissionSetLicenseAssign".into(), format!("{}/{license_id}", username.to_ascii_lowercase()))
+            }
+            Planned::Record { sobject, key } => (sobject.clone(), key.clone()),
+        }
+    }
+}
+
 /// The contract of a native step.
 pub trait Step: Send + Sync + 'static {
     /// Decoded strictly from the playbook's object map: use
-    /// `#[serde(deny_unknown_fields)]` so a misspelt field is an error.
-    type Params: DeserializeOwned + Send + Sync + 'static;
+    /// `#[serde(deny_unknown_fields)]` so a misspelt field is an error. Its JSON Schema
+    /// (doc comments, defaults) is what `runner steps` and `runner check` show.
+    type Params: DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static;
 
     fn meta(&self) -> &'static StepMeta;
 
@@ -477,52 +480,63 @@ pub trait Step: Send + Sync + 'static {
     fn observe(&self, params: &Self::Params, ctx: &StepCtx) -> Result<Vec<Read>, StepFailure>;
 
     /// Turns what was read into writes (through `ctx.write`), and says what it did.
-    fn apply<'a>(
-        &'a self,
+    fn apply(
+        &self,
         params: Self::Params,
         observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>>;
+        ctx: &mut StepCtx,
+    ) -> impl Future<Output = Result<StepOutput, StepFailure>> + Send;
 }
 
 /// A step with its parameter type erased, as the registry holds it.
 pub trait DynStep: Send + Sync {
     fn meta(&self) -> &'static StepMeta;
+    fn params(&self) -> &[ParamDoc];
     /// The reads the step would make with these arguments (none if they do not decode).
     fn reads(&self, args: Value, ctx: &StepCtx) -> Vec<Read>;
     fn run<'a>(&'a self, args: Value, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>>;
 }
 
-impl<S: Step> DynStep for S {
+/// A registered step: the step and its parameters, read once from its schema.
+struct Registered<S> {
+    step: S,
+    params: Vec<ParamDoc>,
+}
+
+impl<S: Step> DynStep for Registered<S> {
     fn meta(&self) -> &'static StepMeta {
-        Step::meta(self)
+        self.step.meta()
+    }
+
+    fn params(&self) -> &[ParamDoc] {
+        &self.params
     }
 
     fn reads(&self, args: Value, ctx: &StepCtx) -> Vec<Read> {
         serde_json::from_value::<S::Params>(args)
             .ok()
-            .and_then(|params| self.observe(&params, ctx).ok())
+            .and_then(|params| self.step.observe(&params, ctx).ok())
             .unwrap_or_default()
     }
 
     fn run<'a>(&'a self, args: Value, ctx: &'a mut StepCtx) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
         Box::pin(async move {
-            let params = decode_params::<S::Params>(Step::meta(self), args)?;
-            let reads = self.observe(&params, ctx)?;
+            let params = decode_params::<S::Params>(self.step.meta().name, &self.params, args)?;
+            let reads = self.step.observe(&params, ctx)?;
             let observed = ctx.read(reads).await?;
-            self.apply(params, observed, ctx).await
+            self.step.apply(params, observed, ctx).await
         })
     }
 }
 
 /// Decodes a step's arguments strictly, naming the step and the offending field.
-pub fn decode_params<P: DeserializeOwned>(meta: &StepMeta, args: Value) -> Result<P, StepFailure> {
+pub fn decode_params<P: DeserializeOwned>(step: &str, params: &[ParamDoc], args: Value) -> Result<P, StepFailure> {
     if let Value::Object(map) = &args {
-        for param in meta.params.iter().filter(|p| p.required) {
-            if map.get(param.name).is_none_or(Value::is_null) {
+        for param in params.iter().filter(|p| p.required) {
+            if map.get(&param.name).is_none_or(Value::is_null) {
                 return Err(StepFailure::bad_argument(
-                    meta.name,
-                    param.name,
+                    step,
+                    &param.name,
                     &format!("required {} is missing", param.ty.describe()),
                 ));
             }
@@ -531,20 +545,19 @@ pub fn decode_params<P: DeserializeOwned>(meta: &StepMeta, args: Value) -> Resul
     serde_path_to_error::deserialize(args).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        let problem = match suggest_field(meta, &inner) {
+        let problem = match suggest_field(params, &inner) {
             Some(hint) => format!("{inner}; {hint}"),
             None => inner,
         };
-        StepFailure::bad_argument(meta.name, &path, &problem)
+        StepFailure::bad_argument(step, &path, &problem)
     })
 }
 
-fn suggest_field(meta: &StepMeta, serde_message: &str) -> Option<String> {
+fn suggest_field(params: &[ParamDoc], serde_message: &str) -> Option<String> {
     let unknown = serde_message.strip_prefix("unknown field `")?.split('`').next()?;
-    let best = meta
-        .params
+    let best = params
         .iter()
-        .map(|p| (strsim::jaro_winkler(unknown, p.name), p.name))
+        .map(|p| (strsim::jaro_winkler(unknown, &p.name), p.name.as_str()))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))?;
     Some(format!("did you mean `{}`?", best.1))
@@ -563,7 +576,8 @@ impl Registry {
 
     /// Adds a step. A partner's own build registers its steps the same way.
     pub fn register<S: Step>(&mut self, step: S) -> &mut Self {
-        self.steps.insert(Step::meta(&step).name, Arc::new(step));
+        let params = param_docs::<S::Params>();
+        self.steps.insert(step.meta().name, Arc::new(Registered { step, params }));
         self
     }
 

@@ -1,26 +1,22 @@
 //! `assign_permission_sets`: the StoreConnect permission sets (or others, by API name
 //! or label), in one write request.
 
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use runner_core::step::prelude::*;
 
-use crate::assign_psl::planned_key;
 use crate::common::{
     API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState,
-    require_user, soql_list, split_namespace, str_field, user_read,
+    require_user, split_namespace, user_read,
 };
 
 pub struct AssignPermissionSets;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username of the user.
     user: String,
+    /// API names (namespace__Name) or labels.
+    #[schemars(extend("default" = STORECONNECT_PERMISSION_SETS))]
     permission_sets: Option<Vec<String>>,
 }
 
@@ -30,16 +26,6 @@ static META: StepMeta = StepMeta {
     description: "Takes API names, namespaced where they belong to a package (s_c__storeConnect_Sync), or labels. \
 Already assigned sets are ok; the missing ones are assigned together in one request. A set that needs a \
 permission set licence the user lacks is refused before anything is written.",
-    params: &[
-        ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc {
-            name: "permission_sets",
-            ty: ParamType::StringList,
-            required: false,
-            default: Some("[\"s_c__storeConnect_Sync\", \"storeConnect_Sync_standard\"]"),
-            doc: "API names (namespace__Name) or labels",
-        },
-    ],
 };
 
 impl Step for AssignPermissionSets {
@@ -85,120 +71,119 @@ impl Step for AssignPermissionSets {
         ])
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            let sets = resolve(&wanted(&params), &observed)?;
-            let user = require_user("assign_permission_sets", &observed, ctx, &params.user)?;
-            let assigned: Vec<&str> =
-                observed.rows("assigned").iter().filter_map(|a| str_field(a, "PermissionSetId")).collect();
-            let held: Vec<&str> =
-                observed.rows("licenses").iter().filter_map(|a| str_field(a, "PermissionSetLicenseId")).collect();
-            let missing: Vec<&Map<String, Value>> =
-                sets.iter().copied().filter(|s| !assigned.contains(&str_field(s, "Id").unwrap_or_default())).collect();
-            let names = |list: &[&Map<String, Value>]| list.iter().map(|s| api_name(s)).collect::<Vec<_>>().join(", ");
-            if missing.is_empty() {
-                return Ok(StepOutput::new(format!("{} already has {}", params.user, names(&sets))));
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let sets = resolve(&wanted(&params), &observed)?;
+        let user = require_user("assign_permission_sets", &observed, ctx, &params.user)?;
+        let assigned: Vec<&str> =
+            observed.rows("assigned")?.iter().filter_map(|a| str_field(a, "PermissionSetId")).collect();
+        let held: Vec<&str> =
+            observed.rows("licenses")?.iter().filter_map(|a| str_field(a, "PermissionSetLicenseId")).collect();
+        let missing: Vec<&Map<String, Value>> =
+            sets.iter().copied().filter(|s| !assigned.contains(&str_field(s, "Id").unwrap_or_default())).collect();
+        let names = |list: &[&Map<String, Value>]| list.iter().map(|s| api_name(s)).collect::<Vec<_>>().join(", ");
+        if missing.is_empty() {
+            return Ok(StepOutput::new(format!("{} already has {}", params.user, names(&sets))));
+        }
+        // An integration user needs the API Integration PSL before any permission set
+        // that grants object access, whatever the set's own licence says (the
+        // documented order; real-org-review.md 4.4 and 5.2).
+        let on_integration_licence = match &user {
+            UserState::Found(found) => {
+                found
+                    .get("Profile")
+                    .and_then(|p| p.get("UserLicense"))
+                    .and_then(|l| l.get("Name"))
+                    .and_then(Value::as_str)
+                    == Some(INTEGRATION_LICENSE)
             }
-            // An integration user needs the API Integration PSL before any permission set
-            // that grants object access, whatever the set's own licence says (the
-            // documented order; real-org-review.md 4.4 and 5.2).
-            let on_integration_licence = match &user {
-                UserState::Found(found) => {
-                    found
-                        .get("Profile")
-                        .and_then(|p| p.get("UserLicense"))
-                        .and_then(|l| l.get("Name"))
-                        .and_then(Value::as_str)
-                        == Some(INTEGRATION_LICENSE)
-                }
-                UserState::Planned => true,
-            };
-            let api_psl = observed
-                .rows("psl_names")
-                .iter()
-                .find(|p| str_field(p, "DeveloperName") == Some(API_INTEGRATION_PSL))
-                .and_then(|p| str_field(p, "Id"));
-            if on_integration_licence && let Some(api_psl) = api_psl {
-                let planned = ctx.check_mode()
-                    && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, api_psl));
-                if !held.contains(&api_psl) && !planned {
-                    return Err(StepFailure::new(
-                        "runner::assign_permission_sets::license_missing",
+            UserState::Planned => true,
+        };
+        let api_psl = observed
+            .rows("psl_names")?
+            .iter()
+            .find(|p| str_field(p, "DeveloperName") == Some(API_INTEGRATION_PSL))
+            .and_then(|p| str_field(p, "Id"));
+        if on_integration_licence && let Some(api_psl) = api_psl {
+            let planned = ctx.check_mode()
+                && ctx.is_planned(&Planned::PermissionSetLicense {
+                    username: params.user.clone(),
+                    license_id: api_psl.to_string(),
+                });
+            if !held.contains(&api_psl) && !planned {
+                return Err(StepFailure::new(
+                    "runner::assign_permission_sets::license_missing",
+                    format!(
+                        "assign_permission_sets: {} is an integration user without the Salesforce API Integration \
+                         permission set licence, which Salesforce requires before these permission sets ({})",
+                        params.user,
+                        names(&missing)
+                    ),
+                )
+                .hint(format!(
+                    "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
+                    params.user
+                )));
+            }
+        }
+        // Salesforce refuses a set whose licence the user lacks; say which step to run.
+        for set in &missing {
+            let Some(license) = str_field(set, "LicenseId").filter(|id| id.starts_with("0PL")) else { continue };
+            let planned = ctx.check_mode()
+                && ctx.is_planned(&Planned::PermissionSetLicense {
+                    username: params.user.clone(),
+                    license_id: license.to_string(),
+                });
+            if !held.contains(&license) && !planned {
+                let psl = observed
+                    .rows("psl_names")?
+                    .iter()
+                    .find(|p| str_field(p, "Id") == Some(license))
+                    .map(|p| {
                         format!(
-                            "assign_permission_sets: {} is an integration user without the Salesforce API Integration \
-                             permission set licence, which Salesforce requires before these permission sets ({})",
-                            params.user,
-                            names(&missing)
-                        ),
-                    )
-                    .hint(format!(
-                        "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
+                            "{} ({})",
+                            str_field(p, "MasterLabel").unwrap_or_default(),
+                            str_field(p, "DeveloperName").unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| license.to_string());
+                return Err(StepFailure::new(
+                    "runner::assign_permission_sets::license_missing",
+                    format!(
+                        "assign_permission_sets: {} needs the permission set licence {psl}, which {} does not have",
+                        api_name(set),
                         params.user
-                    )));
+                    ),
+                )
+                .hint(format!(
+                    "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
+                    params.user
+                )));
+            }
+        }
+        let writes: Vec<Write> = missing
+            .iter()
+            .map(|set| {
+                let mut fields = Map::new();
+                fields.insert("AssigneeId".into(), json!(user.id().unwrap_or_default()));
+                fields.insert("PermissionSetId".into(), json!(str_field(set, "Id").unwrap_or_default()));
+                let change =
+                    Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
+                Write::Create { sobject: "PermissionSetAssignment".into(), fields, change }
+            })
+            .collect();
+        if let UserState::Planned = user {
+            for write in &writes {
+                if let Write::Create { change, .. } = write {
+                    ctx.note_change(change.clone());
                 }
             }
-            // Salesforce refuses a set whose licence the user lacks; say which step to run.
-            for set in &missing {
-                let Some(license) = str_field(set, "LicenseId").filter(|id| id.starts_with("0PL")) else { continue };
-                let planned = ctx.check_mode()
-                    && ctx.is_planned("PermissionSetLicenseAssign", &planned_key(&params.user, license));
-                if !held.contains(&license) && !planned {
-                    let psl = observed
-                        .rows("psl_names")
-                        .iter()
-                        .find(|p| str_field(p, "Id") == Some(license))
-                        .map(|p| {
-                            format!(
-                                "{} ({})",
-                                str_field(p, "MasterLabel").unwrap_or_default(),
-                                str_field(p, "DeveloperName").unwrap_or_default()
-                            )
-                        })
-                        .unwrap_or_else(|| license.to_string());
-                    return Err(StepFailure::new(
-                        "runner::assign_permission_sets::license_missing",
-                        format!(
-                            "assign_permission_sets: {} needs the permission set licence {psl}, which {} does not have",
-                            api_name(set),
-                            params.user
-                        ),
-                    )
-                    .hint(format!(
-                        "assign the permission set licence first: assign_psl(#{{ user: \"{}\" }}) comes before assign_permission_sets",
-                        params.user
-                    )));
-                }
-            }
-            let writes: Vec<Write> = missing
-                .iter()
-                .map(|set| {
-                    let mut fields = Map::new();
-                    fields.insert("AssigneeId".into(), json!(user.id().unwrap_or_default()));
-                    fields.insert("PermissionSetId".into(), json!(str_field(set, "Id").unwrap_or_default()));
-                    let change =
-                        Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
-                    Write::Create { sobject: "PermissionSetAssignment".into(), fields, change }
-                })
-                .collect();
-            if let UserState::Planned = user {
-                for write in &writes {
-                    if let Write::Create { change, .. } = write {
-                        ctx.note_change(change.clone());
-                    }
-                }
-                return Ok(StepOutput::new(format!("would assign {} to {}", names(&missing), params.user)));
-            }
-            if let Err(failure) = ctx.write_all(writes).await {
-                return Err(explain(failure, &params.user));
-            }
-            let verb = if ctx.check_mode() { "would assign" } else { "assigned" };
-            Ok(StepOutput::new(format!("{verb} {} to {}", names(&missing), params.user)))
-        })
+            return Ok(StepOutput::new(format!("would assign {} to {}", names(&missing), params.user)));
+        }
+        if let Err(failure) = ctx.write_all(writes).await {
+            return Err(explain(failure, &params.user));
+        }
+        let verb = if ctx.check_mode() { "would assign" } else { "assigned" };
+        Ok(StepOutput::new(format!("{verb} {} to {}", names(&missing), params.user)))
     }
 }
 
@@ -219,7 +204,7 @@ fn api_name(set: &Map<String, Value>) -> String {
 
 /// Matches each wanted name to a permission set: namespaced API name, plain API name, then label.
 fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<String, Value>>, StepFailure> {
-    let sets = observed.rows("sets");
+    let sets = observed.rows("sets")?;
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for name in wanted {
@@ -238,7 +223,7 @@ fn resolve<'a>(wanted: &[String], observed: &'a Observed) -> Result<Vec<&'a Map<
     }
     let wants_package =
         missing.iter().any(|m| split_namespace(m).0 == Some(STORECONNECT_NAMESPACE) || m.contains("storeConnect"));
-    if wants_package && observed.rows("package").is_empty() {
+    if wants_package && observed.rows("package")?.is_empty() {
         return Err(StepFailure::new(
             "runner::assign_permission_sets::package_missing",
             format!(

@@ -1,24 +1,19 @@
 //! `assign_psl`: the permission set licence, by default "Salesforce API Integration".
 //! It must come before any permission set that needs it.
 
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
-use serde::Deserialize;
-use serde_json::{Map, json};
+use runner_core::step::prelude::*;
 
-use crate::common::{
-    API_INTEGRATION_PSL, UserState, int_field, require_user, reread_after_ambiguous, str_field, user_read,
-};
+use crate::common::{API_INTEGRATION_PSL, UserState, require_user, reread_after_ambiguous, user_read};
 
 pub struct AssignPsl;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username of the user.
     user: String,
+    /// The licence's DeveloperName or label.
+    #[schemars(extend("default" = API_INTEGRATION_PSL))]
     license: Option<String>,
 }
 
@@ -27,22 +22,7 @@ static META: StepMeta = StepMeta {
     summary: "Assign a permission set licence (default: Salesforce API Integration) to the user",
     description: "Finds the licence by DeveloperName or label, checks a seat is free, and assigns it. Already \
 assigned is ok. Assign it before the permission sets: Salesforce refuses permission sets that need it otherwise.",
-    params: &[
-        ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc {
-            name: "license",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"SalesforceAPIIntegrationPsl\""),
-            doc: "The licence's DeveloperName or label",
-        },
-    ],
 };
-
-/// The key under which check mode remembers a planned assignment.
-pub fn planned_key(username: &str, license_id: &str) -> String {
-    format!("{username}/{license_id}")
-}
 
 impl Step for AssignPsl {
     type Params = Params;
@@ -72,76 +52,69 @@ impl Step for AssignPsl {
         ])
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            let wanted = params.license.as_deref().unwrap_or(API_INTEGRATION_PSL);
-            let Some(license) = observed.first("license") else {
-                return Err(StepFailure::new(
-                    "runner::assign_psl::no_license",
-                    format!("assign_psl: this org has no permission set licence {wanted:?}"),
-                )
-                .hint("check Setup → Company Information → Permission Set Licenses; the Salesforce API Integration licence comes with the Salesforce Integration user licence"));
-            };
-            let license_id = str_field(license, "Id").unwrap_or_default().to_string();
-            let label = str_field(license, "MasterLabel").unwrap_or(wanted).to_string();
-            let user = require_user("assign_psl", &observed, ctx, &params.user)?;
-            let already =
-                observed.rows("assigned").iter().any(|a| str_field(a, "PermissionSetLicenseId") == Some(&license_id));
-            if already {
-                return Ok(output(format!("{} already has {label}", params.user), &license_id, &label));
-            }
-            let (total, used) = (int_field(license, "TotalLicenses"), int_field(license, "UsedLicenses"));
-            if used >= total {
-                return Err(StepFailure::new(
-                    "runner::assign_psl::no_free_seats",
-                    format!("assign_psl: no free seat on the {label} permission set licence: {used} of {total} used"),
-                )
-                .hint("remove the licence from a user who no longer needs it, or buy more seats"));
-            }
-            let change =
-                Change::new(format!("User {}", params.user), Some("permission set licence"), "absent", label.clone());
-            let UserState::Found(found) = user else {
-                ctx.note_change(change);
-                ctx.plan("PermissionSetLicenseAssign", &planned_key(&params.user, &license_id));
-                return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
-            };
-            let user_id = str_field(found, "Id").unwrap_or_default().to_string();
-            let mut fields = Map::new();
-            fields.insert("AssigneeId".into(), json!(user_id));
-            fields.insert("PermissionSetLicenseId".into(), json!(license_id));
-            match ctx
-                .write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() })
-                .await
-            {
-                Ok(_) => {}
-                // Assigned by someone else in the meantime, or applied before a dropped
-                // connection: read again rather than guess.
-                Err(failure) if failure.ambiguous || failure.error_code() == Some("DUPLICATE_VALUE") => {
-                    let soql = format!(
-                        "SELECT Id FROM PermissionSetLicenseAssign WHERE AssigneeId = {} AND PermissionSetLicenseId = {}",
-                        soql_quote(&user_id),
-                        soql_quote(&license_id)
-                    );
-                    if reread_after_ambiguous(ctx, &soql).await?.is_none() {
-                        return Err(failure);
-                    }
-                    if failure.ambiguous {
-                        ctx.note_change(change);
-                    }
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let wanted = params.license.as_deref().unwrap_or(API_INTEGRATION_PSL);
+        let Some(license) = observed.first("license")? else {
+            return Err(StepFailure::new(
+                "runner::assign_psl::no_license",
+                format!("assign_psl: this org has no permission set licence {wanted:?}"),
+            )
+            .hint("check Setup → Company Information → Permission Set Licenses; the Salesforce API Integration licence comes with the Salesforce Integration user licence"));
+        };
+        let license_id = str_field(license, "Id").unwrap_or_default().to_string();
+        let label = str_field(license, "MasterLabel").unwrap_or(wanted).to_string();
+        let user = require_user("assign_psl", &observed, ctx, &params.user)?;
+        let already =
+            observed.rows("assigned")?.iter().any(|a| str_field(a, "PermissionSetLicenseId") == Some(&license_id));
+        if already {
+            return Ok(output(format!("{} already has {label}", params.user), &license_id, &label));
+        }
+        let (total, used) = (int_field(license, "TotalLicenses"), int_field(license, "UsedLicenses"));
+        if used >= total {
+            return Err(StepFailure::new(
+                "runner::assign_psl::no_free_seats",
+                format!("assign_psl: no free seat on the {label} permission set licence: {used} of {total} used"),
+            )
+            .hint("remove the licence from a user who no longer needs it, or buy more seats"));
+        }
+        let change =
+            Change::new(format!("User {}", params.user), Some("permission set licence"), "absent", label.clone());
+        let UserState::Found(found) = user else {
+            ctx.note_change(change);
+            ctx.plan(Planned::PermissionSetLicense { username: params.user.clone(), license_id: license_id.clone() });
+            return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
+        };
+        let user_id = str_field(found, "Id").unwrap_or_default().to_string();
+        let mut fields = Map::new();
+        fields.insert("AssigneeId".into(), json!(user_id));
+        fields.insert("PermissionSetLicenseId".into(), json!(license_id));
+        match ctx
+            .write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() })
+            .await
+        {
+            Ok(_) => {}
+            // Assigned by someone else in the meantime, or applied before a dropped
+            // connection: read again rather than guess.
+            Err(failure) if failure.ambiguous || failure.error_code() == Some("DUPLICATE_VALUE") => {
+                let soql = format!(
+                    "SELECT Id FROM PermissionSetLicenseAssign WHERE AssigneeId = {} AND PermissionSetLicenseId = {}",
+                    soql_quote(&user_id),
+                    soql_quote(&license_id)
+                );
+                if reread_after_ambiguous(ctx, &soql).await?.is_none() {
+                    return Err(failure);
                 }
-                Err(failure) => return Err(failure),
+                if failure.ambiguous {
+                    ctx.note_change(change);
+                }
             }
-            if ctx.check_mode() {
-                ctx.plan("PermissionSetLicenseAssign", &planned_key(&params.user, &license_id));
-                return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
-            }
-            Ok(output(format!("assigned {label} to {}", params.user), &license_id, &label))
-        })
+            Err(failure) => return Err(failure),
+        }
+        if ctx.check_mode() {
+            ctx.plan(Planned::PermissionSetLicense { username: params.user.clone(), license_id: license_id.clone() });
+            return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
+        }
+        Ok(output(format!("assigned {label} to {}", params.user), &license_id, &label))
     }
 }
 

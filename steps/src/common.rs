@@ -1,9 +1,7 @@
 //! What several steps share: the StoreConnect and Salesforce names they use, the
 //! user lookup, and the failures that point the consultant at the step to run first.
 
-use runner_core::run::soql_quote;
-use runner_core::step::{Observed, Read, StepCtx, StepFailure};
-use serde_json::{Map, Value};
+use runner_core::step::prelude::*;
 
 /// The user licence of integration users.
 pub const INTEGRATION_LICENSE: &str = "Salesforce Integration";
@@ -61,27 +59,14 @@ pub fn require_user<'a>(
     ctx: &StepCtx,
     username: &str,
 ) -> Result<UserState<'a>, StepFailure> {
-    if let Some(user) = observed.first("user") {
+    if let Some(user) = observed.first("user")? {
         return Ok(UserState::Found(user));
     }
-    if ctx.check_mode() && ctx.is_planned("User", username) {
+    if ctx.check_mode() && ctx.is_planned(&Planned::user(username)) {
         return Ok(UserState::Planned);
     }
     Err(StepFailure::new("runner::step::user_not_found", format!("{step}: there is no user {username} in this org"))
         .hint("create it first with create_user (setup.rhai runs the steps in order), or check the username"))
-}
-
-pub fn str_field<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    record.get(field).and_then(Value::as_str)
-}
-
-pub fn int_field(record: &Map<String, Value>, field: &str) -> i64 {
-    record.get(field).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).unwrap_or(0)
-}
-
-/// A nested relationship field: `Profile.Name`.
-pub fn path_field<'a>(record: &'a Map<String, Value>, relationship: &str, field: &str) -> Option<&'a str> {
-    record.get(relationship)?.get(field)?.as_str()
 }
 
 /// Splits a possibly namespaced API name: `s_c__storeConnect_Sync` → (Some("s_c"), "storeConnect_Sync").
@@ -91,12 +76,6 @@ pub fn split_namespace(name: &str) -> (Option<&str>, &str) {
         Some((ns, rest)) if !ns.is_empty() && !rest.is_empty() && !rest.contains("__") => (Some(ns), rest),
         _ => (None, name),
     }
-}
-
-/// A SOQL `IN (…)` list.
-pub fn soql_list<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = values.into_iter().map(soql_quote).collect();
-    format!("({})", quoted.join(", "))
 }
 
 /// Re-reads after an ambiguous create: did the record get made after all?
@@ -139,16 +118,17 @@ pub fn require_mfa_permission(
     ctx: &StepCtx,
     two_factor_reads: &[&str],
 ) -> Result<(), StepFailure> {
-    let hidden = two_factor_reads
-        .iter()
-        .any(|name| observed.failure(name).and_then(StepFailure::error_code) == Some("INVALID_TYPE"));
-    let answered = observed.failure("mfa_by_profile").is_none() || observed.failure("mfa_by_assignment").is_none();
-    let held = !observed.rows("mfa_by_profile").is_empty() || !observed.rows("mfa_by_assignment").is_empty();
+    let mut hidden = false;
+    for name in two_factor_reads {
+        hidden |= observed.failure(name)?.and_then(StepFailure::error_code) == Some("INVALID_TYPE");
+    }
+    let answered = observed.failure("mfa_by_profile")?.is_none() || observed.failure("mfa_by_assignment")?.is_none();
+    let held = !observed.rows("mfa_by_profile")?.is_empty() || !observed.rows("mfa_by_assignment")?.is_empty();
     if hidden || (answered && !held) {
         return Err(mfa_permission_missing(step, ctx));
     }
     for name in two_factor_reads {
-        if let Some(failure) = observed.failure(name) {
+        if let Some(failure) = observed.failure(name)? {
             return Err(failure.clone());
         }
     }
@@ -169,42 +149,9 @@ pub fn mfa_permission_missing(step: &str, ctx: &StepCtx) -> StepFailure {
     ))
 }
 
-/// Salesforce ids name the same record on their first 15 characters (case-sensitive);
-/// the 18-character form only adds a case-insensitive checksum. StoreConnect's
-/// configuration may hold either form.
-pub fn same_id(a: &str, b: &str) -> bool {
-    a.len() >= 15 && b.len() >= 15 && a.get(..15) == b.get(..15)
-}
-
-/// The 18-character form of a 15-character id (the suffix encodes the case of each
-/// group of five characters); other lengths are returned as they are.
-pub fn id18(id: &str) -> String {
-    if id.len() != 15 || !id.is_ascii() {
-        return id.to_string();
-    }
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
-    let mut out = id.to_string();
-    for chunk in id.as_bytes().chunks(5) {
-        let bits =
-            chunk.iter().enumerate().fold(0usize, |acc, (i, b)| acc | (usize::from(b.is_ascii_uppercase()) << i));
-        out.push(ALPHABET[bits] as char);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_compare_on_fifteen_characters() {
-        // The sim's and Salesforce's documented example: 001D000000IqhSL → 001D000000IqhSLIAZ.
-        assert_eq!(id18("001D000000IqhSL"), "001D000000IqhSLIAZ");
-        assert_eq!(id18("001D000000IqhSLIAZ"), "001D000000IqhSLIAZ");
-        assert!(same_id("001D000000IqhSL", "001D000000IqhSLIAZ"));
-        assert!(!same_id("001D000000IqhSl", "001D000000IqhSLIAZ"));
-        assert!(!same_id("", ""));
-    }
 
     #[test]
     fn namespaces_split_only_on_package_prefixes() {

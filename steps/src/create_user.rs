@@ -1,35 +1,46 @@
 //! `create_user`: the sync user, on the Salesforce Integration licence and its API-only
 //! profile.
 
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use runner_core::step::prelude::*;
 
-use crate::common::{
-    INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, int_field, path_field, reread_after_ambiguous, str_field,
-    user_read,
-};
+use crate::common::{INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, reread_after_ambiguous, user_read};
 
 pub struct CreateUser;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username, email-shaped and unique across all Salesforce orgs.
     username: String,
+    /// Email address; required to create the user.
     email: Option<String>,
+    /// First name.
+    #[schemars(extend("default" = DEFAULT_FIRST_NAME))]
     first_name: Option<String>,
+    /// Last name.
+    #[schemars(extend("default" = DEFAULT_LAST_NAME))]
     last_name: Option<String>,
+    /// Alias (at most 8 characters).
+    #[schemars(extend("x-default" = "from the username, 8 characters"))]
     alias: Option<String>,
+    /// Profile name, to override the one found through the licence.
+    #[schemars(extend("x-default" = "the Salesforce Integration licence's profile"))]
     profile: Option<String>,
+    /// TimeZoneSidKey, e.g. Australia/Sydney.
+    #[schemars(extend("x-default" = "the running user's"))]
     time_zone: Option<String>,
+    /// LocaleSidKey, e.g. en_AU.
+    #[schemars(extend("x-default" = "the running user's"))]
     locale: Option<String>,
+    /// LanguageLocaleKey, e.g. en_US.
+    #[schemars(extend("x-default" = "the running user's"))]
     language: Option<String>,
+    /// EmailEncodingKey, e.g. UTF-8.
+    #[schemars(extend("x-default" = "the running user's"))]
     email_encoding: Option<String>,
+    /// Reactivate the user if it exists but is inactive.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     reactivate: bool,
 }
 
@@ -40,85 +51,6 @@ static META: StepMeta = StepMeta {
 Integrations\", or \"Salesforce API Only System Integrations\" in older orgs), checks a seat is free, and creates \
 the user. A user with that username already in the org is ok, or changed when asked-for fields differ. A create \
 is never retried blindly: after an ambiguous failure the step reads by username first.",
-    params: &[
-        ParamDoc {
-            name: "username",
-            ty: ParamType::String,
-            required: true,
-            default: None,
-            doc: "Username, email-shaped and unique across all Salesforce orgs",
-        },
-        ParamDoc {
-            name: "email",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "Email address; required to create the user",
-        },
-        ParamDoc {
-            name: "first_name",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"StoreConnect\""),
-            doc: "First name",
-        },
-        ParamDoc {
-            name: "last_name",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"Sync User\""),
-            doc: "Last name",
-        },
-        ParamDoc {
-            name: "alias",
-            ty: ParamType::String,
-            required: false,
-            default: Some("from the username, 8 chars"),
-            doc: "Alias (at most 8 characters)",
-        },
-        ParamDoc {
-            name: "profile",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the Salesforce Integration licence's profile"),
-            doc: "Profile name, to override the one found through the licence",
-        },
-        ParamDoc {
-            name: "time_zone",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the running user's"),
-            doc: "TimeZoneSidKey, e.g. Australia/Sydney",
-        },
-        ParamDoc {
-            name: "locale",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the running user's"),
-            doc: "LocaleSidKey, e.g. en_AU",
-        },
-        ParamDoc {
-            name: "language",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the running user's"),
-            doc: "LanguageLocaleKey, e.g. en_US",
-        },
-        ParamDoc {
-            name: "email_encoding",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the running user's"),
-            doc: "EmailEncodingKey, e.g. UTF-8",
-        },
-        ParamDoc {
-            name: "reactivate",
-            ty: ParamType::Bool,
-            required: false,
-            default: Some("false"),
-            doc: "Reactivate the user if it exists but is inactive",
-        },
-    ],
 };
 
 const DEFAULT_FIRST_NAME: &str = "StoreConnect";
@@ -155,24 +87,18 @@ impl Step for CreateUser {
         ])
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            if ctx.check_mode() && observed.first("user").is_none() {
-                // Planned before any check can fail, so that planning goes on to find
-                // what the later steps would trip on too.
-                ctx.plan("User", &params.username);
-            }
-            let profile = choose_profile(&params, &observed)?;
-            match observed.first("user") {
-                Some(user) => update_existing(&params, user, &profile, &observed, ctx).await,
-                None => create(&params, &profile, &observed, ctx).await,
-            }
-        })
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let existing = observed.first("user")?;
+        if ctx.check_mode() && existing.is_none() {
+            // Planned before any check can fail, so that planning goes on to find what the
+            // later steps would trip on too.
+            ctx.plan(Planned::user(&params.username));
+        }
+        let profile = choose_profile(&params, &observed)?;
+        match existing {
+            Some(user) => update_existing(&params, user, &profile, &observed, ctx).await,
+            None => create(&params, &profile, &observed, ctx).await,
+        }
     }
 }
 
@@ -184,7 +110,7 @@ struct Profile {
 }
 
 fn choose_profile(params: &Params, observed: &Observed) -> Result<Profile, StepFailure> {
-    let profiles = observed.rows("profiles");
+    let profiles = observed.rows("profiles")?;
     let pick = match &params.profile {
         Some(_) => profiles.first(),
         // Prefer the current name, then the legacy one, then anything on the licence.
@@ -214,7 +140,7 @@ fn choose_profile(params: &Params, observed: &Observed) -> Result<Profile, StepF
 /// Free seats of the profile's licence, or a failure naming the licence and its counts.
 fn check_seats(profile: &Profile, observed: &Observed) -> Result<(), StepFailure> {
     let Some(license) =
-        observed.rows("licenses").iter().find(|l| str_field(l, "Name") == Some(profile.license.as_str()))
+        observed.rows("licenses")?.iter().find(|l| str_field(l, "Name") == Some(profile.license.as_str()))
     else {
         return Ok(());
     };
@@ -284,7 +210,7 @@ async fn create(
         Err(failure) => return Err(explain_create_failure(failure, params, profile)),
     };
     if ctx.check_mode() {
-        ctx.plan("User", &params.username);
+        ctx.plan(Planned::user(&params.username));
         return Ok(StepOutput::new(format!("would create {} on {}", params.username, profile.name))
             .with("username", params.username.clone())
             .with("profile", profile.name.clone()));

@@ -15,26 +15,27 @@
 //!   against the org before anything is written.
 
 use indexmap::IndexMap;
-use runner_core::client::RecordTypeVisibility;
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use runner_core::step::prelude::*;
 
-use crate::common::{INTEGRATION_LICENSE, INTEGRATION_PROFILES, soql_list, str_field, user_read};
+use crate::common::{INTEGRATION_LICENSE, INTEGRATION_PROFILES, user_read};
 
 pub struct SetDefaults;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username whose profile is set.
     user: Option<String>,
+    /// Profile name (as Setup shows it), instead of the user's.
+    #[schemars(extend("x-default" = "the user's profile"))]
     profile: Option<String>,
+    /// Object → record type DeveloperName or label, e.g. #{ Account: "Retail" }.
     defaults: Option<IndexMap<String, String>>,
+    /// With Person Accounts: Account → the person record type that is the
+    /// person-account default.
     person_defaults: Option<IndexMap<String, String>>,
+    /// Objects that must have a default when they have several record types.
+    #[schemars(extend("default" = DEFAULT_OBJECTS))]
     objects: Option<Vec<String>>,
 }
 
@@ -66,43 +67,6 @@ block (updateMetadata): every visibility as it was, the old default cleared, the
 Before anything is written, every object with several active record types and no default given is reported with \
 its DeveloperNames; a default for an object with fewer than two is a warning; a default for an object the org \
 does not have is an error. The profile is the user's, or `profile`, or the Salesforce Integration licence's.",
-    params: &[
-        ParamDoc {
-            name: "user",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "Username whose profile is set",
-        },
-        ParamDoc {
-            name: "profile",
-            ty: ParamType::String,
-            required: false,
-            default: Some("the user's profile"),
-            doc: "Profile name (as Setup shows it), instead of the user's",
-        },
-        ParamDoc {
-            name: "defaults",
-            ty: ParamType::Map,
-            required: false,
-            default: None,
-            doc: "Object → record type DeveloperName or label, e.g. #{ Account: \"Retail\" }",
-        },
-        ParamDoc {
-            name: "person_defaults",
-            ty: ParamType::Map,
-            required: false,
-            default: None,
-            doc: "With Person Accounts: Account → the person record type that is the person-account default",
-        },
-        ParamDoc {
-            name: "objects",
-            ty: ParamType::StringList,
-            required: false,
-            default: Some("[\"Account\", \"Contact\", \"Order\"]"),
-            doc: "Objects that must have a default when they have several record types",
-        },
-    ],
 };
 
 impl Step for SetDefaults {
@@ -146,52 +110,45 @@ impl Step for SetDefaults {
         Ok(reads)
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            let plan = wanted_defaults(&params, &observed)?;
-            let profile_id = profile_id(&params, &observed, ctx)?;
-            if plan.defaults.is_empty() && plan.person_defaults.is_empty() {
-                return Ok(StepOutput::new("no object has several active record types; the profile needs no defaults")
-                    .with_warnings(plan.warnings));
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let plan = wanted_defaults(&params, &observed)?;
+        let profile_id = profile_id(&params, &observed, ctx)?;
+        if plan.defaults.is_empty() && plan.person_defaults.is_empty() {
+            return Ok(StepOutput::new("no object has several active record types; the profile needs no defaults")
+                .with_warnings(plan.warnings));
+        }
+        let full_name = full_name(ctx, &profile_id).await?;
+        let current = ctx.profile_record_types(&full_name).await?;
+        let mut visibilities = Vec::new();
+        let mut changes = Vec::new();
+        let objects: Vec<&String> = plan.defaults.keys().chain(plan.person_defaults.keys()).collect();
+        let mut done: Vec<&String> = Vec::new();
+        for object in objects {
+            if done.contains(&object) {
+                continue;
             }
-            let full_name = full_name(ctx, &profile_id).await?;
-            let current = ctx.profile_record_types(&full_name).await?;
-            let mut visibilities = Vec::new();
-            let mut changes = Vec::new();
-            let objects: Vec<&String> = plan.defaults.keys().chain(plan.person_defaults.keys()).collect();
-            let mut done: Vec<&String> = Vec::new();
-            for object in objects {
-                if done.contains(&object) {
-                    continue;
-                }
-                done.push(object);
-                let wanted = plan.defaults.get(object).map(|rt| format!("{object}.{rt}"));
-                let wanted_person = plan.person_defaults.get(object).map(|rt| format!("{object}.{rt}"));
-                let (block, object_changes) =
-                    merged_block(&full_name, object, &current, wanted.as_deref(), wanted_person.as_deref());
-                if !object_changes.is_empty() {
-                    visibilities.extend(block);
-                    changes.extend(object_changes);
-                }
+            done.push(object);
+            let wanted = plan.defaults.get(object).map(|rt| format!("{object}.{rt}"));
+            let wanted_person = plan.person_defaults.get(object).map(|rt| format!("{object}.{rt}"));
+            let (block, object_changes) =
+                merged_block(&full_name, object, &current, wanted.as_deref(), wanted_person.as_deref());
+            if !object_changes.is_empty() {
+                visibilities.extend(block);
+                changes.extend(object_changes);
             }
-            let asked = describe(&plan);
-            if visibilities.is_empty() {
-                return Ok(StepOutput::new(format!("{full_name} already defaults to {asked}"))
-                    .with("profile", full_name)
-                    .with_warnings(plan.warnings));
-            }
-            let count = changes.len();
-            ctx.write(Write::ProfileRecordTypes { profile: full_name.clone(), visibilities, changes }).await?;
-            let verb = if ctx.check_mode() { "would set" } else { "set" };
-            Ok(StepOutput::new(format!("{verb} {count} default record type(s) on {full_name}: {asked}"))
+        }
+        let asked = describe(&plan);
+        if visibilities.is_empty() {
+            return Ok(StepOutput::new(format!("{full_name} already defaults to {asked}"))
                 .with("profile", full_name)
-                .with_warnings(plan.warnings))
-        })
+                .with_warnings(plan.warnings));
+        }
+        let count = changes.len();
+        ctx.write(Write::ProfileRecordTypes { profile: full_name.clone(), visibilities, changes }).await?;
+        let verb = if ctx.check_mode() { "would set" } else { "set" };
+        Ok(StepOutput::new(format!("{verb} {count} default record type(s) on {full_name}: {asked}"))
+            .with("profile", full_name)
+            .with_warnings(plan.warnings))
     }
 }
 
@@ -221,13 +178,13 @@ struct Wanted {
 /// once, so that the consultant fixes them in one go.
 fn wanted_defaults(params: &Params, observed: &Observed) -> Result<Wanted, StepFailure> {
     let mut by_object: IndexMap<String, Vec<&Map<String, Value>>> = IndexMap::new();
-    for rt in observed.rows("record_types") {
+    for rt in observed.rows("record_types")? {
         by_object.entry(str_field(rt, "SobjectType").unwrap_or_default().to_string()).or_default().push(rt);
     }
-    let existing: Option<Vec<&str>> = observed
-        .failure("objects")
-        .is_none()
-        .then(|| observed.rows("objects").iter().filter_map(|o| str_field(o, "QualifiedApiName")).collect());
+    let existing: Option<Vec<&str>> = match observed.failure("objects")? {
+        Some(_) => None,
+        None => Some(observed.rows("objects")?.iter().filter_map(|o| str_field(o, "QualifiedApiName")).collect()),
+    };
     let required: Vec<String> =
         params.objects.clone().unwrap_or_else(|| DEFAULT_OBJECTS.iter().map(|o| o.to_string()).collect());
     let given = params.defaults.clone().unwrap_or_default();
@@ -369,12 +326,12 @@ fn unknown_object(object: &str, required: &[String]) -> StepFailure {
 /// The Id of the profile to set: the user's, the named one, or the integration licence's.
 fn profile_id(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<String, StepFailure> {
     if params.profile.is_none()
-        && let Some(user) = observed.first("user")
+        && let Some(user) = observed.first("user")?
         && let Some(id) = str_field(user, "ProfileId")
     {
         return Ok(id.to_string());
     }
-    let planned_user = params.user.as_ref().is_some_and(|u| ctx.check_mode() && ctx.is_planned("User", u));
+    let planned_user = params.user.as_ref().is_some_and(|u| ctx.check_mode() && ctx.is_planned(&Planned::user(u)));
     if let (Some(user), None, false) = (&params.user, &params.profile, planned_user) {
         return Err(StepFailure::new(
             "runner::step::user_not_found",
@@ -382,7 +339,7 @@ fn profile_id(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<Str
         )
         .hint("create it first with create_user, or pass `profile: \"…\"`"));
     }
-    let profiles = observed.rows("profiles");
+    let profiles = observed.rows("profiles")?;
     // The integration profile as create_user picks it; names are only a preference, as
     // they may be translated.
     let pick = match &params.profile {
@@ -412,7 +369,7 @@ async fn full_name(ctx: &StepCtx, profile_id: &str) -> Result<String, StepFailur
     let read =
         Read::tooling("full_name", format!("SELECT Id, FullName FROM Profile WHERE Id = {}", soql_quote(profile_id)));
     let observed = ctx.read(vec![read]).await?;
-    observed.first("full_name").and_then(|p| str_field(p, "FullName")).map(str::to_string).ok_or_else(|| {
+    observed.first("full_name")?.and_then(|p| str_field(p, "FullName")).map(str::to_string).ok_or_else(|| {
         StepFailure::new(
             "runner::set_defaults::no_profile",
             format!("set_defaults: Tooling has no FullName for the profile {profile_id}"),

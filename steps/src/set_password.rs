@@ -12,26 +12,24 @@ use std::time::SystemTime;
 
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
+use runner_core::step::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::Value;
 
-use crate::common::{UserState, require_user, str_field, user_read};
+use crate::common::{UserState, require_user, user_read};
 use crate::kept::Kept;
 
 pub struct SetPassword;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username of the user.
     user: String,
+    /// The user's credentials file (mode 0600), shared with verify.
     credentials_file: Option<PathBuf>,
+    /// Set a new password even when one is set and kept.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     rotate: bool,
 }
 
@@ -44,23 +42,6 @@ The step generates 24 random characters (upper and lower case, digits, punctuati
 through User.LastPasswordChangeDate. A user whose password is set and held in the file is ok; `rotate: true` sets \
 a new one. Without a file the password is shown once on the terminal. \
 `runner credentials show --file F` prints it with the current verification code.",
-    params: &[
-        ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc {
-            name: "credentials_file",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "The user's credentials file (mode 0600), shared with verify",
-        },
-        ParamDoc {
-            name: "rotate",
-            ty: ParamType::Bool,
-            required: false,
-            default: Some("false"),
-            doc: "Set a new password even when one is set and kept",
-        },
-    ],
 };
 
 /// Long enough to be strong whatever the org's policy asks (Salesforce's strictest
@@ -83,84 +64,74 @@ impl Step for SetPassword {
         Ok(vec![user_read(&params.user)])
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            let user = require_user("set_password", &observed, ctx, &params.user)?;
-            let file = Kept::new("set_password", params.credentials_file.as_deref(), &params.user);
-            let kept = file.load()?;
-            let set_in_org = match &user {
-                UserState::Found(found) => found.get("LastPasswordChangeDate").is_some_and(|d| !d.is_null()),
-                UserState::Planned => false,
-            };
-            let held = kept.as_ref().is_some_and(|c| c.has_password() && c.password_set_at.is_some());
-            if set_in_org && !params.rotate && (held || !file.in_file()) {
-                let summary = if held {
-                    format!("{} has a password, kept in its credentials file", params.user)
-                } else {
-                    format!(
-                        "{} has a password (runner does not hold it; `rotate: true` sets one it keeps)",
-                        params.user
-                    )
-                };
-                return Ok(StepOutput::new(summary).with("password_set", true));
-            }
-            file.require_somewhere(ctx, "runner::set_password::nowhere_to_keep", "the password")?;
-            let target = format!("User {}", params.user);
-            let change = if set_in_org {
-                Change::new(target, Some("password"), "set", "replaced by a new random password")
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let user = require_user("set_password", &observed, ctx, &params.user)?;
+        let file = Kept::new("set_password", params.credentials_file.as_deref(), &params.user);
+        let kept = file.load()?;
+        let set_in_org = match &user {
+            UserState::Found(found) => found.get("LastPasswordChangeDate").is_some_and(|d| !d.is_null()),
+            UserState::Planned => false,
+        };
+        let held = kept.as_ref().is_some_and(|c| c.has_password() && c.password_set_at.is_some());
+        if set_in_org && !params.rotate && (held || !file.in_file()) {
+            let summary = if held {
+                format!("{} has a password, kept in its credentials file", params.user)
             } else {
-                Change::new(target, Some("password"), "none", "a random password")
+                format!("{} has a password (runner does not hold it; `rotate: true` sets one it keeps)", params.user)
             };
-            if ctx.check_mode() {
-                ctx.note_change(change);
-                return Ok(StepOutput::new(format!("would set a password for {} ({})", params.user, file.describe())));
-            }
-            let UserState::Found(found) = user else {
-                return Err(StepFailure::new(
-                    "runner::step::user_not_found",
-                    format!("set_password: there is no user {}", params.user),
-                ));
-            };
-            let user_id = str_field(found, "Id").unwrap_or_default().to_string();
-            let password = generate()?;
-            let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
-            // Kept before it is sent: a password Salesforce has and nobody holds locks the
-            // user out of StoreConnect's Console.
-            credentials.set_password(password.clone());
-            file.store(&credentials)?;
-            ctx.write(Write::Password { user_id: user_id.clone(), password: password.clone(), change })
-                .await
-                .map_err(explain)?;
-            let confirmed = ctx
-                .query(&format!("SELECT LastPasswordChangeDate FROM User WHERE Id = {}", soql_quote(&user_id)))
-                .await?
-                .records
-                .first()
-                .and_then(|u| u.get("LastPasswordChangeDate"))
-                .is_some_and(|d| !Value::is_null(d));
-            if !confirmed {
-                return Err(StepFailure::new(
-                    "runner::set_password::not_confirmed",
-                    format!(
-                        "set_password: Salesforce accepted the password but {}'s LastPasswordChangeDate is empty",
-                        params.user
-                    ),
-                )
-                .hint("run the playbook again: it sets a new password and keeps it"));
-            }
-            credentials.password_set_at = Some(SystemTime::now());
-            file.store(&credentials)?;
-            if !file.in_file() {
-                show_on_terminal(&params.user, &password);
-            }
-            Ok(StepOutput::new(format!("set a password for {} ({})", params.user, file.describe()))
-                .with("password_set", true))
-        })
+            return Ok(StepOutput::new(summary).with("password_set", true));
+        }
+        file.require_somewhere(ctx, "runner::set_password::nowhere_to_keep", "the password")?;
+        let target = format!("User {}", params.user);
+        let change = if set_in_org {
+            Change::new(target, Some("password"), "set", "replaced by a new random password")
+        } else {
+            Change::new(target, Some("password"), "none", "a random password")
+        };
+        if ctx.check_mode() {
+            ctx.note_change(change);
+            return Ok(StepOutput::new(format!("would set a password for {} ({})", params.user, file.describe())));
+        }
+        let UserState::Found(found) = user else {
+            return Err(StepFailure::new(
+                "runner::step::user_not_found",
+                format!("set_password: there is no user {}", params.user),
+            ));
+        };
+        let user_id = str_field(found, "Id").unwrap_or_default().to_string();
+        let password = generate()?;
+        let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
+        // Kept before it is sent: a password Salesforce has and nobody holds locks the
+        // user out of StoreConnect's Console.
+        credentials.set_password(password.clone());
+        file.store(&credentials)?;
+        ctx.write(Write::Password { user_id: user_id.clone(), password: password.clone(), change })
+            .await
+            .map_err(explain)?;
+        let confirmed = ctx
+            .query(&format!("SELECT LastPasswordChangeDate FROM User WHERE Id = {}", soql_quote(&user_id)))
+            .await?
+            .records
+            .first()
+            .and_then(|u| u.get("LastPasswordChangeDate"))
+            .is_some_and(|d| !Value::is_null(d));
+        if !confirmed {
+            return Err(StepFailure::new(
+                "runner::set_password::not_confirmed",
+                format!(
+                    "set_password: Salesforce accepted the password but {}'s LastPasswordChangeDate is empty",
+                    params.user
+                ),
+            )
+            .hint("run the playbook again: it sets a new password and keeps it"));
+        }
+        credentials.password_set_at = Some(SystemTime::now());
+        file.store(&credentials)?;
+        if !file.in_file() {
+            show_on_terminal(&params.user, &password);
+        }
+        Ok(StepOutput::new(format!("set a password for {} ({})", params.user, file.describe()))
+            .with("password_set", true))
     }
 }
 

@@ -9,23 +9,16 @@
 //! new user, retires the old one if asked. It never retires the user StoreConnect is
 //! configured with.
 
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use runner_core::step::prelude::*;
 
 use crate::common::{
     API_INTEGRATION_PSL, SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE,
-    STORECONNECT_PERMISSION_SETS, id18, mfa_permission_reads, path_field, require_mfa_permission, same_id,
-    split_namespace, str_field,
+    STORECONNECT_PERMISSION_SETS, mfa_permission_reads, require_mfa_permission, split_namespace,
 };
 
 pub struct SwapUser;
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Check the new user and guide the Console change; retire the old user after it.
@@ -34,7 +27,7 @@ pub enum Mode {
     Reauth,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub enum Retire {
     Keep,
@@ -42,13 +35,21 @@ pub enum Retire {
     Deactivate,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username of the new sync user (required unless mode is "reauth").
     new_user: Option<String>,
+    /// "console": check the new user and guide the Console change; "reauth": clear the
+    /// configuration so that StoreConnect asks for the user again.
+    #[schemars(extend("default" = "console"))]
     mode: Option<Mode>,
+    /// What to do with old_user once StoreConnect syncs as new_user.
+    #[schemars(extend("default" = "keep"))]
     retire_old: Option<Retire>,
+    /// Username of the previous sync user, to retire.
     old_user: Option<String>,
+    /// The new user's credentials file, named in the Console instructions.
     credentials_file: Option<String>,
 }
 
@@ -62,43 +63,6 @@ permission sets) and says how to change the sync user in the StoreConnect Consol
 runner never writes the user id into the configuration itself. Once the configuration names the new user, \
 retire_old with old_user freezes or deactivates the old one; the user StoreConnect is configured with is never \
 retired. mode \"reauth\" deletes the record instead, as in StoreConnect's advanced procedure.",
-    params: &[
-        ParamDoc {
-            name: "new_user",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "Username of the new sync user (required unless mode is \"reauth\")",
-        },
-        ParamDoc {
-            name: "mode",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"console\""),
-            doc: "\"console\" or \"reauth\"",
-        },
-        ParamDoc {
-            name: "retire_old",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"keep\""),
-            doc: "\"keep\", \"freeze\" or \"deactivate\" old_user once StoreConnect syncs as new_user",
-        },
-        ParamDoc {
-            name: "old_user",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "Username of the previous sync user, to retire",
-        },
-        ParamDoc {
-            name: "credentials_file",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "The new user's credentials file, named in the Console instructions",
-        },
-    ],
 };
 
 impl Step for SwapUser {
@@ -153,23 +117,14 @@ impl Step for SwapUser {
         Ok(reads)
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            let config = observed.first("config");
-            let configured = config
-                .and_then(|c| str_field(c, SETUP_CONFIGURATION_VALUE))
-                .filter(|v| !v.is_empty())
-                .map(str::to_string);
-            match params.mode.unwrap_or(Mode::Console) {
-                Mode::Reauth => reauth(ctx, config, configured).await,
-                Mode::Console => console(&params, &observed, ctx, configured).await,
-            }
-        })
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        let config = observed.first("config")?;
+        let configured =
+            config.and_then(|c| str_field(c, SETUP_CONFIGURATION_VALUE)).filter(|v| !v.is_empty()).map(str::to_string);
+        match params.mode.unwrap_or(Mode::Console) {
+            Mode::Reauth => reauth(ctx, config, configured).await,
+            Mode::Console => console(&params, &observed, ctx, configured).await,
+        }
     }
 }
 
@@ -268,7 +223,7 @@ fn verb(ctx: &StepCtx, done: &'static str, planned: &'static str) -> &'static st
 /// Checks that the new user can sign in to StoreConnect; returns its id or says what is
 /// missing, all of it at once.
 fn check_ready(username: &str, observed: &Observed) -> Result<String, StepFailure> {
-    let Some(user) = observed.first("user") else {
+    let Some(user) = observed.first("user")? else {
         return Err(StepFailure::new(
             "runner::step::user_not_found",
             format!("swap_user: there is no user {username} in this org"),
@@ -279,14 +234,14 @@ fn check_ready(username: &str, observed: &Observed) -> Result<String, StepFailur
     if user.get("IsActive").and_then(Value::as_bool) != Some(true) {
         missing.push("it is inactive".to_string());
     }
-    if observed.rows("login").iter().any(|l| l.get("IsFrozen").and_then(Value::as_bool) == Some(true)) {
+    if observed.rows("login")?.iter().any(|l| l.get("IsFrozen").and_then(Value::as_bool) == Some(true)) {
         missing.push("it is frozen".to_string());
     }
     if user.get("LastPasswordChangeDate").is_none_or(Value::is_null) {
         missing.push("it has no password (run set_password)".to_string());
     }
     let has_psl = observed
-        .rows("psl")
+        .rows("psl")?
         .iter()
         .any(|a| path_field(a, "PermissionSetLicense", "DeveloperName") == Some(API_INTEGRATION_PSL));
     if !has_psl {
@@ -294,7 +249,7 @@ fn check_ready(username: &str, observed: &Observed) -> Result<String, StepFailur
     }
     for wanted in STORECONNECT_PERMISSION_SETS {
         let (ns, name) = split_namespace(wanted);
-        let held = observed.rows("sets").iter().any(|a| {
+        let held = observed.rows("sets")?.iter().any(|a| {
             path_field(a, "PermissionSet", "Name") == Some(name)
                 && path_field(a, "PermissionSet", "NamespacePrefix").filter(|p| !p.is_empty()) == ns
         });
@@ -302,7 +257,7 @@ fn check_ready(username: &str, observed: &Observed) -> Result<String, StepFailur
             missing.push(format!("the permission set {wanted}"));
         }
     }
-    if !observed.rows("mfa").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true)) {
+    if !observed.rows("mfa")?.iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true)) {
         missing.push("a TOTP authenticator".to_string());
     }
     if !missing.is_empty() {
@@ -329,7 +284,7 @@ async fn retire_old(
     if retire == Retire::Keep {
         return Ok(());
     }
-    let Some(old) = observed.first("old_user") else {
+    let Some(old) = observed.first("old_user")? else {
         return Err(StepFailure::new(
             "runner::step::user_not_found",
             format!("swap_user: there is no user {old_username} (old_user) in this org"),
@@ -348,7 +303,7 @@ async fn retire_old(
     match retire {
         Retire::Keep => {}
         Retire::Freeze => {
-            let Some(login) = observed.first("old_login") else {
+            let Some(login) = observed.first("old_login")? else {
                 return Err(StepFailure::new(
                     "runner::swap_user::no_login",
                     format!("swap_user: no UserLogin row for {old_username}"),

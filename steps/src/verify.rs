@@ -9,32 +9,34 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use runner_core::report::Change;
-use runner_core::run::soql_quote;
-use runner_core::step::{
-    BoxFuture, Observed, ParamDoc, ParamType, Read, Step, StepCtx, StepFailure, StepMeta, StepOutput, Write,
-};
+use runner_core::step::prelude::*;
 use runner_core::totp::{self, TotpSecret};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
-use crate::common::{UserState, mfa_permission_reads, require_mfa_permission, require_user, str_field, user_read};
+use crate::common::{UserState, mfa_permission_reads, require_mfa_permission, require_user, user_read};
 use crate::kept::Kept;
 
 pub struct Verify;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Username of the user.
     user: String,
-    /// `secret_file` is its name from before the credentials file held the password too.
+    /// The user's credentials file (mode 0600), shared with set_password; `secret_file`,
+    /// its name from before the file held the password too, is an alias.
     #[serde(alias = "secret_file")]
     credentials_file: Option<PathBuf>,
+    /// Replace an existing TOTP registration with a new secret.
     #[serde(default)]
+    #[schemars(extend("default" = false))]
     rotate: bool,
+    /// Issuer shown by the authenticator app.
+    #[schemars(extend("default" = DEFAULT_ISSUER))]
     issuer: Option<String>,
 }
+
+const DEFAULT_ISSUER: &str = "Salesforce";
 
 static META: StepMeta = StepMeta {
     name: "verify",
@@ -46,30 +48,6 @@ file, is ok; `rotate: true` replaces it. A secret kept by an interrupted run is 
 consultant's authenticator stays valid. `runner credentials show --file F` prints the current code. The running \
 user needs \"Manage Multi-Factor Authentication in API\"; Salesforce Authenticator is not offered: StoreConnect \
 does not support it.",
-    params: &[
-        ParamDoc { name: "user", ty: ParamType::String, required: true, default: None, doc: "Username of the user" },
-        ParamDoc {
-            name: "credentials_file",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            doc: "The user's credentials file (mode 0600), shared with set_password; `secret_file` is an alias",
-        },
-        ParamDoc {
-            name: "rotate",
-            ty: ParamType::Bool,
-            required: false,
-            default: Some("false"),
-            doc: "Replace an existing TOTP registration with a new secret",
-        },
-        ParamDoc {
-            name: "issuer",
-            ty: ParamType::String,
-            required: false,
-            default: Some("\"Salesforce\""),
-            doc: "Issuer shown by the authenticator app",
-        },
-    ],
 };
 
 impl Step for Verify {
@@ -106,109 +84,98 @@ impl Step for Verify {
         Ok(reads)
     }
 
-    fn apply<'a>(
-        &'a self,
-        params: Params,
-        observed: Observed,
-        ctx: &'a mut StepCtx,
-    ) -> BoxFuture<'a, Result<StepOutput, StepFailure>> {
-        Box::pin(async move {
-            require_mfa_permission("verify", &observed, ctx, &["methods", "registered"])?;
-            let user = require_user("verify", &observed, ctx, &params.user)?;
-            let warnings = privilege_warning(&params.user, &observed);
-            let file = Kept::new("verify", params.credentials_file.as_deref(), &params.user);
-            let kept = file.load()?;
-            let has_totp =
-                observed.rows("methods").iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
-            let held = kept.as_ref().is_some_and(|c| c.totp_secret().is_some() && c.totp_registered_at.is_some());
-            if has_totp && !params.rotate && (held || !file.in_file()) {
-                let summary = if held {
-                    format!("{} has a TOTP authenticator, its secret kept in the credentials file", params.user)
-                } else {
-                    format!("{} already has a TOTP authenticator", params.user)
-                };
-                return Ok(StepOutput::new(summary).with("has_totp", true).with_warnings(warnings));
-            }
-            file.require_somewhere(ctx, "runner::verify::nowhere_to_show_secret", "the TOTP secret")?;
-            let target = format!("User {}", params.user);
-            let change = if has_totp {
-                Change::new(target, Some("TOTP authenticator"), "registered", "replaced with a new secret")
+    async fn apply(&self, params: Params, observed: Observed, ctx: &mut StepCtx) -> Result<StepOutput, StepFailure> {
+        require_mfa_permission("verify", &observed, ctx, &["methods", "registered"])?;
+        let user = require_user("verify", &observed, ctx, &params.user)?;
+        let warnings = privilege_warning(&params.user, &observed)?;
+        let file = Kept::new("verify", params.credentials_file.as_deref(), &params.user);
+        let kept = file.load()?;
+        let has_totp =
+            observed.rows("methods")?.iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
+        let held = kept.as_ref().is_some_and(|c| c.totp_secret().is_some() && c.totp_registered_at.is_some());
+        if has_totp && !params.rotate && (held || !file.in_file()) {
+            let summary = if held {
+                format!("{} has a TOTP authenticator, its secret kept in the credentials file", params.user)
             } else {
-                Change::new(target, Some("TOTP authenticator"), "absent", "registered")
+                format!("{} already has a TOTP authenticator", params.user)
             };
-            let shown = format!("secret {}", file.describe());
-            if ctx.check_mode() {
-                ctx.note_change(change);
-                return Ok(StepOutput::new(format!(
-                    "would register a TOTP authenticator for {} ({shown})",
-                    params.user
-                ))
+            return Ok(StepOutput::new(summary).with("has_totp", true).with_warnings(warnings));
+        }
+        file.require_somewhere(ctx, "runner::verify::nowhere_to_show_secret", "the TOTP secret")?;
+        let target = format!("User {}", params.user);
+        let change = if has_totp {
+            Change::new(target, Some("TOTP authenticator"), "registered", "replaced with a new secret")
+        } else {
+            Change::new(target, Some("TOTP authenticator"), "absent", "registered")
+        };
+        let shown = format!("secret {}", file.describe());
+        if ctx.check_mode() {
+            ctx.note_change(change);
+            return Ok(StepOutput::new(format!("would register a TOTP authenticator for {} ({shown})", params.user))
                 .with_warnings(warnings));
-            }
-            let UserState::Found(found) = user else {
-                return Err(StepFailure::new(
-                    "runner::step::user_not_found",
-                    format!("verify: there is no user {}", params.user),
-                ));
-            };
-            let user_id = str_field(found, "Id").unwrap_or_default().to_string();
-            let issuer = params.issuer.clone().unwrap_or_else(|| "Salesforce".to_string());
-            let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
-            // Keep the secret before registering it: a registered secret nobody holds locks
-            // the user out. A secret an interrupted run kept, and never confirmed, is
-            // registered as it is, so the authenticator the consultant scanned stays valid.
-            let reuse =
-                !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
-            if !reuse {
-                let secret = TotpSecret::generate()
-                    .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;
-                credentials.set_totp(secret, &issuer);
-                file.store(&credentials)?;
-            }
-            let (shared_key, uri) = match (credentials.totp_secret(), credentials.expose_otpauth_uri()) {
-                (Some(secret), Some(uri)) => (secret.expose_base32(), SecretString::from(uri.to_string())),
-                _ => return Err(StepFailure::new("runner::internal", "verify: the kept secret vanished")),
-            };
-            let mut writes = Vec::new();
-            if has_totp {
-                for old in observed.rows("registered") {
-                    let id = str_field(old, "Id").unwrap_or_default().to_string();
-                    let change =
-                        Change::new(format!("User {}", params.user), Some("old TOTP secret"), "registered", "removed");
-                    writes.push(Write::Delete { sobject: "TwoFactorInfo".into(), id, change });
-                }
-            }
-            let mut fields = Map::new();
-            fields.insert("UserId".into(), json!(user_id));
-            fields.insert("Type".into(), json!("TOTP"));
-            fields.insert("SharedKey".into(), json!(shared_key.expose_secret()));
-            writes.push(Write::Create { sobject: "TwoFactorInfo".into(), fields, change });
-            ctx.write_all(writes).await?;
-            let confirmed = ctx
-                .query(&format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE UserId = {}", soql_quote(&user_id)))
-                .await?
-                .records
-                .iter()
-                .any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
-            if !confirmed {
-                return Err(StepFailure::new(
-                    "runner::verify::not_confirmed",
-                    format!(
-                        "verify: Salesforce accepted the secret but TwoFactorMethodsInfo does not show TOTP for {}",
-                        params.user
-                    ),
-                )
-                .hint("run the playbook again: it registers the kept secret"));
-            }
-            credentials.totp_registered_at = Some(SystemTime::now());
+        }
+        let UserState::Found(found) = user else {
+            return Err(StepFailure::new(
+                "runner::step::user_not_found",
+                format!("verify: there is no user {}", params.user),
+            ));
+        };
+        let user_id = str_field(found, "Id").unwrap_or_default().to_string();
+        let issuer = params.issuer.clone().unwrap_or_else(|| DEFAULT_ISSUER.to_string());
+        let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
+        // Keep the secret before registering it: a registered secret nobody holds locks
+        // the user out. A secret an interrupted run kept, and never confirmed, is
+        // registered as it is, so the authenticator the consultant scanned stays valid.
+        let reuse = !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
+        if !reuse {
+            let secret = TotpSecret::generate()
+                .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;
+            credentials.set_totp(secret, &issuer);
             file.store(&credentials)?;
-            if !file.in_file() {
-                show_on_terminal(&uri, &params.user);
+        }
+        let (shared_key, uri) = match (credentials.totp_secret(), credentials.expose_otpauth_uri()) {
+            (Some(secret), Some(uri)) => (secret.expose_base32(), SecretString::from(uri.to_string())),
+            _ => return Err(StepFailure::new("runner::internal", "verify: the kept secret vanished")),
+        };
+        let mut writes = Vec::new();
+        if has_totp {
+            for old in observed.rows("registered")? {
+                let id = str_field(old, "Id").unwrap_or_default().to_string();
+                let change =
+                    Change::new(format!("User {}", params.user), Some("old TOTP secret"), "registered", "removed");
+                writes.push(Write::Delete { sobject: "TwoFactorInfo".into(), id, change });
             }
-            Ok(StepOutput::new(format!("registered a TOTP authenticator for {} ({shown})", params.user))
-                .with("has_totp", true)
-                .with_warnings(warnings))
-        })
+        }
+        let mut fields = Map::new();
+        fields.insert("UserId".into(), json!(user_id));
+        fields.insert("Type".into(), json!("TOTP"));
+        fields.insert("SharedKey".into(), json!(shared_key.expose_secret()));
+        writes.push(Write::Create { sobject: "TwoFactorInfo".into(), fields, change });
+        ctx.write_all(writes).await?;
+        let confirmed = ctx
+            .query(&format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE UserId = {}", soql_quote(&user_id)))
+            .await?
+            .records
+            .iter()
+            .any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
+        if !confirmed {
+            return Err(StepFailure::new(
+                "runner::verify::not_confirmed",
+                format!(
+                    "verify: Salesforce accepted the secret but TwoFactorMethodsInfo does not show TOTP for {}",
+                    params.user
+                ),
+            )
+            .hint("run the playbook again: it registers the kept secret"));
+        }
+        credentials.totp_registered_at = Some(SystemTime::now());
+        file.store(&credentials)?;
+        if !file.in_file() {
+            show_on_terminal(&uri, &params.user);
+        }
+        Ok(StepOutput::new(format!("registered a TOTP authenticator for {} ({shown})", params.user))
+            .with("has_totp", true)
+            .with_warnings(warnings))
     }
 }
 
@@ -224,26 +191,26 @@ const PRIVILEGES: [(&str, &str); 4] = [
 
 /// Warns when the sync user holds a permission that may make Salesforce refuse TOTP
 /// for its UI logins. Unconfirmed, so a warning and not a failure.
-fn privilege_warning(username: &str, observed: &Observed) -> Vec<String> {
+fn privilege_warning(username: &str, observed: &Observed) -> Result<Vec<String>, StepFailure> {
+    let assigned = observed.rows("privileges")?;
     let held: Vec<&str> = PRIVILEGES
         .iter()
         .filter(|(field, _)| {
-            observed
-                .rows("privileges")
+            assigned
                 .iter()
                 .any(|a| a.get("PermissionSet").and_then(|p| p.get(*field)).and_then(Value::as_bool) == Some(true))
         })
         .map(|(_, label)| *label)
         .collect();
     if held.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    vec![format!(
+    Ok(vec![format!(
         "{username} holds {}: third-party reports (unconfirmed by Salesforce documentation) say that from July 2026 \
          users with such permissions need phishing-resistant MFA for UI logins and that TOTP no longer satisfies it; \
          if StoreConnect's sign-in with the verification code is refused, that is the likely cause",
         held.join(", ")
-    )]
+    )])
 }
 
 /// Writes the QR code and URI straight to the terminal (stderr), never to stdout,
