@@ -187,7 +187,8 @@ fn open_file(path: &Path) -> Result<(File, Option<(u64, u64)>), JournalError> {
     use rustix::fs::{Mode, OFlags};
     use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
     // O_NONBLOCK: opening a FIFO for writing otherwise waits for a reader, forever.
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let flags =
+        OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let file = match rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)) {
         Ok(fd) => File::from(fd),
         Err(rustix::io::Errno::LOOP) => return Err(JournalError::Symlink { path: path.to_path_buf() }),
@@ -360,7 +361,13 @@ mod tests {
         assert!(matches!(Journal::open(&dangling), Err(JournalError::Symlink { .. })));
         assert!(!dir.path().join("nowhere").exists(), "nothing is created through a dangling link");
         let fifo = dir.path().join("fifo");
-        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)?;
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )?;
         assert!(matches!(Journal::open(&fifo), Err(JournalError::NotAFile { .. })));
         assert!(matches!(Journal::open(dir.path()), Err(JournalError::NotAFile { .. })));
         Ok(())

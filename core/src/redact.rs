@@ -395,7 +395,10 @@ mod tests {
         secrets.add("short");
         let cases = [
             "plain s3cr3t/with+odd&chars \"x\" end".to_string(),
-            format!("form {}", url::form_urlencoded::byte_serialize("s3cr3t/with+odd&chars \"x\"".as_bytes()).collect::<String>()),
+            format!(
+                "form {}",
+                url::form_urlencoded::byte_serialize("s3cr3t/with+odd&chars \"x\"".as_bytes()).collect::<String>()
+            ),
             "percent s3cr3t%2Fwith%2Bodd%26chars%20%22x%22".to_string(),
             "lower s3cr3t%2fwith%2bodd%26chars%20%22x%22".to_string(),
             serde_json::to_string("s3cr3t/with+odd&chars \"x\"").unwrap_or_default(),

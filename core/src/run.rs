@@ -77,8 +77,7 @@ impl JournalContext {
         journal.append(self.entry(journal, method, path, request.clone(), "sending", Value::Null, 0)).map_err(
             |err| {
                 use miette::Diagnostic as _;
-                let mut failure =
-                    StepFailure::new("runner::journal::write", format!("{err}; the write was not sent"));
+                let mut failure = StepFailure::new("runner::journal::write", format!("{err}; the write was not sent"));
                 failure.hint = err.help().map(|h| h.to_string());
                 failure
             },

@@ -19,7 +19,11 @@ fn options() -> ClientOptions {
     ClientOptions {
         api_version: Some("62.0".into()),
         timeout: Duration::from_secs(10),
-        retry: RetryPolicy { max_retries: 0, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(1) },
+        retry: RetryPolicy {
+            max_retries: 0,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        },
         ..ClientOptions::default()
     }
 }
@@ -35,7 +39,8 @@ async fn a_soap_fault_quoting_the_session_id_is_redacted() {
         ),
     })
     .await;
-    let sf = SfClient::connect(&org.url, Auth::AccessToken(SecretString::from(TOKEN)), options()).await.expect("connect");
+    let sf =
+        SfClient::connect(&org.url, Auth::AccessToken(SecretString::from(TOKEN)), options()).await.expect("connect");
     let err = sf.read_profile_record_types("Admin").await.expect_err("fault");
     assert!(matches!(err, ClientError::Soap { .. }), "{err:?}");
     assert!(err.to_string().contains("[REDACTED]"), "{err}");
@@ -75,7 +80,8 @@ async fn a_rest_error_quoting_the_token_is_redacted() {
         Reply::Json(400, json!([{"errorCode": "MALFORMED_QUERY", "message": format!("Authorization: Bearer {TOKEN}")}]))
     })
     .await;
-    let sf = SfClient::connect(&org.url, Auth::AccessToken(SecretString::from(TOKEN)), options()).await.expect("connect");
+    let sf =
+        SfClient::connect(&org.url, Auth::AccessToken(SecretString::from(TOKEN)), options()).await.expect("connect");
     let err = sf.query("SELECT Id FROM User").await.expect_err("refused");
     assert_hidden(&err, TOKEN);
     let failure = crate::step::StepFailure::from(err);
