@@ -271,21 +271,25 @@ fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, Config
 fn without_values(message: &str) -> String {
     let message = message.lines().next().unwrap_or_default();
     let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(open) = rest.find('"') {
-        out.push_str(&rest[..open]);
-        match rest[open + 1..].find('"') {
-            Some(close) => {
-                out.push_str("(value not shown)");
-                rest = &rest[open + 1 + close + 1..];
+    let mut in_backticks = false;
+    let mut in_value = false;
+    for c in message.chars() {
+        match c {
+            // `"` between backticks is TOML's own text (expected `"`), not a value.
+            '`' if !in_value => {
+                in_backticks = !in_backticks;
+                out.push(c);
             }
-            None => {
-                out.push_str("(value not shown)");
-                rest = "";
+            '"' if !in_backticks => {
+                if !in_value {
+                    out.push_str("(value not shown)");
+                }
+                in_value = !in_value;
             }
+            _ if in_value => {}
+            _ => out.push(c),
         }
     }
-    out.push_str(rest);
     // `unknown variant `x`, expected one of …`: the variant is the file's value.
     if let Some(after) = out.strip_prefix("unknown variant `")
         && let Some(end) = after.find('`')
