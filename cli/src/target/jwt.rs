@@ -115,7 +115,8 @@ pub fn parse_private_key(pem: &[u8]) -> Result<RsaKeyPair, String> {
 fn what_pem_holds(pem: &[u8]) -> String {
     let text = String::from_utf8_lossy(pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        "it holds an `ENCRYPTED PRIVATE KEY`, which must be decrypted first (e.g. `openssl pkey -in KEY -out KEY.pem`)".into()
+        "it holds an `ENCRYPTED PRIVATE KEY`, which must be decrypted first (e.g. `openssl pkey -in KEY -out KEY.pem`)"
+            .into()
     } else if text.contains("-----BEGIN CERTIFICATE-----") {
         "it holds a certificate, not a private key: give the private key that goes with the certificate uploaded to the connected app".into()
     } else if !text.contains("-----BEGIN ") {

@@ -97,12 +97,32 @@ fn org_urls_with_a_password_are_refused_without_echoing_it() {
     let leak_loopback: &'static str = Box::leak(loopback.into_boxed_str());
     let leak_ftp: &'static str = Box::leak(ftp.into_boxed_str());
     let cases = vec![
-        Case::new("password in the org URL", &["play", "examples/hello.rhai", "--org", leak], &[2], &["runner::target::url_credentials", "acme.my.salesforce.com"])
-            .env("SF_ACCESS_TOKEN", SEEDED_SECRETS[0]),
-        Case::new("password in a loopback org URL, --json", &["play", "examples/hello.rhai", "--org", leak_loopback, "--json"], &[2], &["runner::target::url_credentials"]),
-        Case::new("password in a URL runner does not know", &["play", "examples/hello.rhai", "--org", leak_ftp], &[2], &["not a target"]),
-        Case::new("seeded token, nothing listening", &["play", "examples/hello.rhai", "--org", "http://127.0.0.1:9", "--journal", "{dir}/j"], &[4], &["127.0.0.1"])
-            .env("SF_ACCESS_TOKEN", SEEDED_SECRETS[0]),
+        Case::new(
+            "password in the org URL",
+            &["play", "examples/hello.rhai", "--org", leak],
+            &[2],
+            &["runner::target::url_credentials", "acme.my.salesforce.com"],
+        )
+        .env("SF_ACCESS_TOKEN", SEEDED_SECRETS[0]),
+        Case::new(
+            "password in a loopback org URL, --json",
+            &["play", "examples/hello.rhai", "--org", leak_loopback, "--json"],
+            &[2],
+            &["runner::target::url_credentials"],
+        ),
+        Case::new(
+            "password in a URL runner does not know",
+            &["play", "examples/hello.rhai", "--org", leak_ftp],
+            &[2],
+            &["not a target"],
+        ),
+        Case::new(
+            "seeded token, nothing listening",
+            &["play", "examples/hello.rhai", "--org", "http://127.0.0.1:9", "--journal", "{dir}/j"],
+            &[4],
+            &["127.0.0.1"],
+        )
+        .env("SF_ACCESS_TOKEN", SEEDED_SECRETS[0]),
     ];
     run_all(&cases);
 }
@@ -110,18 +130,53 @@ fn org_urls_with_a_password_are_refused_without_echoing_it() {
 #[test]
 fn journals_that_cannot_be_used_stop_the_run() {
     let cases = vec![
-        Case::new("journal is a symlink", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/j.jsonl"], &[1], &["symbolic link", "j.jsonl"])
-            .file("authorized_keys", "keep\n", 0o600)
-            .link("j.jsonl", "{dir}/authorized_keys"),
-        Case::new("journal is a dangling symlink", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/j.jsonl"], &[1], &["symbolic link"])
-            .link("j.jsonl", "{dir}/nowhere"),
-        Case::new("journal is a folder", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/jdir"], &[1], &["runner::journal::not_a_file", "a folder"])
-            .file("jdir/x", "x", 0o600),
-        Case::new("journal's folder is a file", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/afile/j.jsonl"], &[1], &["runner::journal::open", "cannot create its"])
-            .file("afile", "x", 0o600),
-        Case::new("journal in missing folders is created", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/new/deeper/j.jsonl"], &[0], &["journal:", "deeper"]),
-        Case::new("journal on a full disk", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "/dev/full"], &[1], &["cannot write the journal", "not sent"]),
-        Case::new("journal on a full disk, --json", &["play", "examples/hello.rhai", "--org", "sim", "--journal", "/dev/full", "--json"], &[1], &["runner::journal::write"]),
+        Case::new(
+            "journal is a symlink",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/j.jsonl"],
+            &[1],
+            &["symbolic link", "j.jsonl"],
+        )
+        .file("authorized_keys", "keep\n", 0o600)
+        .link("j.jsonl", "{dir}/authorized_keys"),
+        Case::new(
+            "journal is a dangling symlink",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/j.jsonl"],
+            &[1],
+            &["symbolic link"],
+        )
+        .link("j.jsonl", "{dir}/nowhere"),
+        Case::new(
+            "journal is a folder",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/jdir"],
+            &[1],
+            &["runner::journal::not_a_file", "a folder"],
+        )
+        .file("jdir/x", "x", 0o600),
+        Case::new(
+            "journal's folder is a file",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/afile/j.jsonl"],
+            &[1],
+            &["runner::journal::open", "cannot create its"],
+        )
+        .file("afile", "x", 0o600),
+        Case::new(
+            "journal in missing folders is created",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "{dir}/new/deeper/j.jsonl"],
+            &[0],
+            &["journal:", "deeper"],
+        ),
+        Case::new(
+            "journal on a full disk",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "/dev/full"],
+            &[1],
+            &["cannot write the journal", "not sent"],
+        ),
+        Case::new(
+            "journal on a full disk, --json",
+            &["play", "examples/hello.rhai", "--org", "sim", "--journal", "/dev/full", "--json"],
+            &[1],
+            &["runner::journal::write"],
+        ),
     ];
     run_all(&cases);
 }
@@ -129,14 +184,34 @@ fn journals_that_cannot_be_used_stop_the_run() {
 #[test]
 fn sim_secrets_from_files_are_mode_checked() {
     let cases = vec![
-        Case::new("sim token file readable by others", &["sim", "serve", "--token-file", "{dir}/t"], &[2], &["chmod 600", "token"])
-            .file("t", format!("{}\n", SEEDED_SECRETS[0]), 0o644),
-        Case::new("sim token file missing", &["sim", "serve", "--token-file", "{dir}/t"], &[2], &["cannot read the token"]),
-        Case::new("sim client secret file empty", &["sim", "serve", "--client-id", "x", "--client-secret-file", "{dir}/s"], &[2], &["empty"])
-            .file("s", "\n", 0o600),
+        Case::new(
+            "sim token file readable by others",
+            &["sim", "serve", "--token-file", "{dir}/t"],
+            &[2],
+            &["chmod 600", "token"],
+        )
+        .file("t", format!("{}\n", SEEDED_SECRETS[0]), 0o644),
+        Case::new(
+            "sim token file missing",
+            &["sim", "serve", "--token-file", "{dir}/t"],
+            &[2],
+            &["cannot read the token"],
+        ),
+        Case::new(
+            "sim client secret file empty",
+            &["sim", "serve", "--client-id", "x", "--client-secret-file", "{dir}/s"],
+            &[2],
+            &["empty"],
+        )
+        .file("s", "\n", 0o600),
         Case::new("sim client id without a secret", &["sim", "serve", "--client-id", "x"], &[2], &["client secret"]),
-        Case::new("sim token given twice", &["sim", "serve", "--token", "abcdefgh", "--token-file", "{dir}/t"], &[2], &["cannot be used with"])
-            .file("t", "x\n", 0o600),
+        Case::new(
+            "sim token given twice",
+            &["sim", "serve", "--token", "abcdefgh", "--token-file", "{dir}/t"],
+            &[2],
+            &["cannot be used with"],
+        )
+        .file("t", "x\n", 0o600),
     ];
     run_all(&cases);
 }
