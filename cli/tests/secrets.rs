@@ -121,7 +121,7 @@ async fn a_journal_removed_mid_run_stops_the_run_before_its_next_write() {
     .expect("write");
     let journal_dir = dir.path().join("journals");
     let journal = journal_dir.join("j.jsonl");
-    let mut child = runner()
+    let child = runner()
         .current_dir(dir.path())
         .env("SF_ACCESS_TOKEN", &served.token)
         .args(["play", "p.rhai", "--org", &served.url, "--journal"])

@@ -93,26 +93,23 @@ fn org_urls_with_a_password_are_refused_without_echoing_it() {
     let url = format!("https://admin:{PASSWORD}@acme.my.salesforce.com");
     let loopback = format!("http://admin:{PASSWORD}@127.0.0.1:9");
     let ftp = format!("ftp://admin:{PASSWORD}@acme.example");
-    let leak: &'static str = Box::leak(url.into_boxed_str());
-    let leak_loopback: &'static str = Box::leak(loopback.into_boxed_str());
-    let leak_ftp: &'static str = Box::leak(ftp.into_boxed_str());
     let cases = vec![
         Case::new(
             "password in the org URL",
-            &["play", "examples/hello.rhai", "--org", leak],
+            &["play", "examples/hello.rhai", "--org", &url],
             &[2],
             &["runner::target::url_credentials", "acme.my.salesforce.com"],
         )
         .env("SF_ACCESS_TOKEN", SEEDED_SECRETS[0]),
         Case::new(
             "password in a loopback org URL, --json",
-            &["play", "examples/hello.rhai", "--org", leak_loopback, "--json"],
+            &["play", "examples/hello.rhai", "--org", &loopback, "--json"],
             &[2],
             &["runner::target::url_credentials"],
         ),
         Case::new(
             "password in a URL runner does not know",
-            &["play", "examples/hello.rhai", "--org", leak_ftp],
+            &["play", "examples/hello.rhai", "--org", &ftp],
             &[2],
             &["not a target"],
         ),
