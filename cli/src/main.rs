@@ -115,9 +115,13 @@ struct SimServeArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// The access token clients must send (random when not given).
-    #[arg(long)]
+    /// The access token clients must send (random when not given). Also from
+    /// RUNNER_SIM_TOKEN or --token-file, which `ps` does not show.
+    #[arg(long, env = "RUNNER_SIM_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A file (mode 0600) holding the access token clients must send.
+    #[arg(long, conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// The seed org.
     #[arg(long, default_value = "storeconnect")]
     scenario: runner_sim::Scenario,
@@ -145,18 +149,28 @@ struct SimServeArgs {
     /// A PEM certificate for the JWT bearer flow (the connected app's); repeatable.
     #[arg(long)]
     jwt_cert: Vec<PathBuf>,
-    /// The connected app's consumer key, for OAuth client credentials and JWT (with --client-secret).
-    #[arg(long, requires = "client_secret")]
-    client_id: Option<String>,
-    /// The connected app's consumer secret (with --client-id).
-    #[arg(long, requires = "client_id")]
-    client_secret: Option<String>,
-    /// A refresh token the token endpoint accepts (random when not given).
+    /// The connected app's consumer key, for OAuth client credentials and JWT (with a
+    /// client secret).
     #[arg(long)]
+    client_id: Option<String>,
+    /// The connected app's consumer secret (with --client-id). Also from
+    /// RUNNER_SIM_CLIENT_SECRET or --client-secret-file.
+    #[arg(long, env = "RUNNER_SIM_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// A file (mode 0600) holding the connected app's consumer secret.
+    #[arg(long, conflicts_with = "client_secret")]
+    client_secret_file: Option<PathBuf>,
+    /// A refresh token the token endpoint accepts (random when not given). Also from
+    /// RUNNER_SIM_REFRESH_TOKEN or --refresh-token-file.
+    #[arg(long, env = "RUNNER_SIM_REFRESH_TOKEN", hide_env_values = true)]
     refresh_token: Option<String>,
+    /// A file (mode 0600) holding a refresh token the token endpoint accepts.
+    #[arg(long, conflicts_with = "refresh_token")]
+    refresh_token_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
+    harden_process();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -189,15 +203,76 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Before anything holds a secret: no core dump (it would hold the access token), and
+/// a panic message with the run's secrets cut out.
+fn harden_process() {
+    #[cfg(unix)]
+    {
+        let none = rustix::process::Rlimit { current: Some(0), maximum: Some(0) };
+        if let Err(err) = rustix::process::setrlimit(rustix::process::Resource::Core, none) {
+            eprintln!("runner: warning: cannot turn core dumps off: {err}");
+        }
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Box<dyn Any>".to_string());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let thread = std::thread::current().name().unwrap_or("<unnamed>").to_string();
+        eprintln!(
+            "thread '{thread}' panicked{at}:\n{}\nrunner: this is a bug; please report it",
+            runner_core::redact::text(&payload)
+        );
+    }));
+}
+
+/// A secret of `runner sim serve`: given as is (an option or its environment
+/// variable), or read from a private file.
+fn sim_secret(value: Option<String>, file: Option<&std::path::Path>, what: &str) -> Result<Option<String>, u8> {
+    let Some(path) = file else { return Ok(value) };
+    match target::read_secret_file(path, what) {
+        Ok(secret) => Ok(Some(secret)),
+        Err(err) => {
+            eprintln!("{}", output::redacted_report(&miette::Report::new(err)));
+            Err(exit::USAGE)
+        }
+    }
+}
+
 async fn sim_serve(args: SimServeArgs) -> u8 {
     let mut config = runner_sim::SimConfig { port: args.port, scenario: args.scenario, ..Default::default() };
-    if let Some(token) = args.token {
+    let secrets = (
+        sim_secret(args.token, args.token_file.as_deref(), "token"),
+        sim_secret(args.client_secret, args.client_secret_file.as_deref(), "client secret"),
+        sim_secret(args.refresh_token, args.refresh_token_file.as_deref(), "refresh token"),
+    );
+    let (token, client_secret, refresh_token) = match secrets {
+        (Ok(token), Ok(client_secret), Ok(refresh_token)) => (token, client_secret, refresh_token),
+        (Err(code), _, _) | (_, Err(code), _) | (_, _, Err(code)) => return code,
+    };
+    if let Some(token) = token {
         config.token = token;
     }
-    if let (Some(client_id), Some(client_secret)) = (args.client_id, args.client_secret) {
-        config.oauth_clients = vec![runner_sim::OAuthClient { client_id, client_secret }];
+    match (args.client_id, client_secret) {
+        (Some(client_id), Some(client_secret)) => {
+            config.oauth_clients = vec![runner_sim::OAuthClient { client_id, client_secret }];
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            eprintln!(
+                "runner: --client-id needs a client secret (--client-secret, RUNNER_SIM_CLIENT_SECRET or --client-secret-file)"
+            );
+            return exit::USAGE;
+        }
+        (None, Some(_)) => {
+            eprintln!("runner: a client secret needs --client-id");
+            return exit::USAGE;
+        }
     }
-    if let Some(refresh_token) = args.refresh_token {
+    if let Some(refresh_token) = refresh_token {
         config.refresh_tokens = vec![refresh_token];
     }
     config.faults = runner_sim::Faults {

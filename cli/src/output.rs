@@ -64,9 +64,9 @@ impl HumanOutput {
         if let Some(error) = &report.error
             && report.diagnostic.is_none()
         {
-            println!("  error: {}", error.message);
+            println!("  error: {}", runner_core::redact::text(&error.message));
             if let Some(hint) = &error.hint {
-                println!("  hint: {hint}");
+                println!("  hint: {}", runner_core::redact::text(hint));
             }
         }
     }
@@ -114,6 +114,12 @@ impl RunObserver for HumanOutput {
     }
 }
 
+/// A diagnostic rendered for stderr, with the run's secrets cut out: whatever a server
+/// or a file put into an error's text.
+pub fn redacted_report(report: &miette::Report) -> String {
+    runner_core::redact::text(&format!("{report:?}")).into_owned()
+}
+
 /// In `--json` mode stdout carries only the document: playbook prints go to stderr.
 pub struct StderrPrints;
 
@@ -131,6 +137,8 @@ pub fn render_json(status: u8, reports: &[OrgReport], warnings: &[String]) -> St
         "result": { "orgs": reports },
         "warnings": warnings,
     });
+    // The reports are redacted as recorded; this is the last line of defence.
+    let document = runner_core::redact::value(&document);
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{\"status\":1}".to_string())
 }
 

@@ -127,7 +127,7 @@ pub async fn play(args: PlayArgs) -> u8 {
         match Target::parse(org) {
             Ok(target) => targets.push((org.clone(), target)),
             Err(err) => {
-                eprintln!("{:?}", Report::new(err));
+                eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
                 return exit::USAGE;
             }
         }
@@ -136,7 +136,7 @@ pub async fn play(args: PlayArgs) -> u8 {
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
         Err(err) => {
-            eprintln!("runner: cannot open the journal {}: {err}", journal_path.display());
+            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
             return exit::PLAYBOOK_FAILED;
         }
     };
@@ -166,7 +166,12 @@ pub async fn play(args: PlayArgs) -> u8 {
         }
     }
     reports.sort_by_key(|(index, _)| *index);
-    let code = exit_code(reports.iter().map(|(_, (r, _))| r));
+    let mut code = exit_code(reports.iter().map(|(_, (r, _))| r));
+    // A write whose result could not be journaled fails the run, even when it was the last.
+    let journal_failure = journal.failure();
+    if journal_failure.is_some() && code == exit::OK {
+        code = exit::PLAYBOOK_FAILED;
+    }
     if args.json {
         let reports: Vec<OrgReport> = reports.into_iter().map(|(_, (r, _))| r).collect();
         println!("{}", render_json(code, &reports, &[]));
@@ -179,10 +184,13 @@ pub async fn play(args: PlayArgs) -> u8 {
                 if several {
                     eprintln!("error in {}:", report.target);
                 }
-                eprintln!("{diagnostic:?}");
+                eprintln!("{}", crate::output::redacted_report(diagnostic));
             }
         }
         println!("journal: {}", journal.path().display());
+    }
+    if let Some(failure) = journal_failure {
+        eprintln!("{}", crate::output::redacted_report(&Report::new(failure)));
     }
     code
 }

@@ -16,6 +16,12 @@ use secrecy::SecretString;
 
 pub use config::ConfigError;
 
+/// Reads a secret from a file only its owner can read (mode 0600), as runner.toml's
+/// `*_file` keys are read.
+pub fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String, ConfigError> {
+    config::read_secret_text(path, what)
+}
+
 /// What an `--org` value names.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
@@ -39,6 +45,14 @@ pub enum TargetError {
     #[error("unknown simulated-org scenario `{0}`")]
     #[diagnostic(code(runner::target::scenario), help("scenarios: {}", scenario_names()))]
     UnknownScenario(String),
+    #[error("the --org URL {shown} holds a user name or password; refusing it")]
+    #[diagnostic(
+        code(runner::target::url_credentials),
+        help(
+            "give the instance URL alone (https://acme.my.salesforce.com) and the access token in SF_ACCESS_TOKEN, or define a named org in runner.toml; a password typed into a URL ends up in shell history and process lists, so change it"
+        )
+    )]
+    UrlCredentials { shown: String },
     #[error("`{0}` is not a target runner knows")]
     #[diagnostic(
         code(runner::target::unknown),
@@ -137,12 +151,20 @@ impl Target {
             return name.parse().map(Target::Sim).map_err(|_| TargetError::UnknownScenario(name.to_string()));
         }
         if text.starts_with("http://") || text.starts_with("https://") {
+            let shown = config::without_userinfo(text);
+            let userinfo = match url::Url::parse(text) {
+                Ok(url) => !url.username().is_empty() || url.password().is_some(),
+                Err(_) => shown != text,
+            };
+            if userinfo {
+                return Err(TargetError::UrlCredentials { shown });
+            }
             return Ok(Target::Url(text.to_string()));
         }
         if is_org_name(text) {
             return Ok(Target::Named(text.to_string()));
         }
-        Err(TargetError::Unknown(text.to_string()))
+        Err(TargetError::Unknown(config::without_userinfo(text)))
     }
 }
 
@@ -214,6 +236,20 @@ mod tests {
         assert_eq!(Target::parse("my-alias").ok(), Some(Target::Named("my-alias".into())));
         assert_eq!(Target::parse("admin@acme.example").ok(), Some(Target::Named("admin@acme.example".into())));
         assert_eq!(Target::parse("acme-prod").ok(), Some(Target::Named("acme-prod".into())));
+    }
+
+    #[test]
+    fn a_url_with_userinfo_is_refused_without_echoing_it() {
+        for text in
+            ["https://user:pw-SECRET@acme.example", "http://user@127.0.0.1:8080", "https://:pw-SECRET@acme.example/x"]
+        {
+            let err = Target::parse(text).expect_err("refused");
+            let report = format!("{:?}", miette::Report::new(err));
+            assert!(report.contains("user name or password"), "{report}");
+            assert!(!report.contains("pw-SECRET") && !report.contains("user@"), "{report}");
+        }
+        let err = Target::parse("ftp://user:pw-SECRET@acme.example").expect_err("unknown");
+        assert!(!err.to_string().contains("pw-SECRET"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`run`]: one playbook run against one org: check mode, the `sf` module, records.
 //! - [`client`]: the Salesforce client (REST, composite, collections, Metadata SOAP).
 //! - [`journal`]: the append-only record of every write request.
+//! - [`redact`]: the one redaction rule for secrets, and the registry of the run's secrets.
 //! - [`credentials`]: the sync user's credentials file (username, login URL, password, TOTP).
 //! - [`totp`]: the sync user's TOTP secret, its codes and otpauth URI.
 
@@ -16,6 +17,7 @@ pub mod journal;
 mod plan;
 pub mod playbook;
 mod prefetch;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod step;

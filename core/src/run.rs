@@ -69,6 +69,24 @@ pub(crate) struct JournalContext {
 }
 
 impl JournalContext {
+    /// Journals a write before it is sent. A write that cannot be journaled is not
+    /// sent: the error stops the step, and with it the run.
+    fn begin(&self, method: &str, path: &str, request: &Value) -> Result<Instant, StepFailure> {
+        let started = Instant::now();
+        let Some(journal) = &self.journal else { return Ok(started) };
+        journal.append(self.entry(journal, method, path, request.clone(), "sending", Value::Null, 0)).map_err(
+            |err| {
+                use miette::Diagnostic as _;
+                let mut failure = StepFailure::new("runner::journal::write", format!("{err}; the write was not sent"));
+                failure.hint = err.help().map(|h| h.to_string());
+                failure
+            },
+        )?;
+        Ok(started)
+    }
+
+    /// Journals a write's result. A failure here is kept by the journal: the run's next
+    /// write stops on it, and the CLI fails the run.
     fn append(&self, method: &str, path: &str, request: Value, outcome: Result<Value, &ClientError>, started: Instant) {
         let Some(journal) = &self.journal else { return };
         let (status, result) = match outcome {
@@ -78,9 +96,22 @@ impl JournalContext {
                 json!({"error": err.to_string(), "error_code": err.error_code(), "ambiguous": err.is_ambiguous_write()}),
             ),
         };
-        // A journal that cannot be written must not stop the org's setup half-way;
-        // the CLI checks the file at the end.
-        let _ = journal.append(Entry {
+        let elapsed = started.elapsed().as_millis() as u64;
+        let _ = journal.append(self.entry(journal, method, path, request, status, result, elapsed));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn entry<'a>(
+        &'a self,
+        journal: &'a Journal,
+        method: &'a str,
+        path: &'a str,
+        request: Value,
+        status: &'a str,
+        result: Value,
+        duration_ms: u64,
+    ) -> Entry<'a> {
+        Entry {
             time: now_rfc3339(),
             run_id: journal.run_id(),
             target: &self.target,
@@ -92,8 +123,8 @@ impl JournalContext {
             request,
             status,
             result,
-            duration_ms: started.elapsed().as_millis() as u64,
-        });
+            duration_ms,
+        }
     }
 }
 
@@ -119,6 +150,8 @@ impl RunShared {
     }
 
     fn record(&self, record: StepRecord) {
+        // The one place every step line passes: what is reported is redacted here.
+        let record = redact_record(record);
         if let Ok(mut groups) = self.groups.lock()
             && let Some(group) = groups.last_mut()
         {
@@ -135,7 +168,7 @@ impl RunShared {
 
     fn print(&self, text: &str) {
         if let Some(observer) = &self.observer {
-            observer.on_print(&self.facts.target, text);
+            observer.on_print(&self.facts.target, &crate::redact::text(text));
         }
     }
 
@@ -144,16 +177,47 @@ impl RunShared {
     }
 }
 
-/// Sends one write, journaling the request and its result.
+/// A step line as it may be shown: secret-named fields and known secrets redacted
+/// (see [`crate::redact`]), in its summary, changes, warnings and error.
+pub fn redact_record(mut record: StepRecord) -> StepRecord {
+    use crate::redact;
+    record.summary = redact::text(&record.summary).into_owned();
+    record.changes = record.changes.iter().map(redact_change).collect();
+    for warning in &mut record.warnings {
+        *warning = redact::text(warning).into_owned();
+    }
+    if let Some(error) = &mut record.error {
+        redact_failure_info(error);
+    }
+    record
+}
+
+/// A change as it may be shown: the before and after of a secret-named field hidden.
+pub fn redact_change(change: &Change) -> Change {
+    use crate::redact;
+    let (before, after) = match &change.field {
+        Some(field) => (redact::field(field, &change.before), redact::field(field, &change.after)),
+        None => (redact::value(&change.before), redact::value(&change.after)),
+    };
+    Change { target: redact::text(&change.target).into_owned(), field: change.field.clone(), before, after }
+}
+
+pub fn redact_failure_info(info: &mut FailureInfo) {
+    use crate::redact;
+    info.message = redact::text(&info.message).into_owned();
+    info.hint = info.hint.as_deref().map(|h| redact::text(h).into_owned());
+}
+
+/// Sends one write, journaling the request before it goes and its result after.
 pub(crate) async fn send_one(
     client: &SfClient,
     journal: &JournalContext,
     write: &Write,
 ) -> Result<Written, StepFailure> {
-    let started = Instant::now();
     match write {
         Write::Create { sobject, fields, .. } => {
             let path = format!("/sobjects/{sobject}");
+            let started = journal.begin("POST", &path, &Value::Object(fields.clone()))?;
             let result = client.create(sobject, fields).await;
             let outcome = result.as_ref().map(|id| json!({"id": id}));
             journal.append("POST", &path, Value::Object(fields.clone()), outcome, started);
@@ -161,6 +225,7 @@ pub(crate) async fn send_one(
         }
         Write::Update { sobject, id, fields, .. } => {
             let path = format!("/sobjects/{sobject}/{id}");
+            let started = journal.begin("PATCH", &path, &Value::Object(fields.clone()))?;
             let result = client.update(sobject, id, fields).await;
             journal.append("PATCH", &path, Value::Object(fields.clone()), result.as_ref().map(|_| json!({})), started);
             result?;
@@ -168,6 +233,7 @@ pub(crate) async fn send_one(
         }
         Write::Delete { sobject, id, .. } => {
             let path = format!("/sobjects/{sobject}/{id}");
+            let started = journal.begin("DELETE", &path, &Value::Null)?;
             let result = client.delete(sobject, id).await;
             journal.append("DELETE", &path, Value::Null, result.as_ref().map(|_| json!({})), started);
             result?;
@@ -177,6 +243,7 @@ pub(crate) async fn send_one(
             use secrecy::ExposeSecret;
             let path = format!("/sobjects/User/{user_id}/password");
             let body = json!({ "NewPassword": password.expose_secret() });
+            let started = journal.begin("POST", &path, &json!({ "NewPassword": crate::journal::REDACTED }))?;
             let result = client.request_json(reqwest::Method::POST, &path, Some(&body)).await;
             journal.append(
                 "POST",
@@ -196,6 +263,7 @@ pub(crate) async fn send_one(
                     "recordType": v.record_type, "default": v.default, "visible": v.visible,
                 })).collect::<Vec<_>>(),
             });
+            let started = journal.begin("SOAP", "updateMetadata", &request)?;
             let result = client.update_profile_record_types(profile, visibilities).await;
             journal.append("SOAP", "updateMetadata", request, result.as_ref().map(|_| json!({})), started);
             result?;
@@ -229,7 +297,7 @@ pub(crate) async fn send_creates(
             })
             .collect(),
     );
-    let started = Instant::now();
+    let started = journal.begin("POST", "/composite/sobjects", &request)?;
     let result = client.create_many(&records, true).await;
     let outcome = result.as_ref().map(|saves| {
         Value::Array(
@@ -410,7 +478,8 @@ fn call_step(
             };
             let mut data = output.data;
             data.insert("outcome".into(), outcome.as_str().into());
-            data.insert("changes".into(), serde_json::to_value(&ctx.changes).unwrap_or(Value::Null));
+            let shown: Vec<Change> = ctx.changes.iter().map(redact_change).collect();
+            data.insert("changes".into(), serde_json::to_value(&shown).unwrap_or(Value::Null));
             data.insert("warnings".into(), serde_json::to_value(&output.warnings).unwrap_or(Value::Null));
             timer.record_warned(shared, name, outcome, output.summary, ctx.changes, None, output.warnings);
             Ok(to_dynamic(Value::Object(data)))
@@ -913,7 +982,11 @@ pub async fn run_playbook(
     recap.api_usage = client.api_usage().map(|u| ApiUsageReport { used: u.used, limit: u.limit });
     let (failure, error, diagnostic) = match outcome {
         Ok(()) => (None, None, None),
-        Err(err) => (Some(OrgFailure::Playbook), Some(err.info()), Some(Arc::new(err))),
+        Err(err) => {
+            let mut info = err.info();
+            redact_failure_info(&mut info);
+            (Some(OrgFailure::Playbook), Some(info), Some(Arc::new(err)))
+        }
     };
     OrgReport {
         target: facts.target.clone(),
@@ -927,7 +1000,8 @@ pub async fn run_playbook(
 }
 
 /// The report of an org that could not be reached: nothing ran.
-pub fn connect_failure_report(target: &str, failure: FailureInfo, duration_ms: u64) -> OrgReport {
+pub fn connect_failure_report(target: &str, mut failure: FailureInfo, duration_ms: u64) -> OrgReport {
+    redact_failure_info(&mut failure);
     OrgReport {
         target: target.to_string(),
         org_id: None,

@@ -221,9 +221,15 @@ impl From<ClientError> for StepFailure {
         use miette::Diagnostic;
         let code = err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::sf::error".to_string());
         let hint = err.help().map(|h| h.to_string());
-        let sf_error = err.first_api_error().cloned().map(Box::new);
+        // Servers echo what they were sent: the message and Salesforce's own text are
+        // redacted here, where a client error becomes what a run reports.
+        let sf_error = err.first_api_error().cloned().map(|mut e| {
+            e.message = crate::redact::text(&e.message).into_owned();
+            Box::new(e)
+        });
         let ambiguous = err.is_ambiguous_write();
-        StepFailure { code, message: err.to_string(), sf_error, hint, ambiguous }
+        let message = crate::redact::text(&err.to_string()).into_owned();
+        StepFailure { code, message, sf_error, hint, ambiguous }
     }
 }
 
@@ -266,6 +272,28 @@ impl Write {
                 vec![change.clone()]
             }
             Write::Update { changes, .. } | Write::ProfileRecordTypes { changes, .. } => changes.clone(),
+        }
+    }
+
+    /// Adds the secrets this write carries (secret-named fields, a password) to the
+    /// run's registry, so that they are cut out wherever they show up later, even
+    /// echoed by a server under another name.
+    fn register_secrets(&self) {
+        use secrecy::ExposeSecret as _;
+        let fields = match self {
+            Write::Create { fields, .. } | Write::Update { fields, .. } => fields,
+            Write::Password { password, .. } => {
+                crate::redact::register(password.expose_secret());
+                return;
+            }
+            Write::Delete { .. } | Write::ProfileRecordTypes { .. } => return,
+        };
+        for (name, value) in fields {
+            if crate::redact::is_secret_name(name)
+                && let Some(text) = value.as_str()
+            {
+                crate::redact::register(text);
+            }
         }
     }
 
@@ -404,6 +432,9 @@ impl StepCtx {
     /// objects go together in one sObject-collections request (all or none), other
     /// writes one by one. In check mode nothing is sent.
     pub async fn write_all(&mut self, writes: Vec<Write>) -> Result<Vec<Written>, StepFailure> {
+        for write in &writes {
+            write.register_secrets();
+        }
         if self.run.check_mode() {
             for write in &writes {
                 self.changes.extend(write.changes());

@@ -647,6 +647,10 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
             ObjectDef::new("s_c__Store__c", "a0Y", false)
                 .with_field(s("Name").length(80).label("Store Name"))
                 .with_field(FieldDef::new("s_c__Domain__c", FieldType::String).length(255).label("Domain"))
+                // The store's payment-gateway credentials: fields a playbook may set and
+                // runner must never show (issue 9).
+                .with_field(FieldDef::new("s_c__Api_Secret__c", FieldType::String).length(255).label("API Secret"))
+                .with_field(FieldDef::new("s_c__Password__c", FieldType::String).length(255).label("Password"))
                 .with_field(owner()),
             "Store",
             "Stores",

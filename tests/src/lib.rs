@@ -44,8 +44,14 @@ impl TestOrg {
         self.journal_dir.path().join("journal.jsonl")
     }
 
-    /// Journal lines written so far.
+    /// The results of the writes journaled so far: one line per write, leaving out the
+    /// `sending` line written before each.
     pub fn journal(&self) -> Vec<Value> {
+        self.journal_lines().into_iter().filter(|l| l["status"] != "sending").collect()
+    }
+
+    /// Every journal line written so far.
+    pub fn journal_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(self.journal_path())
             .unwrap_or_default()
             .lines()

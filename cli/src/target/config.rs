@@ -21,7 +21,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::Diagnostic;
 use runner_core::client::{Auth, check_secure};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -39,20 +39,18 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file";
 
-/// runner.toml is not valid: its syntax, or a key that is not known.
+/// runner.toml is not valid: its syntax, or a key that is not known. It names the
+/// line, the column and the key, never the text there: a line may hold a secret.
 #[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("invalid {}: {message}", .path.display())]
+#[error("invalid {}{}: {message}", .path.display(), .at.as_deref().unwrap_or_default())]
 #[diagnostic(code(runner::config::parse))]
 pub struct ParseError {
     path: PathBuf,
     message: String,
+    /// ` at line L, column C (key `K`)`.
+    at: Option<String>,
     #[help]
     help: String,
-    /// Left out when the line may hold a secret.
-    #[source_code]
-    src: Option<NamedSource<String>>,
-    #[label("here")]
-    span: Option<SourceSpan>,
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -71,8 +69,19 @@ pub enum ConfigError {
     #[diagnostic(code(runner::config::invalid), help("{help}"))]
     Invalid { path: PathBuf, org: String, reason: String, help: String },
     #[error("the environment variable {var} (the {what} of [orgs.{org}]) is not set or is empty")]
-    #[diagnostic(code(runner::config::secret_env), help("export {var}=… before running runner, or use {what}_file"))]
+    #[diagnostic(
+        code(runner::config::secret_env),
+        help("export the variable {what}_env names before running runner, or use {what}_file")
+    )]
     SecretEnv { org: String, var: String, what: String },
+    #[error("[orgs.{org}] in {}: the value of {key} is not a valid environment variable name", .path.display())]
+    #[diagnostic(
+        code(runner::config::env_name),
+        help(
+            "{key} names the environment variable that holds the secret (letters, digits and _, not starting with a digit), e.g. {key} = \"ACME_SECRET\"; the secret itself goes in that variable, or in a mode-0600 file named by {file_key}. If you pasted the secret there, consider it exposed and rotate it"
+        )
+    )]
+    EnvName { path: PathBuf, org: String, key: String, file_key: String },
     #[error("refusing to read the {what} from {}: its mode is {mode:04o}, so other users can read it", .path.display())]
     #[diagnostic(code(runner::config::secret_file_mode), help("run `chmod 600 {}`", shell_quote(.path)))]
     SecretFileMode { path: PathBuf, what: String, mode: u32 },
@@ -231,22 +240,113 @@ fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, Config
     match toml::from_str::<ConfigFile>(&text) {
         Ok(config) => Ok(config.orgs),
         Err(err) => {
-            let message = err.message().trim().to_string();
-            // `client_secret = "…"` is an unknown key: say so without quoting the line.
+            let message = without_values(err.message().trim());
+            let key = err.span().and_then(|span| key_at(&text, span.start));
+            let at = err.span().map(|span| {
+                let (line, column) = line_column(&text, span.start);
+                match &key {
+                    Some(key) => format!(" at line {line}, column {column} (key `{key}`)"),
+                    None => format!(" at line {line}, column {column}"),
+                }
+            });
+            // `client_secret = "…"` is an unknown key: say where secrets go instead.
             let unknown = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
             let secretish = unknown.is_some_and(|key| {
                 let key = key.to_ascii_lowercase();
                 ["secret", "token", "password", "passwd", "key"].iter().any(|word| key.contains(word))
             });
-            let (help, src, span) = if secretish {
-                let help = "secrets do not go in runner.toml: name an environment variable (client_secret_env, refresh_token_env) or a mode-0600 file (client_secret_file, refresh_token_file, private_key_file)";
-                (help.to_string(), None, None)
+            let help = if secretish {
+                "secrets do not go in runner.toml: name an environment variable (client_secret_env, refresh_token_env) or a mode-0600 file (client_secret_file, refresh_token_file, private_key_file)".to_string()
             } else {
-                let src = NamedSource::new(path.display().to_string(), text);
-                (KEYS_HELP.to_string(), Some(src), err.span().map(SourceSpan::from))
+                KEYS_HELP.to_string()
             };
-            Err(ConfigError::Parse(Box::new(ParseError { path: path.to_path_buf(), message, help, src, span })))
+            Err(ConfigError::Parse(Box::new(ParseError { path: path.to_path_buf(), message, at, help })))
         }
+    }
+}
+
+/// A TOML or serde message with the values it quotes taken out: serde quotes a value of
+/// the wrong type or an unknown variant (`invalid type: string "…"`), and that value may
+/// be a secret. Key names and what was expected stay.
+fn without_values(message: &str) -> String {
+    let message = message.lines().next().unwrap_or_default();
+    let mut out = String::with_capacity(message.len());
+    let mut in_backticks = false;
+    let mut in_value = false;
+    for c in message.chars() {
+        match c {
+            // `"` between backticks is TOML's own text (expected `"`), not a value.
+            '`' if !in_value => {
+                in_backticks = !in_backticks;
+                out.push(c);
+            }
+            '"' if !in_backticks => {
+                if !in_value {
+                    out.push_str("(value not shown)");
+                }
+                in_value = !in_value;
+            }
+            _ if in_value => {}
+            _ => out.push(c),
+        }
+    }
+    // `unknown variant `x`, expected one of …`: the variant is the file's value.
+    if let Some(after) = out.strip_prefix("unknown variant `")
+        && let Some(end) = after.find('`')
+    {
+        return format!("unknown value{}", &after[end + 1..]);
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of byte `at`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// The key of the `key = value` line holding byte `at`, when the line has a bare key.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare =
+        !key.is_empty() && key.len() <= 64 && key.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    bare.then(|| key.to_string())
+}
+
+/// An environment variable name: letters, digits and `_`, not starting with a digit.
+fn is_env_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 128
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// How a message names the variable of `{what}_env`: by name when it looks like one
+/// (upper case, as variables are named), else only by the key, in case a secret that
+/// happens to look like a name was pasted there.
+fn describe_env(var: &str, what: &str) -> String {
+    if var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        var.to_string()
+    } else {
+        format!("named by {what}_env")
+    }
+}
+
+/// `https://…@host/…` with the part before `@` hidden, for messages.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else { return text.to_string() };
+    let authority_start = scheme_end + 3;
+    let authority_end = text[authority_start..].find(['/', '?', '#']).map_or(text.len(), |i| authority_start + i);
+    match text[authority_start..authority_end].rfind('@') {
+        Some(at) => format!("{}…@{}", &text[..authority_start], &text[authority_start + at + 1..]),
+        None => text.to_string(),
     }
 }
 
@@ -269,9 +369,10 @@ impl NamedOrg {
 
     /// Parses and checks a URL of this org: https, or http for loopback.
     fn url(&self, key: &str, text: &str) -> Result<Url, TargetError> {
-        let url = Url::parse(text.trim()).map_err(|e| self.invalid(format!("{key} `{text}` is not a URL: {e}")))?;
+        let shown = without_userinfo(text);
+        let url = Url::parse(text.trim()).map_err(|e| self.invalid(format!("{key} `{shown}` is not a URL: {e}")))?;
         if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(self.invalid(format!("{key} `{text}` has no host")).into());
+            return Err(self.invalid(format!("{key} `{shown}` has no host")).into());
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(self.invalid(format!("{key} must not hold credentials")).into());
@@ -284,7 +385,8 @@ impl NamedOrg {
     /// Never plain http, even for loopback: it is a claim naming Salesforce's login
     /// service (or an Experience Cloud site), not a host runner talks to.
     fn audience(&self, text: &str) -> Result<String, ConfigError> {
-        let bad = |why: &str| self.invalid(format!("audience `{text}` {why}"));
+        let shown = without_userinfo(text);
+        let bad = |why: &str| self.invalid(format!("audience `{shown}` {why}"));
         let url = Url::parse(text.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
         if url.scheme() != "https" {
             return Err(bad("must be an https URL such as https://test.salesforce.com"));
@@ -315,28 +417,33 @@ impl NamedOrg {
 
     /// A secret from `{what}_env` or `{what}_file`; `None` when neither is set.
     fn secret(&self, what: &str, env: Option<&str>, file: Option<&str>) -> Result<Option<SecretString>, ConfigError> {
-        match (env, file) {
-            (Some(_), Some(_)) => Err(self.invalid(format!("give {what}_env or {what}_file, not both"))),
-            (Some(var), None) => match std::env::var(var) {
-                Ok(value) if !value.trim().is_empty() => Ok(Some(SecretString::from(value.trim().to_string()))),
-                _ => Err(ConfigError::SecretEnv { org: self.name.clone(), var: var.to_string(), what: what.into() }),
-            },
-            (None, Some(file)) => {
-                let path = self.path(file);
-                let bytes = read_private_file(&path, what)?;
-                let text = String::from_utf8(bytes).map_err(|_| ConfigError::SecretFile {
-                    path: path.clone(),
-                    what: what.into(),
-                    reason: "it is not UTF-8 text".into(),
-                })?;
-                let value = text.trim();
-                if value.is_empty() {
-                    return Err(ConfigError::SecretFile { path, what: what.into(), reason: "it is empty".into() });
+        let value = match (env, file) {
+            (Some(_), Some(_)) => return Err(self.invalid(format!("give {what}_env or {what}_file, not both"))),
+            (Some(var), None) => {
+                if !is_env_name(var) {
+                    return Err(ConfigError::EnvName {
+                        path: self.file.clone(),
+                        org: self.name.clone(),
+                        key: format!("{what}_env"),
+                        file_key: format!("{what}_file"),
+                    });
                 }
-                Ok(Some(SecretString::from(value.to_string())))
+                match std::env::var(var) {
+                    Ok(value) if !value.trim().is_empty() => value.trim().to_string(),
+                    _ => {
+                        return Err(ConfigError::SecretEnv {
+                            org: self.name.clone(),
+                            var: describe_env(var, what),
+                            what: what.into(),
+                        });
+                    }
+                }
             }
-            (None, None) => Ok(None),
-        }
+            (None, Some(file)) => read_secret_text(&self.path(file), what)?,
+            (None, None) => return Ok(None),
+        };
+        runner_core::redact::register(&value);
+        Ok(Some(SecretString::from(value)))
     }
 
     fn required_secret(&self, what: &str, env: Option<&str>, file: Option<&str>) -> Result<SecretString, ConfigError> {
@@ -358,7 +465,7 @@ impl NamedOrg {
         let instance = self.url("instance_url", &entry.instance_url)?;
         let my_domain_token_url = instance
             .join("/services/oauth2/token")
-            .map_err(|e| self.invalid(format!("instance_url `{}`: {e}", entry.instance_url)))?;
+            .map_err(|e| self.invalid(format!("instance_url `{}`: {e}", without_userinfo(&entry.instance_url))))?;
         let auth = match entry.auth {
             AuthKind::ClientCredentials => Auth::ClientCredentials {
                 token_url: my_domain_token_url,
@@ -395,7 +502,7 @@ impl NamedOrg {
                 let login_url = self.url("login_url", login_text)?;
                 let login_base = login_url.as_str().trim_end_matches('/');
                 let token_url = Url::parse(&format!("{login_base}/services/oauth2/token"))
-                    .map_err(|e| self.invalid(format!("login_url `{login_text}`: {e}")))?;
+                    .map_err(|e| self.invalid(format!("login_url `{}`: {e}", without_userinfo(login_text))))?;
                 check_secure(&token_url)?;
                 let audience = match entry.audience.as_deref() {
                     Some(text) => Audience::Explicit(self.audience(text)?),
@@ -410,6 +517,26 @@ impl NamedOrg {
         };
         Ok(Resolved { instance_url: instance.as_str().to_string(), auth })
     }
+}
+
+/// A secret from a private file, as text without surrounding whitespace.
+pub(crate) fn read_secret_text(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let bytes = read_private_file(path, what)?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::SecretFile {
+        path: path.to_path_buf(),
+        what: what.into(),
+        reason: "it is not UTF-8 text".into(),
+    })?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(ConfigError::SecretFile {
+            path: path.to_path_buf(),
+            what: what.into(),
+            reason: "it is empty".into(),
+        });
+    }
+    runner_core::redact::register(value);
+    Ok(value.to_string())
 }
 
 /// Reads a file that holds a secret. Refuses one that the group or others may read
@@ -460,7 +587,7 @@ mod tests {
         assert!(err.to_string().contains("`org`"), "{err}");
         let err = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"password\"\nclient_id = \"x\"\n")
             .expect_err("unknown auth");
-        assert!(err.to_string().contains("password"), "{err}");
+        assert!(err.to_string().contains("`auth`") && err.to_string().contains("client_credentials"), "{err}");
     }
 
     #[test]
@@ -472,8 +599,58 @@ mod tests {
         assert!(!report.contains("hunter2-sekrit"), "{report}");
         let err = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_idd = \"x\"\n")
             .expect_err("typo");
-        let ConfigError::Parse(parse) = err else { panic!("a parse error") };
-        assert!(parse.src.is_some() && parse.span.is_some(), "other mistakes are pointed at");
+        let text = err.to_string();
+        assert!(text.contains("line 4") && text.contains("client_idd"), "other mistakes are pointed at: {text}");
+    }
+
+    #[test]
+    fn syntax_and_type_errors_name_line_column_and_key_but_no_value() {
+        let secret = "hunter2-sekrit-value";
+        for text in [
+            format!("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_id = \"{secret}\n"),
+            format!("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"{secret}\"\nclient_id = \"x\"\n"),
+            format!("[orgs.a]\ninstance_url = 42\nauth = \"jwt\"\nclient_id = \"{secret}\"\nx = {secret}\n"),
+            format!("[orgs.a]\ninstance_url = [\"{secret}\"]\nauth = \"jwt\"\nclient_id = \"x\"\n"),
+            format!("{secret}\n"),
+        ] {
+            let err = org(&text).expect_err("invalid");
+            let report = format!("{:?}", miette::Report::new(err));
+            assert!(!report.contains(secret), "{report}");
+            assert!(report.contains("line "), "{report}");
+        }
+        let err = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"passwordy\"\nclient_id = \"x\"\n")
+            .expect_err("bad auth");
+        let text = err.to_string();
+        assert!(text.contains("line 3") && text.contains("`auth`") && !text.contains("passwordy"), "{text}");
+        assert_eq!(
+            without_values(r#"invalid type: string "s3cr3t", expected a sequence"#),
+            "invalid type: string (value not shown), expected a sequence"
+        );
+    }
+
+    #[test]
+    fn a_secret_pasted_into_an_env_key_is_not_echoed() {
+        for pasted in ["seeded-client-secret-NEVERPRINTED", "abc def", "1ABC", "x!y"] {
+            let entry = org(&format!("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_env = \"{pasted}\"\n"))
+                .expect("parses");
+            let err = entry.resolve().err().expect("refused");
+            let text = err.to_string();
+            assert!(text.contains("the value of client_secret_env is not a valid environment variable name"), "{text}");
+            let report = format!("{:?}", miette::Report::new(err));
+            assert!(!report.contains(pasted), "{report}");
+        }
+        // A name-shaped value that is not upper case is not echoed either when unset.
+        let entry = org("[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_env = \"q8Zr4kP2mW7xN1vB\"\n")
+            .expect("parses");
+        let report = format!("{:?}", miette::Report::new(entry.resolve().err().expect("unset")));
+        assert!(!report.contains("q8Zr4kP2mW7xN1vB") && report.contains("named by client_secret_env"), "{report}");
+    }
+
+    #[test]
+    fn userinfo_is_hidden_in_echoed_urls() {
+        assert_eq!(without_userinfo("https://u:pw@host.example/x"), "https://…@host.example/x");
+        assert_eq!(without_userinfo("https://host.example/a@b"), "https://host.example/a@b");
+        assert_eq!(without_userinfo("acme"), "acme");
     }
 
     #[test]
@@ -522,7 +699,8 @@ mod tests {
             "https://test.salesforce.com/?x=1",
         ] {
             let err = jwt(bad).resolve().err().expect("refused");
-            assert!(err.to_string().contains(&format!("audience `{bad}`")), "{err}");
+            assert!(err.to_string().contains(&format!("audience `{}`", without_userinfo(bad))), "{err}");
+            assert!(!err.to_string().contains("u:p@"), "{err}");
         }
         // A good one passes, and the key file is what stops this one.
         let err = jwt("https://test.salesforce.com/").resolve().err().expect("no key");

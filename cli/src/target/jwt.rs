@@ -99,10 +99,7 @@ fn is_audience_refusal(err: &ClientError) -> bool {
 /// PKCS#1 (`BEGIN RSA PRIVATE KEY`). The reason for a refusal never quotes the key.
 pub fn parse_private_key(pem: &[u8]) -> Result<RsaKeyPair, String> {
     let der = PrivateKeyDer::from_pem_slice(pem).map_err(|err| match err {
-        rustls_pki_types::pem::Error::NoItemsFound => {
-            "no unencrypted private key in it (an `ENCRYPTED PRIVATE KEY` must be decrypted first, e.g. `openssl pkey -in KEY -out KEY.pem`)"
-                .to_string()
-        }
+        rustls_pki_types::pem::Error::NoItemsFound => what_pem_holds(pem),
         _ => "it is not valid PEM".to_string(),
     })?;
     let parsed = match &der {
@@ -112,6 +109,21 @@ pub fn parse_private_key(pem: &[u8]) -> Result<RsaKeyPair, String> {
         _ => return Err("it is not an RSA key".into()),
     };
     parsed.map_err(|rejected| format!("the RSA key was rejected ({rejected})"))
+}
+
+/// Why a PEM file holds no usable private key, from its `BEGIN` labels (never its contents).
+fn what_pem_holds(pem: &[u8]) -> String {
+    let text = String::from_utf8_lossy(pem);
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        "it holds an `ENCRYPTED PRIVATE KEY`, which must be decrypted first (e.g. `openssl pkey -in KEY -out KEY.pem`)"
+            .into()
+    } else if text.contains("-----BEGIN CERTIFICATE-----") {
+        "it holds a certificate, not a private key: give the private key that goes with the certificate uploaded to the connected app".into()
+    } else if !text.contains("-----BEGIN ") {
+        "it is not PEM (no `-----BEGIN …-----` line)".into()
+    } else {
+        "no private key in it (want `BEGIN PRIVATE KEY` or `BEGIN RSA PRIVATE KEY`)".into()
+    }
 }
 
 /// Gets tokens with signed JWT assertions.

@@ -6,6 +6,7 @@
 //! without that command still print the token in `org display`. A value starting with
 //! `[REDACTED]` is never used as a token. The two commands run concurrently.
 
+use std::ffi::OsString;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -25,6 +26,43 @@ const ENV: [(&str, &str); 4] = [
     ("SF_AUTOUPDATE_DISABLE", "true"),
     ("SF_DISABLE_AUTOUPDATE", "true"),
 ];
+/// What the child may see of runner's environment: where home, programs, the sf CLI's
+/// own settings, proxies, extra CAs, the locale and the temp folder are. Nothing else:
+/// runner's environment may hold SF_ACCESS_TOKEN and the client secrets runner.toml
+/// names.
+const ALLOWED_ENV: [&str; 14] = [
+    "HOME",
+    "PATH",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "NODE_EXTRA_CA_CERTS",
+    "LANG",
+    "TMPDIR",
+    // Where Windows keeps home and programs.
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "SYSTEMROOT",
+    "PATHEXT",
+];
+
+/// The variables passed on to `sf` out of `vars`: the allow-list above (proxy names in
+/// either case), `LC_*`, and the sf CLI's `SF_*` and `SFDX_*` settings, bar any that
+/// holds a secret (`SF_ACCESS_TOKEN`, `SFDX_ACCESS_TOKEN`, a `…_SECRET`).
+fn child_env(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(OsString, OsString)> {
+    vars.filter(|(name, _)| {
+        let Some(name) = name.to_str() else { return false };
+        let upper = name.to_ascii_uppercase();
+        let proxy = upper.ends_with("_PROXY") && ALLOWED_ENV.contains(&upper.as_str());
+        let sf_setting =
+            (name.starts_with("SF_") || name.starts_with("SFDX_")) && !runner_core::redact::is_secret_name(name);
+        ALLOWED_ENV.contains(&name) || proxy || name.starts_with("LC_") || sf_setting
+    })
+    .collect()
+}
+
 const DISPLAY: &str = "org display";
 const SHOW_TOKEN: &str = "org auth show-access-token";
 /// sf's error name for an alias or username it has no authorization for.
@@ -111,6 +149,8 @@ async fn run(command: &str, name: &str) -> Result<Run, RunError> {
         .arg("--target-org")
         .arg(name)
         .arg("--json")
+        .env_clear()
+        .envs(child_env(std::env::vars_os()))
         .envs(ENV)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -184,6 +224,49 @@ pub async fn resolve(name: &str, searched: &str) -> Result<SfOrg, TargetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_child_gets_an_allow_list_of_the_environment() {
+        let vars = [
+            ("HOME", "/home/u"),
+            ("PATH", "/usr/bin"),
+            ("SF_ACCESS_TOKEN", "00Dx!secret"),
+            ("SFDX_ACCESS_TOKEN", "00Dx!secret"),
+            ("ACME_CLIENT_SECRET", "s3cr3t"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+            ("SF_USE_GENERIC_UNIX_KEYCHAIN", "true"),
+            ("SFDX_LOG_LEVEL", "warn"),
+            ("https_proxy", "http://proxy:3128"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("no_proxy", "localhost"),
+            ("NODE_EXTRA_CA_CERTS", "/ca.pem"),
+            ("LANG", "C.UTF-8"),
+            ("LC_ALL", "C.UTF-8"),
+            ("TMPDIR", "/tmp"),
+            ("RUNNER_SIM_TOKEN", "t0k3n-value"),
+            ("XAUTHORITY", "/x"),
+        ];
+        let passed: Vec<String> = child_env(vars.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
+            .into_iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            passed,
+            [
+                "HOME",
+                "PATH",
+                "SF_USE_GENERIC_UNIX_KEYCHAIN",
+                "SFDX_LOG_LEVEL",
+                "https_proxy",
+                "HTTPS_PROXY",
+                "no_proxy",
+                "NODE_EXTRA_CA_CERTS",
+                "LANG",
+                "LC_ALL",
+                "TMPDIR"
+            ]
+        );
+    }
 
     #[test]
     fn redacted_and_empty_tokens_are_not_tokens() {

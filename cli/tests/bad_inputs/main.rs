@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod playbooks;
+mod secrets;
 
 /// Secrets every case seeds where it can, and none may print.
 pub const SEEDED_SECRETS: &[&str] =
@@ -26,6 +27,9 @@ pub struct Case {
     pub env: Vec<(String, String)>,
     /// Files written into the case's folder before the run: (relative path, bytes, mode).
     pub files: Vec<(String, Vec<u8>, u32)>,
+    /// Symbolic links made in the case's folder: (relative path, what it points to;
+    /// `{dir}` is replaced).
+    pub links: Vec<(String, String)>,
     /// The exit codes that are right for it.
     pub exit: &'static [i32],
     /// Every one of these must appear in stdout or stderr (case-insensitive).
@@ -39,6 +43,7 @@ impl Case {
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
             files: Vec::new(),
+            links: Vec::new(),
             exit,
             names: names.iter().map(|n| n.to_string()).collect(),
         }
@@ -46,6 +51,11 @@ impl Case {
 
     pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>, mode: u32) -> Case {
         self.files.push((path.to_string(), contents.into(), mode));
+        self
+    }
+
+    pub fn link(mut self, path: &str, target: &str) -> Case {
+        self.links.push((path.to_string(), target.to_string()));
         self
     }
 
@@ -78,6 +88,10 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>, u32)]) {
 pub fn run(case: &Case) -> Ran {
     let dir = tempfile::tempdir().expect("a folder for the case");
     write_files(dir.path(), &case.files);
+    for (link, target) in &case.links {
+        let target = target.replace("{dir}", &dir.path().to_string_lossy());
+        std::os::unix::fs::symlink(target, dir.path().join(link)).expect("the case's link");
+    }
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("a HOME");
     let args: Vec<String> = case.args.iter().map(|a| a.replace("{dir}", &dir.path().to_string_lossy())).collect();

@@ -45,6 +45,13 @@ impl Served {
     }
 }
 
+impl Served {
+    /// The process id of `runner sim serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -126,6 +126,10 @@ impl TokenEndpoint {
             .filter(|(k, _)| !matches!(*k, "grant_type" | "client_id" | "format"))
             .map(|(_, v)| v.expose_secret().to_string())
             .collect();
+        // The client secret, refresh token or JWT assertion: cut out wherever they show up.
+        for secret in &secrets {
+            crate::redact::register(secret);
+        }
         // Token requests have no side effect: safe to retry.
         let req = Req::new(Method::POST, token_url.clone(), Body::Form(form)).safe(true).write(false);
         let resp = self.shared.send(&req, None).await?;
@@ -136,6 +140,10 @@ impl TokenEndpoint {
             && let Some(access_token) = map.get("access_token").and_then(Value::as_str)
             && !access_token.is_empty()
         {
+            crate::redact::register(access_token);
+            if let Some(refresh_token) = map.get("refresh_token").and_then(Value::as_str) {
+                crate::redact::register(refresh_token);
+            }
             let instance_url = match map.get("instance_url").and_then(Value::as_str) {
                 Some(text) => Some(super::parse_instance_url(text)?),
                 None => None,
@@ -148,8 +156,8 @@ impl TokenEndpoint {
             let description = json.get("error_description").and_then(Value::as_str).unwrap_or_default();
             return Err(ClientError::OAuth {
                 status: resp.status,
-                error: error.to_string(),
-                description: description.to_string(),
+                error: crate::redact::text(error).into_owned(),
+                description: crate::redact::text(description).into_owned(),
             });
         }
         // Never quote a body that may hold a token.

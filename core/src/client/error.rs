@@ -1,5 +1,6 @@
 //! Errors of the Salesforce client. Every variant has a stable code and a help that
-//! says what to do. No variant ever holds a token or a secret.
+//! says what to do. No variant ever holds a token or a secret runner put there, and
+//! what a server echoes is redacted when shown ([`crate::redact`]).
 
 use std::time::Duration;
 
@@ -44,6 +45,13 @@ impl ApiError {
         })
     }
 
+    /// The error with every known secret cut out of its message: servers echo what
+    /// they were sent.
+    pub fn redacted(mut self) -> ApiError {
+        self.message = crate::redact::text(&self.message).into_owned();
+        self
+    }
+
     /// Reads an error body: the usual array of error objects, or a single object.
     /// An empty array gives an empty list. Anything else gives `None`.
     pub fn list_from_value(value: &Value) -> Option<Vec<ApiError>> {
@@ -57,7 +65,7 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error_code, self.message.trim())?;
+        write!(f, "{}: {}", self.error_code, crate::redact::text(self.message.trim()))?;
         if !self.fields.is_empty() {
             write!(f, " (fields: {})", self.fields.join(", "))?;
         }
@@ -86,11 +94,11 @@ pub enum ClientError {
     )]
     RequestLimit { usage: Option<ApiUsage> },
 
-    #[error("the token endpoint refused the request (HTTP {status}): {error}: {description}")]
+    #[error("the token endpoint refused the request (HTTP {status}): {}: {}", redact(.error), redact(.description))]
     #[diagnostic(code(runner::sf::oauth), help("{}", oauth_help(.error, .description)))]
     OAuth { status: u16, error: String, description: String },
 
-    #[error("{method} {path} answered HTTP {status} with {} where Salesforce's API was expected: {snippet:?}", describe_content_type(.content_type))]
+    #[error("{method} {path} answered HTTP {status} with {} where Salesforce's API was expected: {:?}", describe_content_type(.content_type), redact(.snippet))]
     #[diagnostic(
         code(runner::sf::unexpected_response),
         help(
@@ -130,7 +138,7 @@ pub enum ClientError {
     )]
     InvalidUrl { url: String, reason: String },
 
-    #[error("the Metadata API returned a SOAP fault {fault_code}: {message}")]
+    #[error("the Metadata API returned a SOAP fault {}: {}", redact(.fault_code), redact(.message))]
     #[diagnostic(code(runner::sf::soap), help("{}", soap_help(.fault_code)))]
     Soap { fault_code: String, message: String },
 
@@ -191,6 +199,13 @@ impl ClientError {
 
 pub(crate) fn is_write_method(method: &str) -> bool {
     WRITE_METHODS.contains(&method)
+}
+
+/// Text a server sent back, with every secret of the run cut out: servers echo what
+/// they were sent (a SOAP fault quoting the session id, an OAuth `error_description`
+/// quoting the refresh token).
+fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::redact::text(text)
 }
 
 fn first_error(errors: &[ApiError]) -> String {

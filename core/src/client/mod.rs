@@ -208,6 +208,7 @@ impl SfClient {
                 token.access_token
             }
         };
+        crate::redact::global().add_secret(&token);
         let api_version = match explicit_version {
             Some(version) => version,
             None => discover_version(&shared, &instance, &token).await?,
@@ -782,6 +783,9 @@ impl SfClient {
             if fault_code.ends_with("REQUEST_LIMIT_EXCEEDED") {
                 return Err(ClientError::RequestLimit { usage: self.api_usage() });
             }
+            // A fault may quote the session id it was sent.
+            let (fault_code, message) =
+                (crate::redact::text(&fault_code).into_owned(), crate::redact::text(&message).into_owned());
             return Err(ClientError::Soap { fault_code, message });
         }
         if !resp.is_success() {
@@ -869,6 +873,7 @@ impl SfClient {
         }
         let endpoint = TokenEndpoint { shared: self.inner.shared.clone() };
         let token = auth::fetch_token(&self.inner.auth, &endpoint).await?;
+        crate::redact::global().add_secret(&token.access_token);
         let mut guard = self.inner.token.write().unwrap_or_else(|e| e.into_inner());
         *guard = (seen_generation + 1, token.access_token);
         Ok(())

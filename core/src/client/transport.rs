@@ -346,15 +346,15 @@ pub(crate) fn error_from_response(req: &Req, resp: &Resp, secrets: &[&str], usag
                 method: req.method.to_string(),
                 path: req.path.clone(),
                 status: resp.status,
-                errors,
+                errors: errors.into_iter().map(ApiError::redacted).collect(),
             };
         }
         if let Some(error) = json.get("error").and_then(Value::as_str) {
             let description = json.get("error_description").and_then(Value::as_str).unwrap_or_default();
             return ClientError::OAuth {
                 status: resp.status,
-                error: error.to_string(),
-                description: description.to_string(),
+                error: crate::redact::text(error).into_owned(),
+                description: crate::redact::text(description).into_owned(),
             };
         }
         if resp.status == 300
@@ -381,7 +381,7 @@ pub(crate) fn unexpected(req: &Req, resp: &Resp, secrets: &[&str]) -> ClientErro
         path: req.path.clone(),
         status: resp.status,
         content_type: resp.content_type.clone(),
-        snippet: snippet(&resp.body, secrets),
+        snippet: crate::redact::text(&snippet(&resp.body, secrets)).into_owned(),
         write: req.write,
     }
 }

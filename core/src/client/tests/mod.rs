@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod mock;
+mod redaction;
 mod server;
 mod yaml;
 
