@@ -18,6 +18,7 @@ pub mod playbook;
 mod prefetch;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod step;
 pub mod totp;
 
