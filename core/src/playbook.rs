@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use indexmap::IndexMap;
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 use rhai::{
-    AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, GlobalRuntimeState, Module, ModuleResolver, Position, Scope, Shared,
-    Stmt,
+    AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, GlobalRuntimeState, Module, ModuleResolver, Position, Scope,
+    Shared, Stmt,
 };
 
 type SharedModule = Shared<Module>;
@@ -167,7 +167,8 @@ impl ConfinedResolver {
     }
 }
 
-const IMPORT_CYCLE_HINT: &str = "a module may not import, directly or not, a module that imports it; move what both need into a third module";
+const IMPORT_CYCLE_HINT: &str =
+    "a module may not import, directly or not, a module that imports it; move what both need into a third module";
 
 /// `a.rhai → b.rhai → a.rhai` when importing `rel` from the innermost of `stack` closes
 /// a cycle.
@@ -337,8 +338,11 @@ impl Playbook {
         match budget.take_exit() {
             Some(exit) if !sandbox::is_success_exit(&exit.value) => {
                 let value = cut_line(&exit.value.to_string(), 200);
-                let mut error = PlaybookError::plain("runner::playbook::exit", format!("the playbook ended with exit({value})"));
-                error.help = Some("`exit()` or `exit(0)` ends a playbook successfully; any other value ends it as a failure".into());
+                let mut error =
+                    PlaybookError::plain("runner::playbook::exit", format!("the playbook ended with exit({value})"));
+                error.help = Some(
+                    "`exit()` or `exit(0)` ends a playbook successfully; any other value ends it as a failure".into(),
+                );
                 let source = exit.source.unwrap_or_else(|| self.name.clone());
                 error.location = Location::at(&self.sources, &source, exit.pos).map(Box::new);
                 Err(error)
@@ -621,7 +625,7 @@ pub struct Location {
 }
 
 /// The longest message shown: Rhai quotes tokens and values, which can be huge.
-const MAX_MESSAGE: usize = 500;
+const MAX_MESSAGE: usize = 4_000;
 
 /// The longest part of a line a diagnostic shows: one 2 MB line (a huge literal) would
 /// otherwise be printed whole.
