@@ -84,6 +84,8 @@ fn import_path(path: &str) -> Result<String, String> {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Mutex<HashMap<String, Arc<String>>>,
+    /// What the loaded files assign into by index, whose sizes are checked as they run.
+    pub(crate) assigned_roots: Arc<sandbox::AssignedRoots>,
 }
 
 impl Sources {
@@ -145,6 +147,7 @@ impl ConfinedResolver {
             let refused = sandbox::refusal(code, message, &hint, at);
             return Err(Box::new(EvalAltResult::ErrorInModule(name.clone(), refused, pos)));
         }
+        self.sources.assigned_roots.add(&ast);
         ast.set_source(name.as_str());
         stack.push(rel.clone());
         if let Ok(mut loading) = self.loading.lock() {
@@ -234,7 +237,7 @@ fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>, entry: &str, bud
             entry: entry.to_string(),
         });
     engine.disable_symbol("eval");
-    sandbox::install(&mut engine, budget);
+    sandbox::install(&mut engine, budget, &sources.assigned_roots);
     // Strict variables resolve module names at compile time; a run replaces this
     // placeholder with the live `sf` module.
     engine.register_static_module("sf", Module::new().into());
@@ -273,6 +276,7 @@ impl Playbook {
             error.location = Location::at(&sources, &name, pos).map(Box::new);
             return Err(error);
         }
+        sources.assigned_roots.add(&ast);
         ast.set_source(name.as_str());
         Ok(Playbook { name, entry: entry.to_string(), root, ast, sources })
     }

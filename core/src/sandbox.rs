@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rhai::debugger::{DebuggerCommand, DebuggerEvent};
 use rhai::{AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, FnPtr, NativeCallContext, Position, Stmt};
 
 /// The bounds of one org's run, shared by all its passes.
@@ -119,11 +118,11 @@ pub(crate) fn refusal(code: &str, message: String, hint: &str, pos: Position) ->
 }
 
 /// Installs everything this module bounds into a hardened engine.
-pub(crate) fn install(engine: &mut Engine, budget: &Arc<Budget>) {
+pub(crate) fn install(engine: &mut Engine, budget: &Arc<Budget>, roots: &Arc<AssignedRoots>) {
     budget.install(engine);
     disable_sleep(engine);
     define_exit(engine, budget);
-    check_sizes_at_indexed_assignments(engine);
+    check_sizes_at_indexed_assignments(engine, roots);
 }
 
 /// Rhai's core package has `sleep`, which blocks the thread where no operation is
@@ -184,52 +183,70 @@ pub(crate) fn is_success_exit(value: &Dynamic) -> bool {
 
 /// Rhai checks the size of the value assigned by `m[k] = v`, not of the map or array it
 /// grows, until the next function call takes that map; a loop of such assignments grew
-/// one map to gigabytes. A debugger hook sees every statement with the scope at hand: at
-/// each indexed or property assignment, the variable at its root is checked, so that it
-/// exceeds the limits by at most the last value assigned to it, which Rhai checked. The
-/// check walks the value, so a loop assigning into a large array costs time in proportion
-/// to its size; the operation budget and the deadline bound that time.
-fn check_sizes_at_indexed_assignments(engine: &mut Engine) {
-    // Rhai marks the debugger API volatile with a deprecation; it is pinned by Cargo.lock
-    // and the unit tests below fail if it stops working.
+/// one map to gigabytes. The variables a playbook assigns into that way are known from
+/// its code ([`assigned_roots`]); the variable resolver hook sees every access to a
+/// variable with the scope at hand, and checks those variables' sizes there. Every such
+/// assignment reads its variable first, so a variable exceeds the limits by at most the
+/// last value assigned into it, which Rhai checked. The check walks the value, so a loop
+/// assigning into a large array costs time in proportion to its size; the operation
+/// budget and the deadline bound that time. (Rhai's debugger hook could see the
+/// assignments themselves, but while one is registered every function call copies its
+/// arguments, which made `a.push(x)` in a loop quadratic.)
+fn check_sizes_at_indexed_assignments(engine: &mut Engine, roots: &Arc<AssignedRoots>) {
+    let roots = roots.clone();
+    // Rhai marks the resolver API volatile with a deprecation; it is pinned by
+    // Cargo.lock and the unit tests below fail if it stops working.
     #[allow(deprecated)]
-    engine.register_debugger(
-        |_, debugger| debugger,
-        |mut ctx, event, node, _source, pos| {
-            if let (DebuggerEvent::Step | DebuggerEvent::Start, ASTNode::Stmt(Stmt::Assignment(assignment))) =
-                (event, node)
+    engine.on_var(move |name, _, ctx| {
+        if roots.contains(name)
+            && let Some(value) = ctx.scope().get(name)
+        {
+            ctx.engine().ensure_data_size_within_limits(value)?;
+        }
+        Ok(None)
+    });
+}
+
+/// The names of the variables a playbook and its modules assign into by index or
+/// property (`m[k] = v`, `m.a.b = v`).
+#[derive(Debug, Default)]
+pub(crate) struct AssignedRoots {
+    names: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+impl AssignedRoots {
+    fn contains(&self, name: &str) -> bool {
+        self.names.read().is_ok_and(|names| !names.is_empty() && names.contains(name))
+    }
+
+    /// Adds the roots of `ast`'s indexed and property assignments.
+    pub(crate) fn add(&self, ast: &AST) {
+        let mut found = Vec::new();
+        ast.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Stmt(Stmt::Assignment(assignment))) = path.last()
+                && let Some(name) = root_of(&assignment.1.lhs)
             {
-                let lhs = &assignment.1.lhs;
-                let engine = ctx.engine();
-                let checked = match root_of(lhs) {
-                    Some(Root::Variable(name)) => {
-                        ctx.scope().get(name).map(|value| engine.ensure_data_size_within_limits(value))
-                    }
-                    Some(Root::This) => ctx.this_ptr_mut().map(|value| engine.ensure_data_size_within_limits(value)),
-                    None => None,
-                };
-                if let Some(Err(mut err)) = checked {
-                    err.set_position(pos);
-                    return Err(err);
-                }
+                found.push(name.to_string());
             }
-            // Stop again at the next statement or expression, inside calls too.
-            Ok(DebuggerCommand::StepInto)
-        },
-    );
+            true
+        });
+        if let Ok(mut names) = self.names.write() {
+            names.extend(found);
+        }
+    }
 }
 
-enum Root<'a> {
-    Variable(&'a str),
-    This,
-}
-
-/// The variable an `a[i].b[j] = …` assigns into.
-fn root_of(lhs: &Expr) -> Option<Root<'_>> {
+/// The variable an `a[i].b[j] = …` assigns into; `None` for a plain `a = …`.
+fn root_of(lhs: &Expr) -> Option<&str> {
+    fn root(expr: &Expr) -> Option<&str> {
+        match expr {
+            Expr::Index(x, ..) | Expr::Dot(x, ..) => root(&x.lhs),
+            Expr::Variable(x, ..) => Some(x.1.as_str()),
+            _ => None,
+        }
+    }
     match lhs {
-        Expr::Index(x, ..) | Expr::Dot(x, ..) => root_of(&x.lhs),
-        Expr::Variable(x, ..) => Some(Root::Variable(x.1.as_str())),
-        Expr::ThisPtr(..) => Some(Root::This),
+        Expr::Index(..) | Expr::Dot(..) => root(lhs),
         _ => None,
     }
 }
@@ -480,9 +497,18 @@ mod tests {
         let (code, message) = code_of(run(text));
         assert_eq!(code, "runner::playbook::limit", "{message}");
         assert!(message.contains("array"), "{message}");
-        // A property assignment, and one through `this`.
+        // A property assignment.
         let (code, message) = code_of(run("let m = #{ a: [] };\nlet x = [];\nx.pad(60000, 0);\nm.a = x; m.b = x;"));
         assert_eq!(code, "runner::playbook::limit", "{message}");
+    }
+
+    #[test]
+    fn pushing_in_a_loop_stays_linear() {
+        // A hook that copied every call's arguments made this take seconds.
+        let started = Instant::now();
+        let text = "let a = []; for i in 0..20000 { a.push(i); }\nlet m = #{}; m.x = a.len();";
+        assert_eq!(code_of(run(text)).0, "ok");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     }
 
     #[test]
