@@ -573,6 +573,18 @@ mod tests {
     }
 
     #[test]
+    fn a_deep_chain_of_imports_ends_with_a_limit_not_a_crash() {
+        let mut files: Vec<(String, String)> = vec![("p.rhai".into(), "import \"m0\" as m;".into())];
+        for i in 0..60 {
+            files.push((format!("m{i}.rhai"), format!("import \"m{}\" as m;", i + 1)));
+        }
+        files.push(("m60.rhai".into(), "fn f() { 1 }".into()));
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let (code, message) = code_of(run_passes(&files, Limits::default(), 1).0);
+        assert_eq!(code, "runner::playbook::limit", "{message}");
+    }
+
+    #[test]
     fn the_same_module_imported_twice_is_no_cycle() {
         let files = [
             ("p.rhai", "import \"a\" as a; import \"b\" as b;"),
