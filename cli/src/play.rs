@@ -41,6 +41,10 @@ pub struct PlayArgs {
     /// Append the journal of writes to this file (default: under the state directory).
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// Stop an org's playbook that runs longer than this (`90s`, `10m`), counting the
+    /// read-ahead, planning and the run, and the time steps wait on the org.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -57,6 +61,13 @@ pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
     let path = Path::new(name);
     if path.is_file() {
         return Playbook::load_file(path);
+    }
+    if path.is_dir() {
+        return Err(PlaybookError::plain(
+            "runner::playbook::not_found",
+            format!("{name} is a folder, not a playbook file"),
+        )
+        .with_help("give the playbook's .rhai file, e.g. scripts/setup.rhai"));
     }
     let builtin = name.trim_start_matches("./").trim_start_matches("scripts/");
     if let Some(entry) = crate::builtin::find(builtin) {
@@ -147,6 +158,7 @@ pub async fn play(args: PlayArgs) -> u8 {
         vars: args.vars.iter().cloned().collect::<IndexMap<_, _>>(),
         journal: Some(journal.clone()),
         observer: Some(observer),
+        limits: runner_core::sandbox::Limits { timeout: args.timeout, ..Default::default() },
     };
     let playbook = Arc::new(playbook);
     let limit = Arc::new(Semaphore::new(args.jobs as usize));

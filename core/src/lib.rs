@@ -20,6 +20,7 @@ mod prefetch;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod step;
 pub mod totp;
 

@@ -7,14 +7,18 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
-use rhai::{AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, Module, ModuleResolver, Position, Scope, Shared, Stmt};
+use miette::{Diagnostic, LabeledSpan, SourceCode};
+use rhai::{
+    AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, GlobalRuntimeState, Module, ModuleResolver, Position, Scope,
+    Shared, Stmt,
+};
 
 type SharedModule = Shared<Module>;
 
 use crate::facts::OrgFacts;
 use crate::report::FailureInfo;
 use crate::run::{RunShared, SF_FUNCTIONS, register_run_functions};
+use crate::sandbox::{self, Budget};
 use crate::step::{ParamType, Registry};
 
 /// Where a playbook and the modules it imports come from.
@@ -39,18 +43,30 @@ impl PlaybookRoot {
                 if !real.starts_with(&root) {
                     return Err(format!("{display} leads outside the playbook's folder {}", dir.display()));
                 }
+                if real.is_dir() {
+                    return Err(format!("{display} is a folder, not a playbook file"));
+                }
                 let text = std::fs::read_to_string(&real).map_err(|e| format!("cannot read {display}: {e}"))?;
-                Ok((display, text))
+                Ok((display, without_bom(text)))
             }
             PlaybookRoot::Embedded { files, dir } => {
                 let path = format!("{dir}{rel}");
                 files
                     .iter()
                     .find(|(name, _)| *name == path)
-                    .map(|(name, text)| (format!("{name} (built in)"), text.to_string()))
+                    .map(|(name, text)| (format!("{name} (built in)"), without_bom(text.to_string())))
                     .ok_or_else(|| format!("{path} is not a built-in playbook file"))
             }
         }
+    }
+}
+
+/// Editors on Windows start UTF-8 files with a byte-order mark, which Rhai reads as an
+/// unexpected invisible character. Dropping it keeps every line and column as shown.
+fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     }
 }
 
@@ -68,6 +84,8 @@ fn import_path(path: &str) -> Result<String, String> {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Mutex<HashMap<String, Arc<String>>>,
+    /// What the loaded files assign into by index, whose sizes are checked as they run.
+    pub(crate) assigned_roots: Arc<sandbox::AssignedRoots>,
 }
 
 impl Sources {
@@ -89,6 +107,78 @@ struct ConfinedResolver {
     root: PlaybookRoot,
     sources: Arc<Sources>,
     cache: Mutex<HashMap<String, SharedModule>>,
+    /// The playbook, then every module being loaded, outermost first (paths relative to
+    /// the root): a module that imports one of them is a cycle, which would recurse until
+    /// the stack overflows.
+    loading: Mutex<Vec<String>>,
+    entry: String,
+}
+
+impl ConfinedResolver {
+    fn load(
+        &self,
+        engine: &Engine,
+        global: &mut GlobalRuntimeState,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        let not_found = |why: String| Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path}: {why}"), pos));
+        let rel = import_path(path).map_err(not_found)?;
+        if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(&rel).cloned()) {
+            return Ok(module);
+        }
+        let mut stack = self.loading.lock().map(|l| l.clone()).unwrap_or_default();
+        if stack.is_empty() {
+            stack.push(self.entry.clone());
+        }
+        if let Some(cycle) = cycle(&stack, &rel) {
+            return Err(sandbox::refusal("runner::playbook::import_cycle", cycle, IMPORT_CYCLE_HINT, pos));
+        }
+        // Each nested import is a level of Rust recursion, like a function call.
+        if global.level >= engine.max_call_levels() {
+            return Err(Box::new(EvalAltResult::ErrorStackOverflow(pos)));
+        }
+        let (name, text) = self.root.read(&rel).map_err(not_found)?;
+        self.sources.add(&name, text.clone());
+        let mut ast = engine
+            .compile_with_scope(&constants_scope_for_compile(), &text)
+            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err.into(), pos)))?;
+        if let Some((code, message, hint, at)) = sandbox::scan(&ast).into_iter().next() {
+            let refused = sandbox::refusal(code, message, &hint, at);
+            return Err(Box::new(EvalAltResult::ErrorInModule(name.clone(), refused, pos)));
+        }
+        self.sources.assigned_roots.add(&ast);
+        ast.set_source(name.as_str());
+        stack.push(rel.clone());
+        if let Ok(mut loading) = self.loading.lock() {
+            *loading = stack;
+        }
+        // The importer's runtime state, so that the module's operations and call depth
+        // count towards the same limits; a fresh scope, so that it sees only its own.
+        global.level += 1;
+        let evaluated = Module::eval_ast_as_new_raw(engine, &mut Scope::new(), global, &ast);
+        global.level -= 1;
+        if let Ok(mut loading) = self.loading.lock() {
+            loading.pop();
+        }
+        let module: SharedModule =
+            evaluated.map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err, pos)))?.into();
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(rel, module.clone());
+        }
+        Ok(module)
+    }
+}
+
+const IMPORT_CYCLE_HINT: &str =
+    "a module may not import, directly or not, a module that imports it; move what both need into a third module";
+
+/// `a.rhai → b.rhai → a.rhai` when importing `rel` from the innermost of `stack` closes
+/// a cycle.
+fn cycle(stack: &[String], rel: &str) -> Option<String> {
+    let start = stack.iter().position(|m| m == rel)?;
+    let files: Vec<&str> = stack[start..].iter().map(String::as_str).chain([rel]).collect();
+    Some(format!("import cycle: {}", files.join(" → ")))
 }
 
 impl ModuleResolver for ConfinedResolver {
@@ -99,24 +189,18 @@ impl ModuleResolver for ConfinedResolver {
         path: &str,
         pos: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
-        let not_found = |why: String| Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path}: {why}"), pos));
-        let rel = import_path(path).map_err(not_found)?;
-        if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(&rel).cloned()) {
-            return Ok(module);
-        }
-        let (name, text) = self.root.read(&rel).map_err(not_found)?;
-        self.sources.add(&name, text.clone());
-        let mut ast = engine
-            .compile_with_scope(&constants_scope_for_compile(), &text)
-            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err.into(), pos)))?;
-        ast.set_source(name.as_str());
-        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
-            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err, pos)))?;
-        let module: SharedModule = module.into();
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(rel, module.clone());
-        }
-        Ok(module)
+        self.load(engine, &mut engine.new_global_runtime_state(), path, pos)
+    }
+
+    fn resolve_raw(
+        &self,
+        engine: &Engine,
+        global: &mut GlobalRuntimeState,
+        _scope: &mut Scope,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        self.load(engine, global, path, pos)
     }
 }
 
@@ -130,12 +214,12 @@ fn constants_scope_for_compile() -> Scope<'static> {
     scope
 }
 
-/// Builds the hardened engine: bounded operations, depth and sizes; strict variables;
-/// no `eval`; imports confined to the playbook's folder.
-fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>) -> Engine {
+/// Builds the hardened engine: bounded operations (shared by every pass of a run, see
+/// [`Budget`]), wall time, depth and sizes; strict variables; no `eval`, no `sleep`;
+/// imports confined to the playbook's folder.
+fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>, entry: &str, budget: &Arc<Budget>) -> Engine {
     let mut engine = Engine::new();
     engine
-        .set_max_operations(20_000_000)
         .set_max_call_levels(48)
         .set_max_expr_depths(64, 64)
         .set_max_string_size(1 << 20)
@@ -149,8 +233,11 @@ fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>) -> Engine {
             root: root.clone(),
             sources: sources.clone(),
             cache: Mutex::new(HashMap::new()),
+            loading: Mutex::new(Vec::new()),
+            entry: entry.to_string(),
         });
     engine.disable_symbol("eval");
+    sandbox::install(&mut engine, budget, &sources.assigned_roots);
     // Strict variables resolve module names at compile time; a run replaces this
     // placeholder with the live `sf` module.
     engine.register_static_module("sf", Module::new().into());
@@ -160,6 +247,8 @@ fn hardened_engine(root: &PlaybookRoot, sources: &Arc<Sources>) -> Engine {
 /// A compiled playbook.
 pub struct Playbook {
     name: String,
+    /// Its path relative to `root`.
+    entry: String,
     root: PlaybookRoot,
     ast: AST,
     sources: Arc<Sources>,
@@ -177,12 +266,19 @@ impl Playbook {
         let sources = Arc::new(Sources::default());
         let (name, text) = root.read(entry).map_err(|why| PlaybookError::plain("runner::playbook::not_found", why))?;
         let text = sources.add(&name, text);
-        let engine = hardened_engine(&root, &sources);
+        let engine = hardened_engine(&root, &sources, entry, &Budget::new(sandbox::Limits::default()));
         let mut ast = engine
             .compile_with_scope(&constants_scope_for_compile(), text.as_str())
             .map_err(|err| diagnose(&EvalAltResult::from(err), &sources, &name, &[]))?;
+        if let Some((code, message, help, pos)) = sandbox::scan(&ast).into_iter().next() {
+            let mut error = PlaybookError::plain(code, message);
+            error.help = Some(help);
+            error.location = Location::at(&sources, &name, pos).map(Box::new);
+            return Err(error);
+        }
+        sources.assigned_roots.add(&ast);
         ast.set_source(name.as_str());
-        Ok(Playbook { name, root, ast, sources })
+        Ok(Playbook { name, entry: entry.to_string(), root, ast, sources })
     }
 
     /// Loads a built-in playbook by its path among `files` (`setup.rhai`, `examples/hello.rhai`).
@@ -209,12 +305,12 @@ impl Playbook {
     }
 
     pub(crate) fn engine_for_run(&self, registry: &Registry, shared: &Arc<RunShared>) -> Engine {
-        self.engine_with(|engine| register_run_functions(engine, registry, shared))
+        self.engine_with(&shared.budget, |engine| register_run_functions(engine, registry, shared))
     }
 
-    /// The hardened engine, with functions registered by `register`.
-    pub(crate) fn engine_with(&self, register: impl FnOnce(&mut Engine)) -> Engine {
-        let mut engine = hardened_engine(&self.root, &self.sources);
+    /// The hardened engine, counting against `budget`, with functions registered by `register`.
+    pub(crate) fn engine_with(&self, budget: &Arc<Budget>, register: impl FnOnce(&mut Engine)) -> Engine {
+        let mut engine = hardened_engine(&self.root, &self.sources, &self.entry, budget);
         register(&mut engine);
         engine
     }
@@ -223,6 +319,7 @@ impl Playbook {
     pub(crate) fn run(
         &self,
         engine: &Engine,
+        budget: &Budget,
         registry: &Registry,
         facts: &OrgFacts,
         vars: &IndexMap<String, String>,
@@ -236,21 +333,37 @@ impl Playbook {
         scope.push_constant("org", org);
         let vars: rhai::Map = vars.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
         scope.push_constant("vars", vars);
+        // A note left by an `exit` of an earlier pass is not this pass's.
+        budget.take_exit();
         engine.run_ast_with_scope(&mut scope, &self.ast).map_err(|err| {
             let steps: Vec<&str> = registry.names().collect();
             diagnose(&err, &self.sources, &self.name, &steps)
-        })
+        })?;
+        match budget.take_exit() {
+            Some(exit) if !sandbox::is_success_exit(&exit.value) => {
+                let value = cut_line(&exit.value.to_string(), 200);
+                let mut error =
+                    PlaybookError::plain("runner::playbook::exit", format!("the playbook ended with exit({value})"));
+                error.help = Some(
+                    "`exit()` or `exit(0)` ends a playbook successfully; any other value ends it as a failure".into(),
+                );
+                let source = exit.source.unwrap_or_else(|| self.name.clone());
+                error.location = Location::at(&self.sources, &source, exit.pos).map(Box::new);
+                Err(error)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Pre-flights the playbook and every module it imports: unknown functions and
     /// steps, wrong argument shapes, misspelt or mistyped literal step arguments,
     /// missing modules. Touches no org. Returns every finding.
     pub fn check(&self, registry: &Registry) -> Vec<PlaybookError> {
-        let engine = hardened_engine(&self.root, &self.sources);
+        let engine = hardened_engine(&self.root, &self.sources, &self.entry, &Budget::new(sandbox::Limits::default()));
         let known = known_functions(&engine, registry);
         let mut findings = Vec::new();
-        let mut seen_modules = BTreeSet::new();
-        self.check_ast(&self.ast, &self.name, registry, &known, &engine, &mut seen_modules, &mut findings);
+        let mut modules = Modules { seen: BTreeSet::new(), loading: vec![self.entry.clone()] };
+        self.check_ast(&self.ast, &self.name, registry, &known, &engine, &mut modules, &mut findings);
         findings
     }
 
@@ -262,7 +375,7 @@ impl Playbook {
         registry: &Registry,
         known: &BTreeSet<String>,
         engine: &Engine,
-        seen_modules: &mut BTreeSet<String>,
+        modules: &mut Modules,
         findings: &mut Vec<PlaybookError>,
     ) {
         let script_fns: BTreeSet<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
@@ -325,7 +438,17 @@ impl Playbook {
                     continue;
                 }
             };
-            if !seen_modules.insert(rel.clone()) {
+            if let Some(cycle) = cycle(&modules.loading, &rel) {
+                findings.push(self.finding(
+                    "runner::playbook::import_cycle",
+                    cycle,
+                    Some(IMPORT_CYCLE_HINT.into()),
+                    source,
+                    pos,
+                ));
+                continue;
+            }
+            if !modules.seen.insert(rel.clone()) {
                 continue;
             }
             match self.root.read(&rel) {
@@ -341,7 +464,12 @@ impl Playbook {
                     match engine.compile_with_scope(&constants_scope_for_compile(), &text) {
                         Err(err) => findings.push(diagnose(&EvalAltResult::from(err), &self.sources, &name, &[])),
                         Ok(module_ast) => {
-                            self.check_ast(&module_ast, &name, registry, known, engine, seen_modules, findings)
+                            for (code, message, help, at) in sandbox::scan(&module_ast) {
+                                findings.push(self.finding(code, message, Some(help), &name, at));
+                            }
+                            modules.loading.push(rel.clone());
+                            self.check_ast(&module_ast, &name, registry, known, engine, modules, findings);
+                            modules.loading.pop();
                         }
                     }
                 }
@@ -352,12 +480,18 @@ impl Playbook {
     fn finding(&self, code: &str, message: String, help: Option<String>, source: &str, pos: Position) -> PlaybookError {
         PlaybookError {
             code: code.to_string(),
-            message,
+            message: cut_line(&message, MAX_MESSAGE),
             help,
             location: Location::at(&self.sources, source, pos).map(Box::new),
             calls: Vec::new(),
         }
     }
+}
+
+/// The modules `runner check` has looked at, and the chain of imports it is in.
+struct Modules {
+    seen: BTreeSet<String>,
+    loading: Vec<String>,
 }
 
 /// Every function name a playbook may call without defining it.
@@ -492,36 +626,116 @@ pub struct Location {
     pub source: String,
     pub line: usize,
     pub column: usize,
-    text: Option<Arc<String>>,
-    named: Option<NamedSource<Arc<String>>>,
+    excerpt: Option<Excerpt>,
 }
 
-impl Location {
-    fn at(sources: &Sources, source: &str, pos: Position) -> Option<Location> {
-        let line = pos.line()?;
-        let text = sources.get(source);
-        let named = text.clone().map(|t| NamedSource::new(source, t).with_language("rhai"));
-        Some(Location { source: source.to_string(), line, column: pos.position().unwrap_or(1), text, named })
-    }
+/// The longest message shown: Rhai quotes tokens and values, which can be huge.
+const MAX_MESSAGE: usize = 4_000;
 
-    fn offset(&self) -> Option<(usize, usize)> {
-        let text = self.text.as_ref()?;
-        let mut offset = 0;
-        for (i, line) in text.split_inclusive('\n').enumerate() {
-            if i + 1 == self.line {
-                let col: usize = line.chars().take(self.column.saturating_sub(1)).map(char::len_utf8).sum();
-                let rest = &line[col.min(line.len())..];
+/// The longest part of a line a diagnostic shows: one 2 MB line (a huge literal) would
+/// otherwise be printed whole.
+const MAX_SHOWN_LINE: usize = 160;
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+pub(crate) fn cut_line(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}… ({} characters)", text.chars().take(max).collect::<String>(), text.chars().count())
+    }
+}
+
+/// The lines around a location, each cut to [`MAX_SHOWN_LINE`], as miette shows them:
+/// with the file's own line numbers.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The file's line number of the excerpt's first line, 0-based.
+    first_line: usize,
+    /// Byte offset and length of the label in `text`.
+    label: (usize, usize),
+}
+
+impl Excerpt {
+    fn new(name: &str, full: &str, line: usize, column: usize) -> Option<Excerpt> {
+        let lines: Vec<&str> = full.split_inclusive('\n').collect();
+        let index = line.checked_sub(1)?;
+        lines.get(index)?;
+        let first_line = index.saturating_sub(1);
+        let mut text = String::new();
+        let mut label = (0, 1);
+        for (i, raw) in lines.iter().enumerate().skip(first_line).take(index - first_line + 2) {
+            let body = raw.trim_end_matches(['\n', '\r']);
+            let chars: Vec<char> = body.chars().collect();
+            if i == index {
+                // A window around the column, so that the label stays in view.
+                let col = column.saturating_sub(1).min(chars.len());
+                let start = if chars.len() > MAX_SHOWN_LINE { col.saturating_sub(MAX_SHOWN_LINE / 2) } else { 0 };
+                let end = (start + MAX_SHOWN_LINE).min(chars.len());
+                let mut shown = String::new();
+                if start > 0 {
+                    shown.push('…');
+                }
+                let before: String = chars[start..col.max(start)].iter().collect();
+                shown.push_str(&before);
+                let rest: String = chars[col.max(start)..end].iter().collect();
                 let len = rest
                     .char_indices()
                     .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == ':'))
                     .map(|(i, _)| i)
                     .unwrap_or(rest.trim_end().len())
-                    .max(1);
-                return Some((offset + col, len.min(rest.trim_end().len().max(1))));
+                    .max(1)
+                    .min(rest.trim_end().len().max(1));
+                label = (text.len() + shown.len(), len);
+                shown.push_str(&rest);
+                if end < chars.len() {
+                    shown.push_str(&format!("… ({} characters)", chars.len()));
+                }
+                text.push_str(&shown);
+            } else if chars.len() > MAX_SHOWN_LINE {
+                text.push_str(&chars[..MAX_SHOWN_LINE].iter().collect::<String>());
+                text.push('…');
+            } else {
+                text.push_str(body);
             }
-            offset += line.len();
+            text.push('\n');
         }
-        None
+        Some(Excerpt { name: name.to_string(), text, first_line, label })
+    }
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let contents = miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )
+        .with_language("rhai");
+        Ok(Box::new(contents))
+    }
+}
+
+impl Location {
+    fn at(sources: &Sources, source: &str, pos: Position) -> Option<Location> {
+        let line = pos.line()?;
+        let column = pos.position().unwrap_or(1);
+        let excerpt = sources.get(source).and_then(|text| Excerpt::new(source, &text, line, column));
+        Some(Location { source: source.to_string(), line, column, excerpt })
+    }
+
+    fn offset(&self) -> Option<(usize, usize)> {
+        self.excerpt.as_ref().map(|e| e.label)
     }
 }
 
@@ -587,7 +801,7 @@ impl Diagnostic for PlaybookError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.location.as_ref()?.named.as_ref()? as &dyn SourceCode)
+        Some(self.location.as_ref()?.excerpt.as_ref()? as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -652,6 +866,7 @@ pub(crate) fn diagnose(err: &EvalAltResult, sources: &Sources, top: &str, step_n
         }
     }
     let (code, message, help) = leaf_details(current, step_names);
+    let message = cut_line(&message, MAX_MESSAGE);
     let mut location = Location::at(sources, &source, current.position()).map(Box::new);
     if location.is_none() {
         location = calls.pop().map(Box::new);
@@ -663,7 +878,26 @@ fn leaf_details(leaf: &EvalAltResult, step_names: &[&str]) -> (String, String, O
     use EvalAltResult as E;
     let s = |v: &str| v.to_string();
     match leaf {
-        E::ErrorParsing(kind, _) => (s("runner::playbook::syntax"), format!("syntax error: {kind}"), None),
+        E::ErrorParsing(kind, _) => {
+            // An invisible character would make the message look empty.
+            let kind = kind.to_string().replace('\u{feff}', "U+FEFF (a byte-order mark)");
+            (s("runner::playbook::syntax"), format!("syntax error: {kind}"), None)
+        }
+        E::ErrorTerminated(token, _) => match sandbox::stopped_by(token) {
+            Some((kind, limit)) if kind == sandbox::PAST_DEADLINE => (
+                s("runner::playbook::timeout"),
+                format!("the playbook ran past its deadline ({limit}) and was stopped"),
+                Some(s("look for an endless loop; `runner play --timeout` sets the deadline (5m by default)")),
+            ),
+            Some((_, limit)) => (
+                s("runner::playbook::limit"),
+                format!(
+                    "the playbook hit a safety limit: it ran out of its {limit} operations (the read-ahead, planning and the run share them)"
+                ),
+                Some(s("look for an endless loop or runaway recursion")),
+            ),
+            None => (s("runner::playbook::runtime"), leaf.to_string(), None),
+        },
         E::ErrorVariableNotFound(name, _) => (
             s("runner::playbook::unknown_variable"),
             format!("unknown variable `{name}`"),

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub vars: IndexMap<String, String>,
     pub journal: Option<Arc<Journal>>,
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// The operation budget and deadline of the whole run, all passes together.
+    pub limits: crate::sandbox::Limits,
 }
 
 /// A playbook-defined step in progress: what ran inside it so far.
@@ -58,6 +60,8 @@ pub struct RunShared {
     records: Mutex<Vec<StepRecord>>,
     groups: Mutex<Vec<Group>>,
     runtime: tokio::runtime::Handle,
+    /// Shared by the observe pass, the planning passes and the run.
+    pub(crate) budget: Arc<crate::sandbox::Budget>,
 }
 
 /// Where a write's journal line comes from.
@@ -520,6 +524,11 @@ fn call_group(
             });
             timer.record(shared, name, outcome, summary, changes, None);
         }
+        // `exit()` inside the step ends the playbook there; the step itself did not fail.
+        Err(err) if matches!(**err, EvalAltResult::Exit(..)) => {
+            let outcome = if any_changed { Outcome::Changed } else { Outcome::Ok };
+            timer.record(shared, name, outcome, "the playbook ended here (exit)".into(), changes, None);
+        }
         Err(err) => {
             let info = inner_failure.unwrap_or_else(|| FailureInfo {
                 code: "runner::playbook::step_failed".into(),
@@ -828,11 +837,11 @@ pub(crate) fn register_run_functions(engine: &mut rhai::Engine, registry: &Regis
 /// whatever goes wrong here, the real run reads for itself.
 fn read_ahead(playbook: &Playbook, registry: &Registry, shared: &Arc<RunShared>, vars: &IndexMap<String, String>) {
     let collector = Arc::new(crate::prefetch::Collector::default());
-    let engine = playbook.engine_with(|engine| {
+    let engine = playbook.engine_with(&shared.budget, |engine| {
         crate::prefetch::register_observe_functions(engine, registry, shared, &collector);
     });
     // The pass sees no real results, so it may stop early; what it collected still counts.
-    let _ = playbook.run(&engine, registry, &shared.facts, vars, shared.check_mode());
+    let _ = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode());
     let reads = collector.take();
     if reads.is_empty() {
         return;
@@ -861,17 +870,28 @@ impl RunShared {
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
+            budget: crate::sandbox::Budget::new(options.limits),
         }
     }
 
     /// A silent check-mode copy for a planning pass: no journal, no output, the same
     /// read-ahead answers.
     fn planning_pass(&self, found: &[Finding]) -> RunShared {
-        let silent = RunOptions { check_mode: true, vars: IndexMap::new(), journal: None, observer: None };
-        let mut pass = RunShared::new(self.client.clone(), self.facts.clone(), &silent, self.read_ahead.clone());
-        pass.plan = Some(PlanPass::new(found, !self.check_mode));
-        pass.runtime = self.runtime.clone();
-        pass
+        RunShared {
+            client: self.client.clone(),
+            facts: self.facts.clone(),
+            check_mode: true,
+            forced_check: std::sync::atomic::AtomicUsize::new(0),
+            planned: Mutex::new(HashSet::new()),
+            read_ahead: self.read_ahead.clone(),
+            plan: Some(PlanPass::new(found, !self.check_mode)),
+            journal: None,
+            observer: None,
+            records: Mutex::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            runtime: self.runtime.clone(),
+            budget: self.budget.clone(),
+        }
     }
 }
 
@@ -882,7 +902,7 @@ fn plan(playbook: &Playbook, registry: &Registry, shared: &RunShared, vars: &Ind
     for _ in 0..crate::plan::MAX_PASSES {
         let pass = Arc::new(shared.planning_pass(&found));
         let engine = playbook.engine_for_run(registry, &pass);
-        let ended = playbook.run(&engine, registry, &pass.facts, vars, true);
+        let ended = playbook.run(&engine, &pass.budget, registry, &pass.facts, vars, true);
         let thrown = pass.plan.as_ref().and_then(PlanPass::take_thrown);
         let Err(err) = ended else { return found };
         // The pass ended on the failure a step threw: a finding. Anything else is the
@@ -964,7 +984,7 @@ pub async fn run_playbook(
             return Err(plan_error(&findings, task_shared.check_mode));
         }
         let engine = playbook.engine_for_run(&registry, &task_shared);
-        playbook.run(&engine, &registry, &task_shared.facts, &vars, task_shared.check_mode)
+        playbook.run(&engine, &task_shared.budget, &registry, &task_shared.facts, &vars, task_shared.check_mode)
     })
     .await;
     let outcome: Result<(), PlaybookError> = match joined {

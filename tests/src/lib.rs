@@ -128,6 +128,7 @@ impl TestOrg {
             vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<IndexMap<_, _>>(),
             journal: Some(Arc::new(journal)),
             observer: None,
+            limits: Default::default(),
         };
         run_playbook(Arc::new(playbook), runner_steps::registry(), client, facts, options).await
     }

@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod playbooks;
+mod sandbox;
 mod secrets;
 
 /// Secrets every case seeds where it can, and none may print.
