@@ -97,8 +97,10 @@ impl Step for SetPassword {
                 UserState::Planned => false,
             };
             let held = kept.as_ref().is_some_and(|c| c.has_password() && c.password_set_at.is_some());
+            // A password is never reused: one an interrupted run kept may or may not have reached Salesforce, so a
+            // new one is always written before it is sent.
             let file_shown = |file: &Option<PathBuf>| match file {
-                Some(path) => format!("kept in {}", path.display()),
+                Some(path) => format!("written to {}", path.display()),
                 None => "shown once on the terminal".to_string(),
             };
             if set_in_org && !params.rotate && (held || params.credentials_file.is_none()) {

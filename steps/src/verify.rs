@@ -142,8 +142,15 @@ impl Step for Verify {
             } else {
                 Change::new(target, Some("TOTP authenticator"), "absent", "registered")
             };
+            let mut credentials = kept.unwrap_or_else(|| Credentials::new(&params.user, &ctx.facts().instance_url));
+            // A secret an interrupted run kept, and never confirmed, is registered as it is, so the authenticator
+            // the consultant scanned stays valid. `load` only returns a regular 0600 file of the effective user,
+            // so what is reused cannot have been planted by someone else.
+            let reuse =
+                !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
             let shown = match &params.credentials_file {
-                Some(path) => format!("secret kept in {}", path.display()),
+                Some(path) if reuse => format!("reused the secret kept in {}", path.display()),
+                Some(path) => format!("secret written to {}", path.display()),
                 None => "secret shown on the terminal".to_string(),
             };
             if ctx.check_mode() {
@@ -162,12 +169,7 @@ impl Step for Verify {
             };
             let user_id = str_field(found, "Id").unwrap_or_default().to_string();
             let issuer = params.issuer.clone().unwrap_or_else(|| "Salesforce".to_string());
-            let mut credentials = kept.unwrap_or_else(|| Credentials::new(&params.user, &ctx.facts().instance_url));
-            // Keep the secret before registering it: a registered secret nobody holds locks
-            // the user out. A secret an interrupted run kept, and never confirmed, is
-            // registered as it is, so the authenticator the consultant scanned stays valid.
-            let reuse =
-                !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
+            // Keep the secret before registering it: a registered secret nobody holds locks the user out.
             if !reuse {
                 let secret = TotpSecret::generate()
                     .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;
