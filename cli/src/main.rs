@@ -6,6 +6,7 @@ mod credentials;
 mod output;
 mod play;
 mod target;
+mod vars;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -29,7 +29,8 @@ pub struct PlayArgs {
     /// Check mode: send no writes, show what would change.
     #[arg(long)]
     pub check: bool,
-    /// A playbook variable, `key=value` (repeatable); read as `vars.key`.
+    /// A playbook variable, `key=value` (repeatable); read as `vars.key`. `{org}` in the value stands for each
+    /// org (`--var credentials_file=creds/{org}.creds`); several orgs may not share a credentials file.
     #[arg(long = "var", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Print one JSON document (shaped like the sf CLI's) instead of lines.
@@ -132,6 +133,15 @@ pub async fn play(args: PlayArgs) -> u8 {
             }
         }
     }
+    // Refused before anything runs: a credentials file shared by two orgs ends with every org but one holding
+    // secrets that nobody has.
+    let per_org_vars = match crate::vars::per_org(&args.vars, &args.orgs) {
+        Ok(vars) => vars,
+        Err(err) => {
+            eprintln!("{:?}", Report::new(*err));
+            return exit::USAGE;
+        }
+    };
     let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
@@ -144,15 +154,16 @@ pub async fn play(args: PlayArgs) -> u8 {
     let observer: Arc<dyn RunObserver> = if args.json { Arc::new(crate::output::StderrPrints) } else { human.clone() };
     let options = RunOptions {
         check_mode: args.check,
-        vars: args.vars.iter().cloned().collect::<IndexMap<_, _>>(),
+        vars: IndexMap::new(),
         journal: Some(journal.clone()),
         observer: Some(observer),
     };
     let playbook = Arc::new(playbook);
     let limit = Arc::new(Semaphore::new(args.jobs as usize));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, (label, target)) in targets.into_iter().enumerate() {
-        let (playbook, registry, options, limit) = (playbook.clone(), registry.clone(), options.clone(), limit.clone());
+    for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
+        let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
+        let options = RunOptions { vars, ..options.clone() };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (index, run_one(label, target, playbook, registry, options).await)
