@@ -8,6 +8,7 @@ use clap::Args;
 use indexmap::IndexMap;
 use miette::Report;
 use runner_core::facts::OrgFacts;
+use runner_core::interrupt::{Cause, Interrupt};
 use runner_core::journal::Journal;
 use runner_core::playbook::{Playbook, PlaybookError};
 use runner_core::report::{FailureInfo, OrgFailure, OrgReport};
@@ -100,6 +101,10 @@ pub fn check(playbooks: &[String]) -> u8 {
 }
 
 pub async fn play(args: PlayArgs) -> u8 {
+    // From here on SIGINT, SIGTERM and a closed stdout stop the runs cleanly (see crate::interrupt).
+    let interrupt = Interrupt::default();
+    crate::interrupt::watch(interrupt.clone());
+    crate::stdout::stop_runs_on_close(interrupt.clone());
     let registry = runner_steps::registry();
     // Pre-flight before touching any org: a typo should not cost a half-run.
     let findings = match load_playbook(&args.playbook) {
@@ -157,6 +162,7 @@ pub async fn play(args: PlayArgs) -> u8 {
         vars: IndexMap::new(),
         journal: Some(journal.clone()),
         observer: Some(observer),
+        interrupt: interrupt.clone(),
     };
     let playbook = Arc::new(playbook);
     let limit = Arc::new(Semaphore::new(args.jobs as usize));
@@ -195,7 +201,19 @@ pub async fn play(args: PlayArgs) -> u8 {
         }
         println!("journal: {}", journal.path().display());
     }
-    code
+    match interrupt.cause() {
+        Some(Cause::BrokenPipe) => Cause::BrokenPipe.exit_code(),
+        Some(cause) => {
+            eprintln!(
+                "runner: stopped by {}: no write was sent after it; {} lists every request sent. Run the playbook \
+                 again to finish: it picks up where the org stands.",
+                cause.describe(),
+                journal.path().display()
+            );
+            cause.exit_code()
+        }
+        None => code,
+    }
 }
 
 /// Connects to one target and runs the playbook there. Never fails: a failure is in the report.

@@ -195,7 +195,12 @@ mod tests {
         let files: Vec<&str> = got.iter().map(|v| v["credentials_file"].as_str()).collect();
         assert_eq!(
             files,
-            ["creds/prod.creds", "creds/acme.my.salesforce.com.creds", "creds/127.0.0.1-8080.creds", "creds/sim_scratch.creds"]
+            [
+                "creds/prod.creds",
+                "creds/acme.my.salesforce.com.creds",
+                "creds/127.0.0.1-8080.creds",
+                "creds/sim_scratch.creds"
+            ]
         );
         // The same org twice still shares.
         assert!(per_org(&given, &orgs(&["prod", "prod"])).is_err());

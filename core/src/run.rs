@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{ApiError, ClientError, NewRecord, SfClient};
 use crate::facts::OrgFacts;
+use crate::interrupt::Interrupt;
 use crate::journal::{Entry, Journal, now_rfc3339};
 use crate::plan::{Finding, PlanPass};
 use crate::playbook::{self, Playbook, PlaybookError};
@@ -27,12 +28,14 @@ pub trait RunObserver: Send + Sync {
 }
 
 /// Options of one org's run.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub check_mode: bool,
     pub vars: IndexMap<String, String>,
     pub journal: Option<Arc<Journal>>,
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// Once raised, no step or write starts (see [`crate::interrupt`]).
+    pub interrupt: Interrupt,
 }
 
 /// A playbook-defined step in progress: what ran inside it so far.
@@ -58,6 +61,7 @@ pub struct RunShared {
     records: Mutex<Vec<StepRecord>>,
     groups: Mutex<Vec<Group>>,
     runtime: tokio::runtime::Handle,
+    pub(crate) interrupt: Interrupt,
 }
 
 /// Where a write's journal line comes from.
@@ -388,6 +392,9 @@ fn call_step(
         }
         Err(failure_to_rhai(name, &failure, at))
     };
+    if let Err(failure) = shared.interrupt.check() {
+        return failed(failure, timer);
+    }
     if !args.is_map() {
         let failure = StepFailure::bad_argument(
             name,
@@ -792,6 +799,7 @@ impl RunShared {
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
+            interrupt: options.interrupt.clone(),
         }
     }
 
@@ -811,6 +819,7 @@ impl RunShared {
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             runtime: self.runtime.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 }
@@ -884,6 +893,9 @@ pub async fn run_playbook(
     let task_shared = shared.clone();
     let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
+        if let Err(stopped) = task_shared.interrupt.check() {
+            return Err(PlaybookError::plain(&stopped.code, stopped.message));
+        }
         read_ahead(&playbook, &registry, &task_shared, &vars);
         let findings = plan(&playbook, &registry, &task_shared, &vars);
         if !findings.is_empty() {

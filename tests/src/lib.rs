@@ -122,6 +122,7 @@ impl TestOrg {
             vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<IndexMap<_, _>>(),
             journal: Some(Arc::new(journal)),
             observer: None,
+            ..RunOptions::default()
         };
         run_playbook(Arc::new(playbook), runner_steps::registry(), client, facts, options).await
     }
