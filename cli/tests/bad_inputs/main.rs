@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod files;
 mod playbooks;
 
 /// Secrets every case seeds where it can, and none may print.
@@ -30,6 +31,9 @@ pub struct Case {
     pub exit: &'static [i32],
     /// Every one of these must appear in stdout or stderr (case-insensitive).
     pub names: Vec<String>,
+    /// Run on the case's folder after its files are written: for what `files` cannot make (links, FIFOs,
+    /// owners).
+    pub prepare: Option<fn(&Path)>,
 }
 
 impl Case {
@@ -41,7 +45,13 @@ impl Case {
             files: Vec::new(),
             exit,
             names: names.iter().map(|n| n.to_string()).collect(),
+            prepare: None,
         }
+    }
+
+    pub fn prepare(mut self, prepare: fn(&Path)) -> Case {
+        self.prepare = Some(prepare);
+        self
     }
 
     pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>, mode: u32) -> Case {
@@ -78,6 +88,9 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>, u32)]) {
 pub fn run(case: &Case) -> Ran {
     let dir = tempfile::tempdir().expect("a folder for the case");
     write_files(dir.path(), &case.files);
+    if let Some(prepare) = case.prepare {
+        prepare(dir.path());
+    }
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("a HOME");
     let args: Vec<String> = case.args.iter().map(|a| a.replace("{dir}", &dir.path().to_string_lossy())).collect();
