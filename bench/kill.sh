@@ -17,8 +17,11 @@ cd "$(dirname "$0")/.."
 points=${1:-200}
 RANDOM=${2:-1}
 latency=10
-cargo build --release -q -p runner-cli || exit 1
-bin=$PWD/target/release/runner
+# RUNNER_BIN=path runs another build instead of building the release one.
+if [ -z "${RUNNER_BIN:-}" ]; then
+    cargo build --release -q -p runner-cli || exit 1
+fi
+bin=${RUNNER_BIN:-$PWD/target/release/runner}
 work=$(mktemp -d)
 sims=()
 trap 'for p in "${sims[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
