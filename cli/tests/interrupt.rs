@@ -64,13 +64,65 @@ fn count(served: &Served, dir: &Path, soql: &str) -> usize {
         .unwrap_or_else(|| panic!("a count: {stdout}{}", String::from_utf8_lossy(&out.stderr)))
 }
 
+/// A loopback proxy in front of the sim that says when a request starting with `marker` has gone through it
+/// to the sim: from then on, with the sim's latency, that request is in flight. Printing a line just before a
+/// write is not enough: the signal can overtake the write between the print and the request.
+struct Proxy {
+    url: String,
+    seen: std::sync::mpsc::Receiver<()>,
+}
+
+impl Proxy {
+    fn start(upstream: &str, marker: &'static [u8]) -> Proxy {
+        use std::io::Write as _;
+        use std::net::{TcpListener, TcpStream};
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let (tx, seen) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&upstream) else { return };
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                let (mut server_in, mut client_out) = (server, client);
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let mut window: Vec<u8> = Vec::new();
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = client_in.read(&mut buf) {
+                        if n == 0 || server_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        // Bytes kept across reads, so that a marker split between two is still found.
+                        window.extend_from_slice(&buf[..n]);
+                        if window.windows(marker.len()).any(|w| w == marker) {
+                            let _ = tx.send(());
+                            window.clear();
+                        }
+                        let keep = window.len().saturating_sub(marker.len());
+                        window.drain(..keep);
+                    }
+                    let _ = server_out.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_in, &mut client_out);
+                    let _ = client_out.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Proxy { url, seen }
+    }
+}
+
 #[test]
 fn sigint_lets_the_write_in_flight_finish_and_journal_then_sends_nothing_and_exits_130() {
     let served = Served::start("int-token", &["--latency-ms", "400"]);
+    let proxy = Proxy::start(&served.url, b"POST /services/data/v62.0/sobjects/Account");
     let dir = tempfile::tempdir().expect("temp dir");
     let journal_path = dir.path().join("j.jsonl");
     let playbook = dir.path().join("two.rhai");
-    // The print comes just before the first create's request: the signal lands while it is in flight.
     std::fs::write(
         &playbook,
         "print(\"sending the first\");\nsf::create(\"Account\", #{ Name: \"Interrupt First\" });\n\
@@ -81,15 +133,17 @@ fn sigint_lets_the_write_in_flight_finish_and_journal_then_sends_nothing_and_exi
         .env("SF_ACCESS_TOKEN", &served.token)
         .arg("play")
         .arg(&playbook)
-        .args(["--org", &served.url, "--journal"])
+        .args(["--org", &proxy.url, "--journal"])
         .arg(&journal_path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut seen = read_until(&mut stdout, "sending the first");
+    // The first create has reached the sim, which answers it 400 ms later.
+    proxy.seen.recv_timeout(std::time::Duration::from_secs(30)).expect("the first create is sent");
     signal(&child, "INT");
+    let mut seen = String::new();
     stdout.read_to_string(&mut seen).expect("the rest of stdout");
     let mut stderr = String::new();
     child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
