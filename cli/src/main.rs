@@ -1,11 +1,30 @@
 //! `runner`: sets up and maintains the StoreConnect sync user in Salesforce orgs from
 //! Rhai playbooks.
 
+// Every print of the CLI goes through `stdout`, so that a closed pipe (`runner … | head -1`) ends output quietly
+// instead of panicking; defined before the modules so that they all see these, not std's.
+macro_rules! println {
+    () => { $crate::stdout::line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::stdout::line(format_args!($($arg)*)) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::stdout::text(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::stdout::error_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::stdout::error_line(format_args!($($arg)*)) };
+}
+
 mod builtin;
 mod credentials;
+mod init;
+mod interrupt;
 mod output;
 mod play;
+mod sim_cert;
+mod stdout;
 mod target;
+mod vars;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,7 +87,7 @@ enum Command {
     },
     /// List the playbooks built into the binary.
     Playbooks,
-    /// Copy the built-in playbooks into DIR (default ./scripts) to customise them.
+    /// Copy the built-in playbooks into DIR (default ./scripts) to customise them; never through a symlink.
     Init {
         #[arg(default_value = "scripts")]
         dir: PathBuf,
@@ -143,7 +162,8 @@ struct SimServeArgs {
     /// Serve HTTPS with a certificate made now for 127.0.0.1 and localhost.
     #[arg(long)]
     tls: bool,
-    /// Where to write the certificate to trust, as PEM (with --tls; default: the temp dir).
+    /// Where to write the certificate to trust, as PEM (with --tls; default: a new private folder in the temp
+    /// dir, removed when the sim stops). Never written through a symlink.
     #[arg(long, requires = "tls")]
     cert_file: Option<PathBuf>,
     /// A PEM certificate for the JWT bearer flow (the connected app's); repeatable.
@@ -193,9 +213,12 @@ fn main() -> ExitCode {
                 }
                 exit::OK
             }
-            Command::Init { dir, force } => init(&dir, force),
+            Command::Init { dir, force } => init::init(&dir, force),
             Command::Completions { shell } => {
-                clap_complete::generate(shell, &mut Cli::command(), "runner", &mut std::io::stdout());
+                // Into memory first: clap_complete panics when a write fails.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "runner", &mut script);
+                stdout::bytes(&script);
                 exit::OK
             }
         }
@@ -299,16 +322,19 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
             return exit::CONNECT_FAILED;
         }
     };
+    // Kept until the sim stops: a private folder made for the certificate is removed then.
+    let mut _cert = None;
     if let Some(pem) = handle.certificate_pem() {
-        let path = args
-            .cert_file
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("runner-sim-{}.pem", handle.addr().port())));
-        if let Err(err) = std::fs::write(&path, pem) {
-            eprintln!("runner: cannot write the certificate to {}: {err}", path.display());
-            return exit::CONNECT_FAILED;
+        match sim_cert::write(pem, args.cert_file.as_deref()) {
+            Ok(written) => {
+                println!("certificate: {}", written.path.display());
+                _cert = Some(written);
+            }
+            Err(err) => {
+                eprintln!("{:?}", miette::Report::new(err));
+                return exit::CONNECT_FAILED;
+            }
         }
-        println!("certificate: {}", path.display());
     }
     println!("instance url: {}", handle.instance_url());
     println!("token: {}", handle.token());
@@ -321,35 +347,8 @@ async fn sim_serve(args: SimServeArgs) -> u8 {
     // Flushing matters: scripts wait for these lines before connecting.
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
+    interrupt::until_interrupted().await;
     handle.shutdown().await;
-    exit::OK
-}
-
-/// Copies the built-in playbooks, with their `lib/`, into `dir`; refuses to overwrite.
-fn init(dir: &std::path::Path, force: bool) -> u8 {
-    let existing: Vec<String> = builtin::FILES
-        .iter()
-        .map(|(path, _)| dir.join(path))
-        .filter(|target| target.exists())
-        .map(|target| target.display().to_string())
-        .collect();
-    if !existing.is_empty() && !force {
-        eprintln!("runner: not overwriting existing files: {}", existing.join(", "));
-        eprintln!("  hint: choose another folder (runner init DIR), or pass --force to overwrite them");
-        return exit::PLAYBOOK_FAILED;
-    }
-    for (path, text) in builtin::FILES {
-        let target = dir.join(path);
-        let written =
-            target.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&target, text));
-        if let Err(err) = written {
-            eprintln!("runner: cannot write {}: {err}", target.display());
-            return exit::PLAYBOOK_FAILED;
-        }
-        println!("wrote {}", target.display());
-    }
-    println!("Run one with: runner play {}/setup.rhai --check --var username=… --var email=…", dir.display());
     exit::OK
 }
 

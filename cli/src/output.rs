@@ -1,7 +1,8 @@
 //! What runner prints: live step lines and recaps for people, one JSON document for CI,
 //! and step documentation.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use runner_core::report::{OrgReport, Outcome, StepRecord};
@@ -83,8 +84,8 @@ impl RunObserver for HumanOutput {
             (outcome, _) => outcome.as_str(),
         };
         let status = self.paint(record.outcome, &format!("{label:<12}"));
-        let mut out = std::io::stdout().lock();
-        let _guard = self.lock.lock();
+        // Built first and printed in one go, through `println!`'s handling of a closed stdout.
+        let mut out = String::new();
         let _ = writeln!(
             out,
             "{}{status} {:<24} {}  ({}, {} API call{})",
@@ -106,6 +107,8 @@ impl RunObserver for HumanOutput {
         {
             let _ = writeln!(out, "{}    hint: {hint}", self.prefix(target));
         }
+        let _guard = self.lock.lock();
+        print!("{out}");
     }
 
     fn on_print(&self, target: &str, text: &str) {

@@ -8,6 +8,7 @@ use clap::Args;
 use indexmap::IndexMap;
 use miette::Report;
 use runner_core::facts::OrgFacts;
+use runner_core::interrupt::{Cause, Interrupt};
 use runner_core::journal::Journal;
 use runner_core::playbook::{Playbook, PlaybookError};
 use runner_core::report::{FailureInfo, OrgFailure, OrgReport};
@@ -29,7 +30,8 @@ pub struct PlayArgs {
     /// Check mode: send no writes, show what would change.
     #[arg(long)]
     pub check: bool,
-    /// A playbook variable, `key=value` (repeatable); read as `vars.key`.
+    /// A playbook variable, `key=value` (repeatable); read as `vars.key`. `{org}` in the value stands for each
+    /// org (`--var credentials_file=creds/{org}.creds`); several orgs may not share a credentials file.
     #[arg(long = "var", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Print one JSON document (shaped like the sf CLI's) instead of lines.
@@ -110,6 +112,10 @@ pub fn check(playbooks: &[String]) -> u8 {
 }
 
 pub async fn play(args: PlayArgs) -> u8 {
+    // From here on SIGINT, SIGTERM and a closed stdout stop the runs cleanly (see crate::interrupt).
+    let interrupt = Interrupt::default();
+    crate::interrupt::watch(interrupt.clone());
+    crate::stdout::stop_runs_on_close(interrupt.clone());
     let registry = runner_steps::registry();
     // Pre-flight before touching any org: a typo should not cost a half-run.
     let findings = match load_playbook(&args.playbook) {
@@ -143,6 +149,15 @@ pub async fn play(args: PlayArgs) -> u8 {
             }
         }
     }
+    // Refused before anything runs: a credentials file shared by two orgs ends with every org but one holding
+    // secrets that nobody has.
+    let per_org_vars = match crate::vars::per_org(&args.vars, &args.orgs) {
+        Ok(vars) => vars,
+        Err(err) => {
+            eprintln!("{:?}", Report::new(*err));
+            return exit::USAGE;
+        }
+    };
     let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
@@ -155,16 +170,18 @@ pub async fn play(args: PlayArgs) -> u8 {
     let observer: Arc<dyn RunObserver> = if args.json { Arc::new(crate::output::StderrPrints) } else { human.clone() };
     let options = RunOptions {
         check_mode: args.check,
-        vars: args.vars.iter().cloned().collect::<IndexMap<_, _>>(),
+        vars: IndexMap::new(),
         journal: Some(journal.clone()),
         observer: Some(observer),
         limits: runner_core::sandbox::Limits { timeout: args.timeout, ..Default::default() },
+        interrupt: interrupt.clone(),
     };
     let playbook = Arc::new(playbook);
     let limit = Arc::new(Semaphore::new(args.jobs as usize));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, (label, target)) in targets.into_iter().enumerate() {
-        let (playbook, registry, options, limit) = (playbook.clone(), registry.clone(), options.clone(), limit.clone());
+    for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
+        let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
+        let options = RunOptions { vars, ..options.clone() };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (index, run_one(label, target, playbook, registry, options).await)
@@ -204,7 +221,19 @@ pub async fn play(args: PlayArgs) -> u8 {
     if let Some(failure) = journal_failure {
         eprintln!("{}", crate::output::redacted_report(&Report::new(failure)));
     }
-    code
+    match interrupt.cause() {
+        Some(Cause::BrokenPipe) => Cause::BrokenPipe.exit_code(),
+        Some(cause) => {
+            eprintln!(
+                "runner: stopped by {}: no write was sent after it; {} lists every request sent. Run the playbook \
+                 again to finish: it picks up where the org stands.",
+                cause.describe(),
+                journal.path().display()
+            );
+            cause.exit_code()
+        }
+        None => code,
+    }
 }
 
 /// Connects to one target and runs the playbook there. Never fails: a failure is in the report.

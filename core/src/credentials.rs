@@ -618,6 +618,29 @@ pub fn read_totp_secret(path: &Path) -> Result<TotpSecret, CredentialsError> {
     }
 }
 
+/// Whether `path` is a regular file that starts like a file runner writes secrets to: a credentials file of any
+/// version or a TOTP secret file of an older `verify`. Only the first bytes are read, whatever the file's mode
+/// or owner, without following a link or blocking on a FIFO (neither is a regular file: `false`).
+///
+/// For telling a file that holds secrets from any other file a path may name, e.g. a playbook's input.
+///
+/// # Errors
+/// [`io::Error`] if the file exists and cannot be opened or read.
+pub fn starts_like_a_secrets_file(path: &Path) -> io::Result<bool> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(rustix::io::Errno::LOOP | rustix::io::Errno::NXIO) => return Ok(false),
+        Err(errno) => return Err(errno.into()),
+    };
+    if !file.metadata()?.file_type().is_file() {
+        return Ok(false);
+    }
+    let mut start = Vec::with_capacity(64);
+    file.take(64).read_to_end(&mut start)?;
+    Ok(start.starts_with(HEADER_PREFIX.as_bytes()) || start.starts_with(LEGACY_TOTP_HEADER.as_bytes()))
+}
+
 /// What a file's first line says it is.
 enum Format {
     V1,
@@ -1171,6 +1194,28 @@ mod tests {
             assert!(err.to_string().contains("FIFO"), "{err}");
         }
         assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    #[test]
+    fn secrets_files_are_told_from_other_files_by_their_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = dir.path().join("c");
+        sample().store(&credentials).unwrap();
+        chmod(&credentials, 0o644);
+        let legacy = dir.path().join("t");
+        write_file(&legacy, &format!("{LEGACY_TOTP_HEADER}\nsecret={BASE32}\n"));
+        let input = dir.path().join("users.csv");
+        write_file(&input, "username,email\n");
+        let link = dir.path().join("link");
+        symlink(&credentials, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        assert!(starts_like_a_secrets_file(&credentials).unwrap(), "whatever its mode");
+        assert!(starts_like_a_secrets_file(&legacy).unwrap());
+        assert!(!starts_like_a_secrets_file(&input).unwrap());
+        assert!(!starts_like_a_secrets_file(&link).unwrap());
+        assert!(within_five_seconds(move || !starts_like_a_secrets_file(&fifo).unwrap()));
+        assert_eq!(starts_like_a_secrets_file(&dir.path().join("absent")).unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

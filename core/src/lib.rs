@@ -13,6 +13,7 @@
 pub mod client;
 pub mod credentials;
 pub mod facts;
+pub mod interrupt;
 pub mod journal;
 mod plan;
 pub mod playbook;

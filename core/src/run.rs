@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{ApiError, ClientError, NewRecord, SfClient};
 use crate::facts::OrgFacts;
+use crate::interrupt::Interrupt;
 use crate::journal::{Entry, Journal, now_rfc3339};
 use crate::plan::{Finding, PlanPass};
 use crate::playbook::{self, Playbook, PlaybookError};
@@ -27,7 +28,7 @@ pub trait RunObserver: Send + Sync {
 }
 
 /// Options of one org's run.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub check_mode: bool,
     pub vars: IndexMap<String, String>,
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub observer: Option<Arc<dyn RunObserver>>,
     /// The operation budget and deadline of the whole run, all passes together.
     pub limits: crate::sandbox::Limits,
+    /// Once raised, no step or write starts (see [`crate::interrupt`]).
+    pub interrupt: Interrupt,
 }
 
 /// A playbook-defined step in progress: what ran inside it so far.
@@ -62,6 +65,7 @@ pub struct RunShared {
     runtime: tokio::runtime::Handle,
     /// Shared by the observe pass, the planning passes and the run.
     pub(crate) budget: Arc<crate::sandbox::Budget>,
+    pub(crate) interrupt: Interrupt,
 }
 
 /// Where a write's journal line comes from.
@@ -460,6 +464,9 @@ fn call_step(
         }
         Err(failure_to_rhai(name, &failure, at))
     };
+    if let Err(failure) = shared.interrupt.check() {
+        return failed(failure, timer);
+    }
     if !args.is_map() {
         let failure = StepFailure::bad_argument(
             name,
@@ -871,6 +878,7 @@ impl RunShared {
             groups: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
             budget: crate::sandbox::Budget::new(options.limits),
+            interrupt: options.interrupt.clone(),
         }
     }
 
@@ -891,6 +899,7 @@ impl RunShared {
             groups: Mutex::new(Vec::new()),
             runtime: self.runtime.clone(),
             budget: self.budget.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 }
@@ -964,6 +973,9 @@ pub async fn run_playbook(
     let task_shared = shared.clone();
     let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
+        if let Err(stopped) = task_shared.interrupt.check() {
+            return Err(PlaybookError::plain(&stopped.code, stopped.message));
+        }
         read_ahead(&playbook, &registry, &task_shared, &vars);
         let findings = plan(&playbook, &registry, &task_shared, &vars);
         if !findings.is_empty() {

@@ -441,6 +441,9 @@ impl StepCtx {
             }
             return Ok(vec![Written::Planned; writes.len()]);
         }
+        // Checked before each request below too: a signal that arrives while one write is in flight lets it
+        // finish (and be journaled), and no later write start.
+        self.run.interrupt.check()?;
         self.run.read_ahead.invalidate();
         let journal = self.run.journal_context(&self.step);
         let mut out = vec![Written::Planned; writes.len()];
@@ -458,6 +461,7 @@ impl StepCtx {
             if batched && write.is_create() {
                 continue;
             }
+            self.run.interrupt.check()?;
             out[i] = crate::run::send_one(&self.run.client, &journal, write).await?;
             self.changes.extend(write.changes());
         }

@@ -27,7 +27,7 @@ impl<'a> Kept<'a> {
     /// What the summary says of where the secret went.
     pub fn describe(&self) -> String {
         match self.path {
-            Some(path) => format!("kept in {}", path.display()),
+            Some(path) => format!("written to {}", path.display()),
             None => "shown once on the terminal".to_string(),
         }
     }

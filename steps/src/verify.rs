@@ -108,7 +108,15 @@ impl Step for Verify {
         } else {
             Change::new(target, Some("TOTP authenticator"), "absent", "registered")
         };
-        let shown = format!("secret {}", file.describe());
+        // A secret an interrupted run kept, and never confirmed, is registered as it is, so
+        // the authenticator the consultant scanned stays valid. `load` only returns a
+        // regular 0600 file of the effective user, so it cannot have been planted.
+        let reuse = !params.rotate
+            && kept.as_ref().is_some_and(|c| c.totp_secret().is_some() && c.totp_registered_at.is_none());
+        let shown = match (reuse, params.credentials_file.as_deref()) {
+            (true, Some(path)) => format!("reused the secret kept in {}", path.display()),
+            _ => format!("secret {}", file.describe()),
+        };
         if ctx.check_mode() {
             ctx.note_change(change);
             return Ok(StepOutput::new(format!("would register a TOTP authenticator for {} ({shown})", params.user))
@@ -124,9 +132,7 @@ impl Step for Verify {
         let issuer = params.issuer.clone().unwrap_or_else(|| DEFAULT_ISSUER.to_string());
         let mut credentials = kept.unwrap_or_else(|| file.fresh(ctx));
         // Keep the secret before registering it: a registered secret nobody holds locks
-        // the user out. A secret an interrupted run kept, and never confirmed, is
-        // registered as it is, so the authenticator the consultant scanned stays valid.
-        let reuse = !params.rotate && credentials.totp_secret().is_some() && credentials.totp_registered_at.is_none();
+        // the user out.
         if !reuse {
             let secret = TotpSecret::generate()
                 .map_err(|err| StepFailure::new("runner::verify::random", format!("verify: {err}")))?;

@@ -129,6 +129,7 @@ impl TestOrg {
             journal: Some(Arc::new(journal)),
             observer: None,
             limits: Default::default(),
+            ..RunOptions::default()
         };
         run_playbook(Arc::new(playbook), runner_steps::registry(), client, facts, options).await
     }

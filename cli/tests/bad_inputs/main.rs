@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod files;
 mod playbooks;
 mod sandbox;
 mod secrets;
@@ -35,6 +36,9 @@ pub struct Case {
     pub exit: &'static [i32],
     /// Every one of these must appear in stdout or stderr (case-insensitive).
     pub names: Vec<String>,
+    /// Run on the case's folder after its files are written: for what `files` cannot make (links, FIFOs,
+    /// owners).
+    pub prepare: Option<fn(&Path)>,
 }
 
 impl Case {
@@ -47,7 +51,13 @@ impl Case {
             links: Vec::new(),
             exit,
             names: names.iter().map(|n| n.to_string()).collect(),
+            prepare: None,
         }
+    }
+
+    pub fn prepare(mut self, prepare: fn(&Path)) -> Case {
+        self.prepare = Some(prepare);
+        self
     }
 
     pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>, mode: u32) -> Case {
@@ -92,6 +102,9 @@ pub fn run(case: &Case) -> Ran {
     for (link, target) in &case.links {
         let target = target.replace("{dir}", &dir.path().to_string_lossy());
         std::os::unix::fs::symlink(target, dir.path().join(link)).expect("the case's link");
+    }
+    if let Some(prepare) = case.prepare {
+        prepare(dir.path());
     }
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("a HOME");
