@@ -4,8 +4,8 @@
 use std::io::Write as _;
 
 use quick_xml::Writer;
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::{Reader, XmlVersion};
 
 use super::error::ApiError;
 use super::types::RecordTypeVisibility;
