@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::exit;
 use crate::output::{HumanOutput, render_json};
-use crate::target::{Target, connect};
+use crate::target::{ConnectOptions, Target, connect};
 
 #[derive(Args)]
 pub struct PlayArgs {
@@ -41,6 +41,18 @@ pub struct PlayArgs {
     /// Append the journal of writes to this file (default: under the state directory).
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// How long one request to an org may take, retries included (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_request_timeout)]
+    pub request_timeout: std::time::Duration,
+}
+
+fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration such as 30s or 5m: {e}"))?;
+    if duration.is_zero() {
+        return Err("a request needs some time: give more than 0s".into());
+    }
+    Ok(duration)
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -153,9 +165,10 @@ pub async fn play(args: PlayArgs) -> u8 {
     let mut tasks = tokio::task::JoinSet::new();
     for (index, (label, target)) in targets.into_iter().enumerate() {
         let (playbook, registry, options, limit) = (playbook.clone(), registry.clone(), options.clone(), limit.clone());
+        let connect_options = ConnectOptions { request_timeout: args.request_timeout };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, run_one(label, target, playbook, registry, options).await)
+            (index, run_one(label, target, playbook, registry, options, connect_options).await)
         });
     }
     let mut reports: Vec<(usize, (OrgReport, Option<Report>))> = Vec::new();
@@ -194,9 +207,10 @@ async fn run_one(
     playbook: Arc<Playbook>,
     registry: runner_core::step::Registry,
     options: RunOptions,
+    connect_options: ConnectOptions,
 ) -> (OrgReport, Option<Report>) {
     let started = Instant::now();
-    let connection = match connect(&target).await {
+    let connection = match connect(&target, &connect_options).await {
         Ok(connection) => connection,
         Err(err) => return connect_failed(&label, err, started),
     };
