@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod hostile;
 mod playbooks;
+mod servers;
 
 /// Secrets every case seeds where it can, and none may print.
 pub const SEEDED_SECRETS: &[&str] =
