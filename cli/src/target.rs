@@ -15,6 +15,8 @@ use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
 
 pub use config::ConfigError;
+#[cfg(fuzzing)]
+pub use config::fuzz_parse as fuzz_config;
 
 /// What an `--org` value names.
 #[derive(Debug, Clone, PartialEq)]

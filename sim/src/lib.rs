@@ -331,6 +331,37 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     Ok(SimHandle { addr, token, certificate_pem, shared, shutdown, task: Some(task) })
 }
 
+/// For `fuzz/` only, not an API: SOQL parsed, then run (and its columns read) against
+/// the storeconnect seed org, as `/query` and `/tooling/query` would.
+#[doc(hidden)]
+pub fn fuzz_soql(text: &str) {
+    use std::sync::OnceLock;
+    static ORG: OnceLock<model::Org> = OnceLock::new();
+    let org = ORG.get_or_init(|| seed::build_on(Scenario::StoreConnect, "Fz").org);
+    let Ok(query) = soql::parse(text) else { return };
+    for tooling in [false, true] {
+        let scope = || soql::Scope { tooling, include_deleted: false };
+        let _ = soql::execute_in(org, &query, "62.0", scope());
+        let _ = soql::columns_in(org, &query, scope());
+    }
+}
+
+/// For `fuzz/` only, not an API: the SOAP request decoder and the lookups the
+/// Metadata handler makes on its tree.
+#[doc(hidden)]
+pub fn fuzz_soap(body: &[u8]) {
+    let text = String::from_utf8_lossy(body);
+    let Ok(doc) = soap::parse(&text) else { return };
+    let _ = doc.find("SessionHeader").and_then(|h| h.child_text("sessionId"));
+    if let Some(op) = doc.child("Body").and_then(|b| b.children.first()) {
+        let _ = op.child_text("type");
+        for metadata in op.children_named("metadata") {
+            let _ = metadata.xsi_type();
+            let _ = metadata.children_named("recordTypeVisibilities").count();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,7 +127,10 @@ fn hostile_servers_get_a_clear_error_and_no_leak() {
             )
         },
     );
-    let garbage = [("content-type", "application/json"), ("sforce-limit-info", "api-usage=lots/??, api-usage=99999999999999999999999/-1, =/=/(")];
+    let garbage = [
+        ("content-type", "application/json"),
+        ("sforce-limit-info", "api-usage=lots/??, api-usage=99999999999999999999999/-1, =/=/("),
+    ];
     add(
         vec![(
             QUERY_PATH,

@@ -913,6 +913,53 @@ impl SfClient {
     }
 }
 
+/// For `fuzz/` only, not an API: the decoders that read what a server sends.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// The Metadata SOAP decoder and what reads its tree.
+    pub fn soap(xml: &[u8]) {
+        let Ok(doc) = soap::parse(xml) else { return };
+        let _ = soap::fault(&doc);
+        if let Some(result) = doc.find("result") {
+            let _ = soap::result_errors(result);
+            for record in result.children_named("records") {
+                let _ = soap::record_type_visibilities(record);
+            }
+        }
+    }
+
+    /// The JSON decoders of REST answers, and the errors made of an answer with the
+    /// status and content type in the input's first two bytes.
+    pub fn json(input: &[u8]) {
+        let (status, content_type, body) = match input {
+            [status, kind, body @ ..] => {
+                const STATUSES: [u16; 14] = [200, 201, 204, 300, 302, 400, 401, 403, 404, 429, 500, 502, 503, 504];
+                let status = STATUSES[usize::from(*status) % STATUSES.len()];
+                let content_type = if kind % 2 == 0 { "application/json" } else { "text/html" };
+                (status, content_type, body)
+            }
+            _ => (200, "application/json", input),
+        };
+        if let Ok(value) = serde_json::from_slice::<Value>(body) {
+            let _ = QueryPage::from_value(value.clone());
+            let _ = SaveResult::from_value(&value);
+            let _ = SubResponse::from_value(&value).map(|sub| sub.into_result());
+            let _ = ApiError::list_from_value(&value);
+        }
+        let _ = ApiUsage::parse_header(&String::from_utf8_lossy(body));
+        let Ok(url) = Url::parse("https://fuzz.my.salesforce.com/services/data/v62.0/query") else { return };
+        let req = Req::new(Method::GET, url, Body::None);
+        let resp =
+            Resp { status, content_type: content_type.into(), body: body.to_vec(), attempts: 1, retry_after: None };
+        let secrets = ["00Dfuzz!token"];
+        let error = error_from_response(&req, &resp, &secrets, None);
+        let _ = (error.to_string(), miette::Diagnostic::help(&error).map(|h| h.to_string()));
+        let _ = not_json(&req, &resp, &secrets).to_string();
+    }
+}
+
 /// Where [`SfClient::userinfo`] asks.
 const USERINFO_PATH: &str = "/services/oauth2/userinfo";
 
