@@ -102,7 +102,7 @@ async fn serve(mut socket: tokio::net::TcpStream, routes: Arc<Vec<(String, Canne
     let mut buf = [0u8; 8192];
     // A request head, or the first bytes of something that is not HTTP (a TLS
     // ClientHello), which a plain server answers with a 400.
-    while !seen.windows(4).any(|w| w == b"\r\n\r\n") && !seen.first().is_some_and(|b: &u8| !b.is_ascii_alphabetic()) {
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.first().is_none_or(|b: &u8| b.is_ascii_alphabetic()) {
         match socket.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => seen.extend_from_slice(&buf[..n]),

@@ -458,7 +458,11 @@ fn detail_text(detail: &str) -> String {
 }
 
 fn bytes(n: u64) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 { format!("{} MiB", n / (1024 * 1024)) } else { format!("{n} bytes") }
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", n / (1024 * 1024))
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 fn describe_content_type(content_type: &str) -> String {
