@@ -148,7 +148,7 @@ struct SimServeArgs {
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
     /// Share of requests that fail with a 503 or a dropped connection (0.0–1.0).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = runner_sim::parse_fail_rate)]
     fail_rate: f64,
     /// Seed of the fault RNG.
     #[arg(long, default_value_t = 0)]

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::exit;
 use crate::output::{HumanOutput, render_json};
-use crate::target::{Target, connect};
+use crate::target::{ConnectOptions, Target, connect};
 
 #[derive(Args)]
 pub struct PlayArgs {
@@ -47,6 +47,18 @@ pub struct PlayArgs {
     /// read-ahead, planning and the run, and the time steps wait on the org.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    /// How long one request to an org may take, retries included (e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_request_timeout)]
+    pub request_timeout: std::time::Duration,
+}
+
+fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration such as 30s or 5m: {e}"))?;
+    if duration.is_zero() {
+        return Err("a request needs some time: give more than 0s".into());
+    }
+    Ok(duration)
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -182,9 +194,10 @@ pub async fn play(args: PlayArgs) -> u8 {
     for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
         let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
         let options = RunOptions { vars, ..options.clone() };
+        let connect_options = ConnectOptions { request_timeout: args.request_timeout };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, run_one(label, target, playbook, registry, options).await)
+            (index, run_one(label, target, playbook, registry, options, connect_options).await)
         });
     }
     let mut reports: Vec<(usize, (OrgReport, Option<Report>))> = Vec::new();
@@ -243,9 +256,10 @@ async fn run_one(
     playbook: Arc<Playbook>,
     registry: runner_core::step::Registry,
     options: RunOptions,
+    connect_options: ConnectOptions,
 ) -> (OrgReport, Option<Report>) {
     let started = Instant::now();
-    let connection = match connect(&target).await {
+    let connection = match connect(&target, &connect_options).await {
         Ok(connection) => connection,
         Err(err) => return connect_failed(&label, err, started),
     };

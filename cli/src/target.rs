@@ -15,6 +15,8 @@ use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
 
 pub use config::ConfigError;
+#[cfg(fuzzing)]
+pub use config::fuzz_parse as fuzz_config;
 
 /// Reads a secret from a file only its owner can read (mode 0600), as runner.toml's
 /// `*_file` keys are read.
@@ -42,6 +44,14 @@ pub enum TargetError {
         help("point {CA_CERT_ENV} at a PEM file, e.g. the one `runner sim serve --tls` prints")
     )]
     CaCert(std::path::PathBuf, std::io::Error),
+    #[error("{CA_CERT_ENV} names {0}, which holds no usable certificate: {1}")]
+    #[diagnostic(
+        code(runner::target::ca_cert_invalid),
+        help(
+            "point {CA_CERT_ENV} at a PEM file of CA certificates (`-----BEGIN CERTIFICATE-----` blocks), e.g. the one `runner sim serve --tls` prints, or unset it"
+        )
+    )]
+    CaCertInvalid(std::path::PathBuf, String),
     #[error("unknown simulated-org scenario `{0}`")]
     #[diagnostic(code(runner::target::scenario), help("scenarios: {}", scenario_names()))]
     UnknownScenario(String),
@@ -180,28 +190,72 @@ pub struct Connection {
 /// simulated org's (`runner sim serve --tls` prints its path) or a corporate proxy's.
 pub const CA_CERT_ENV: &str = "RUNNER_CA_CERT";
 
-pub fn client_options() -> Result<ClientOptions, TargetError> {
-    let mut extra_root_certs = Vec::new();
-    if let Some(path) = std::env::var_os(CA_CERT_ENV) {
-        let pem = std::fs::read(&path).map_err(|err| TargetError::CaCert(std::path::PathBuf::from(&path), err))?;
-        extra_root_certs.push(pem);
-    }
-    Ok(ClientOptions { timeout: Duration::from_secs(60), extra_root_certs, ..ClientOptions::default() })
+/// How long one request to an org may take, retries included, unless `--request-timeout` says.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How runner talks to every org of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions {
+    /// One request, every retry included (`--request-timeout`).
+    pub request_timeout: Duration,
 }
 
-pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT }
+    }
+}
+
+pub fn client_options(connect: &ConnectOptions) -> Result<ClientOptions, TargetError> {
+    let mut extra_root_certs = Vec::new();
+    if let Some(path) = std::env::var_os(CA_CERT_ENV) {
+        let path = std::path::PathBuf::from(path);
+        let pem = std::fs::read(&path).map_err(|err| TargetError::CaCert(path.clone(), err))?;
+        check_ca_pem(&pem).map_err(|reason| TargetError::CaCertInvalid(path, reason))?;
+        extra_root_certs.push(pem);
+    }
+    // One attempt never outlasts the whole request.
+    let timeout = Duration::from_secs(60).min(connect.request_timeout);
+    Ok(ClientOptions {
+        timeout,
+        request_timeout: connect.request_timeout,
+        extra_root_certs,
+        ..ClientOptions::default()
+    })
+}
+
+/// Checked here, where the variable and the file can be named: the HTTP client would
+/// only say that "an extra root certificate" is wrong, or nothing at all for a file
+/// without PEM blocks.
+fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject as _;
+    let mut count = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("a PEM block does not decode ({e})"))?;
+        webpki::anchor_from_trusted_cert(&cert)
+            .map_err(|e| format!("certificate {} is not a valid X.509 certificate ({e})", count + 1))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err("it has no `-----BEGIN CERTIFICATE-----` block".into());
+    }
+    Ok(())
+}
+
+pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connection, TargetError> {
     match target {
         Target::Sim(scenario) => {
             let config = runner_sim::SimConfig { scenario: *scenario, ..Default::default() };
             let sim = runner_sim::start(config).await.map_err(TargetError::Sim)?;
             let auth = Auth::AccessToken(SecretString::from(sim.token().to_string()));
-            let client = SfClient::connect(&sim.instance_url(), auth, client_options()?).await?;
+            let client = SfClient::connect(&sim.instance_url(), auth, client_options(options)?).await?;
             Ok(Connection { client, simulated: true, sim: Some(sim) })
         }
         Target::Url(url) => {
             let token = std::env::var("SF_ACCESS_TOKEN").map_err(|_| TargetError::NoToken(url.clone()))?;
             let auth = Auth::AccessToken(SecretString::from(token));
-            let client = SfClient::connect(url, auth, client_options()?).await?;
+            let client = SfClient::connect(url, auth, client_options(options)?).await?;
             Ok(Connection { client, simulated: false, sim: None })
         }
         Target::Named(name) => {
@@ -210,11 +264,11 @@ pub async fn connect(target: &Target) -> Result<Connection, TargetError> {
                 Some(org) => {
                     // Every URL is checked and every secret read before any request.
                     let resolved = org.resolve()?;
-                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options()?).await?
+                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options(options)?).await?
                 }
                 None => {
                     let org = sf::resolve(name, &config::describe_files(&files)).await?;
-                    let options = ClientOptions { api_version: org.api_version, ..client_options()? };
+                    let options = ClientOptions { api_version: org.api_version, ..client_options(options)? };
                     SfClient::connect(&org.instance_url, Auth::AccessToken(org.access_token), options).await?
                 }
             };

@@ -738,6 +738,29 @@ fn parse(path: &Path, contents: &str) -> Result<Credentials, CredentialsError> {
     Ok(credentials)
 }
 
+/// For `fuzz/` only, not an API: what [`Credentials::load`] does with a file's text once
+/// read, plus a render and re-parse of what parsed, which must give the same values.
+#[doc(hidden)]
+pub fn fuzz_parse(contents: &str) {
+    let path = Path::new("credentials");
+    let parsed = match Format::of(contents) {
+        Format::V1 => parse(path, contents),
+        other => Err(other.refusal(path)),
+    };
+    let Ok(first) = parsed else { return };
+    // A value render refuses (a line break, say) is fine; one it writes must read back.
+    let Ok(text) = first.render(path) else { return };
+    let again = parse(path, &text);
+    assert!(again.is_ok(), "a rendered file does not parse: {again:?}");
+    if let Ok(again) = again {
+        assert_eq!(
+            (first.username.as_str(), first.login_url.as_str()),
+            (again.username.as_str(), again.login_url.as_str())
+        );
+        assert_eq!(first.expose_password(), again.expose_password());
+    }
+}
+
 /// The folder `path` is in (`.` for a bare file name).
 fn folder_of(path: &Path) -> &Path {
     match path.parent() {

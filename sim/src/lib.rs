@@ -25,6 +25,7 @@ mod seed;
 mod server;
 mod soap;
 mod storeconnect;
+mod timezones;
 mod tls;
 mod util;
 
@@ -127,6 +128,26 @@ pub struct Faults {
     pub expire_token_after: Option<u64>,
     /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
     pub api_limit: Option<u64>,
+}
+
+/// A share of requests that is not a probability: NaN, negative, or above 1.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the fail rate must be a number from 0.0 to 1.0, not {0}")]
+pub struct InvalidFailRate(pub String);
+
+impl Faults {
+    /// Refuses a [`Faults::fail_rate`] outside 0.0–1.0 (NaN included): above 1 it
+    /// would silently mean 1, and NaN would silently mean 0.
+    pub fn validate(&self) -> Result<(), InvalidFailRate> {
+        if (0.0..=1.0).contains(&self.fail_rate) { Ok(()) } else { Err(InvalidFailRate(self.fail_rate.to_string())) }
+    }
+}
+
+/// The value parser of `--fail-rate`: a number from 0.0 to 1.0.
+pub fn parse_fail_rate(text: &str) -> Result<f64, InvalidFailRate> {
+    let rate: f64 = text.trim().parse().map_err(|_| InvalidFailRate(format!("`{text}`")))?;
+    Faults { fail_rate: rate, ..Faults::default() }.validate()?;
+    Ok(rate)
 }
 
 /// A connected app allowed to use the client-credentials flow.
@@ -287,6 +308,7 @@ impl Drop for SimHandle {
 
 /// Starts a simulated org on 127.0.0.1.
 pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    config.faults.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
     let addr = listener.local_addr()?;
     let token = config.token.clone();
@@ -309,6 +331,37 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     Ok(SimHandle { addr, token, certificate_pem, shared, shutdown, task: Some(task) })
 }
 
+/// For `fuzz/` only, not an API: SOQL parsed, then run (and its columns read) against
+/// the storeconnect seed org, as `/query` and `/tooling/query` would.
+#[doc(hidden)]
+pub fn fuzz_soql(text: &str) {
+    use std::sync::OnceLock;
+    static ORG: OnceLock<model::Org> = OnceLock::new();
+    let org = ORG.get_or_init(|| seed::build_on(Scenario::StoreConnect, "Fz").org);
+    let Ok(query) = soql::parse(text) else { return };
+    for tooling in [false, true] {
+        let scope = || soql::Scope { tooling, include_deleted: false };
+        let _ = soql::execute_in(org, &query, "62.0", scope());
+        let _ = soql::columns_in(org, &query, scope());
+    }
+}
+
+/// For `fuzz/` only, not an API: the SOAP request decoder and the lookups the
+/// Metadata handler makes on its tree.
+#[doc(hidden)]
+pub fn fuzz_soap(body: &[u8]) {
+    let text = String::from_utf8_lossy(body);
+    let Ok(doc) = soap::parse(&text) else { return };
+    let _ = doc.find("SessionHeader").and_then(|h| h.child_text("sessionId"));
+    if let Some(op) = doc.child("Body").and_then(|b| b.children.first()) {
+        let _ = op.child_text("type");
+        for metadata in op.children_named("metadata") {
+            let _ = metadata.xsi_type();
+            let _ = metadata.children_named("recordTypeVisibilities").count();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +379,27 @@ mod tests {
         for scenario in Scenario::ALL {
             assert!(message.contains(&format!(" {scenario}")), "{scenario} missing from: {message}");
         }
+    }
+
+    #[test]
+    fn fail_rates_outside_zero_to_one_are_refused() {
+        for ok in ["0", "0.0", "0.25", "1", "1.0"] {
+            assert!(parse_fail_rate(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1.01", "2", "-0.1", "NaN", "nan", "inf", "-inf", "", "half"] {
+            let err = parse_fail_rate(bad).expect_err(bad);
+            assert!(err.to_string().contains("from 0.0 to 1.0"), "{err}");
+        }
+        let faults = Faults { fail_rate: f64::NAN, ..Faults::default() };
+        assert!(faults.validate().is_err());
+    }
+
+    #[tokio::test]
+    async fn start_refuses_an_invalid_fail_rate() {
+        let config = SimConfig { faults: Faults { fail_rate: 1.5, ..Faults::default() }, ..SimConfig::default() };
+        let err = start(config).await.expect_err("refused");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("1.5"), "{err}");
     }
 
     #[test]

@@ -143,7 +143,13 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
         .with_field(s("Alias").required().length(8))
         .with_field(s("CommunityNickname").length(40).label("Nickname"))
         .with_field(b("IsActive").default_value(Value::Bool(true)).label("Active"))
-        .with_field(FieldDef::new("TimeZoneSidKey", FieldType::Picklist).required().length(40).label("Time Zone"))
+        .with_field(
+            FieldDef::new("TimeZoneSidKey", FieldType::Picklist)
+                .required()
+                .length(40)
+                .picklist(crate::timezones::TIME_ZONE_SID_KEYS)
+                .label("Time Zone"),
+        )
         .with_field(FieldDef::new("LocaleSidKey", FieldType::Picklist).required().length(40).label("Locale"))
         .with_field(
             FieldDef::new("EmailEncodingKey", FieldType::Picklist).required().length(40).label("Email Encoding"),

@@ -332,6 +332,12 @@ async fn not_found() -> Response {
     json_response(404, &crate::error::SfError::not_found().rest_body())
 }
 
+/// The largest request body the sim reads. Salesforce takes up to 50 MB (Developer
+/// Limits and Allocations Quick Reference, "API Request Limits and Allocations": SOAP
+/// and REST request size); the sim is stricter on purpose, since every open connection
+/// may buffer this much and no runner request comes near 1 MiB. A larger body gets a 413.
+pub const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/services/data", get(versions))
@@ -347,6 +353,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/storeconnect/state", get(storeconnect::state))
         .route("/", get(not_found))
         .fallback(rest)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(shared)
 }
 

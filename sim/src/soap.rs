@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Extension, State as AxState};
 use axum::response::Response;
-use quick_xml::Reader;
 use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
 
 use crate::core::{Core, ProfileMeta, RecordTypeVisibility};
@@ -39,12 +39,17 @@ impl Elem {
     pub fn xsi_type(&self) -> Option<&str> {
         self.attrs.iter().find(|(k, _)| k == "type").map(|(_, v)| v.rsplit(':').next().unwrap_or(v))
     }
-    /// The first descendant with this name, depth first.
+    /// The first descendant with this name, depth first. Walks with a stack of its
+    /// own: the depth of a request is the client's to choose.
     pub fn find(&self, name: &str) -> Option<&Elem> {
-        if self.name == name {
-            return Some(self);
+        let mut pending = vec![self];
+        while let Some(elem) = pending.pop() {
+            if elem.name == name {
+                return Some(elem);
+            }
+            pending.extend(elem.children.iter().rev());
         }
-        self.children.iter().find_map(|c| c.find(name))
+        None
     }
 }
 
@@ -53,14 +58,25 @@ fn local(name: &[u8]) -> String {
     text.rsplit(':').next().unwrap_or(&text).to_string()
 }
 
-/// Parses a document into its root element.
+/// How deep a request may nest. A Metadata request is about 6 deep; the tree's
+/// derived `Drop` and `Clone` recurse, so an unauthenticated client must not choose
+/// the depth (a 1 MB nested POST once overflowed the stack). Salesforce documents no
+/// depth limit: this guard is the sim's own, answered with the `soapenv:Client` fault
+/// of any request it cannot parse.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses a document into its root element; refuses one nested deeper than [`MAX_DEPTH`].
 pub fn parse(xml: &str) -> Result<Elem, String> {
     let mut reader = Reader::from_str(xml);
+    // The first entry is a holder for the root, not an element of the document.
     let mut stack: Vec<Elem> = vec![Elem::default()];
     loop {
         let event = reader.read_event().map_err(|e| e.to_string())?;
         match event {
             Event::Start(e) => {
+                if stack.len() > MAX_DEPTH {
+                    return Err(format!("the XML nests deeper than {MAX_DEPTH} elements"));
+                }
                 stack.push(start_elem(&e)?);
             }
             Event::Empty(e) => {
@@ -117,7 +133,7 @@ fn start_elem(e: &quick_xml::events::BytesStart<'_>) -> Result<Elem, String> {
     let mut elem = Elem { name: local(e.name().as_ref()), ..Elem::default() };
     for attr in e.attributes() {
         let attr = attr.map_err(|e| e.to_string())?;
-        let value = attr.unescape_value().map_err(|e| e.to_string())?.to_string();
+        let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|e| e.to_string())?.to_string();
         elem.attrs.push((local(attr.key.as_ref()), value));
     }
     Ok(elem)
@@ -515,5 +531,17 @@ mod tests {
         let op = doc.child("Body").and_then(|b| b.children.first()).cloned().unwrap_or_default();
         assert_eq!(op.name, "readMetadata");
         assert_eq!(op.child_text("fullNames"), Some("Admin"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_and_find_is_iterative() {
+        let deep = format!("{}{}", "<a>".repeat(350_000), "</a>".repeat(350_000));
+        let err = parse(&deep).expect_err("too deep");
+        assert!(err.contains("nests deeper than 64"), "{err}");
+        let ok = format!("{}<SessionHeader/>{}", "<a>".repeat(MAX_DEPTH - 1), "</a>".repeat(MAX_DEPTH - 1));
+        let doc = parse(&ok).expect("at the cap");
+        assert!(doc.find("SessionHeader").is_some());
+        let over = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
+        assert!(parse(&over).is_err());
     }
 }

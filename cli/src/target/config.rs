@@ -565,6 +565,35 @@ fn read_private_file(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
+/// For `fuzz/` only: a runner.toml's text parsed, its URLs checked (no file or
+/// variable read), and every diagnostic rendered as the terminal would show it.
+#[cfg(fuzzing)]
+pub fn fuzz_parse(text: &str) {
+    let render = |err: &dyn Diagnostic| {
+        let mut out = String::new();
+        let _ = miette::GraphicalReportHandler::new().render_report(&mut out, err);
+    };
+    let file = PathBuf::from("/nonexistent-fuzz/runner.toml");
+    let orgs = match parse(&file, text.to_string()) {
+        Ok(orgs) => orgs,
+        Err(err) => return render(&err),
+    };
+    for (name, entry) in orgs {
+        let org = NamedOrg { name, file: file.clone(), entry };
+        let mut errors: Vec<TargetError> = Vec::new();
+        errors.extend(org.url("instance_url", &org.entry.instance_url).err());
+        if let Some(login) = &org.entry.login_url {
+            errors.extend(org.url("login_url", login).err());
+        }
+        if let Some(audience) = &org.entry.audience {
+            errors.extend(org.audience(audience).err().map(TargetError::from));
+        }
+        for err in &errors {
+            render(err);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod files;
+mod hostile;
 mod playbooks;
 mod sandbox;
 mod secrets;
+mod servers;
 
 /// Secrets every case seeds where it can, and none may print.
 pub const SEEDED_SECRETS: &[&str] =

@@ -168,11 +168,12 @@ impl TokenEndpoint {
                 content_type: resp.content_type.clone(),
                 body: b"[body withheld: it may hold a token]".to_vec(),
                 attempts: resp.attempts,
+                retry_after: resp.retry_after,
             };
             return Err(unexpected(&req, &withheld, &secret_refs));
         }
         if resp.is_success() {
-            return Err(unexpected(&req, &resp, &secret_refs));
+            return Err(super::transport::not_json(&req, &resp, &secret_refs));
         }
         Err(error_from_response(&req, &resp, &secret_refs, None))
     }

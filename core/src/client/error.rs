@@ -148,6 +148,134 @@ pub enum ClientError {
         help("fix the connection settings (API version, certificates) and run again")
     )]
     Config { reason: String },
+
+    #[error("`{name}` is not {kind}")]
+    #[diagnostic(
+        code(runner::sf::invalid_name),
+        help("{kind} looks like {example}: check the spelling in the playbook")
+    )]
+    InvalidName { kind: &'static str, name: String, example: &'static str },
+
+    #[error("`{path}` is not a Salesforce API path: {reason}")]
+    #[diagnostic(
+        code(runner::sf::invalid_path),
+        help(
+            "paths are relative to /services/data/vXX.X (such as /sobjects/User/005…/password) or start with /services/, and stay on the org's instance"
+        )
+    )]
+    InvalidPath { path: String, reason: String },
+
+    #[error("{method} {path} answered more than {} (runner's cap on one answer)", bytes(*.limit))]
+    #[diagnostic(code(runner::sf::body_too_large), help("{}", body_too_large_help(*.write)))]
+    BodyTooLarge { method: String, path: String, limit: u64, write: bool },
+
+    #[error("{method} {path} answered HTTP {status} with JSON that does not parse: {reason}")]
+    #[diagnostic(code(runner::sf::invalid_json), help("{}", invalid_json_help(*.truncated, *.write)))]
+    InvalidJson { method: String, path: String, status: u16, reason: String, truncated: bool, write: bool },
+
+    #[error("{method} {path} answered HTTP {status} with no body, where Salesforce's API sends one")]
+    #[diagnostic(code(runner::sf::empty_body), help("{}", empty_body_help(*.write)))]
+    EmptyBody { method: String, path: String, status: u16, write: bool },
+
+    #[error("{method} {path} answered JSON that is not {wanted}")]
+    #[diagnostic(
+        code(runner::sf::unexpected_shape),
+        help(
+            "the answer is JSON, but not what Salesforce's API gives here: check that the instance URL is the org's (not another API on the same host), then run again"
+        )
+    )]
+    UnexpectedShape { method: String, path: String, wanted: String, write: bool },
+
+    #[error("the query's pages go round in a loop: nextRecordsUrl {path} came back after {pages} page(s)")]
+    #[diagnostic(
+        code(runner::sf::pagination_loop),
+        help(
+            "Salesforce never sends the same nextRecordsUrl twice: a caching proxy or a server that is not Salesforce is answering. Check the instance URL and run again"
+        )
+    )]
+    PaginationLoop { path: String, pages: usize },
+
+    #[error("the query has more than {limit} pages ({path}): runner stops reading there")]
+    #[diagnostic(
+        code(runner::sf::too_many_pages),
+        help(
+            "narrow the query (a WHERE clause or a LIMIT): that many pages of up to 2,000 records is more than a playbook should read; or the server is not Salesforce and invents pages"
+        )
+    )]
+    TooManyPages { path: String, limit: usize },
+
+    #[error("{method} {path} was rate limited (HTTP 429){}", retry_after_text(*.retry_after))]
+    #[diagnostic(
+        code(runner::sf::rate_limited),
+        help(
+            "the server, or a gateway before it, limits how fast requests may come: wait{}, then run again; fewer orgs at once (`--jobs`) send fewer requests",
+            retry_after_text(*.retry_after)
+        )
+    )]
+    RateLimited { method: String, path: String, retry_after: Option<Duration> },
+
+    #[error("{method} {path}: the server is temporarily unavailable (HTTP 503){}{}", retry_after_text(*.retry_after), detail_text(.detail))]
+    #[diagnostic(code(runner::sf::unavailable), help("{}", unavailable_help(*.retry_after, *.write)))]
+    Unavailable { method: String, path: String, retry_after: Option<Duration>, detail: String, write: bool },
+
+    #[error("{method} {path} reported success but gave no record id")]
+    #[diagnostic(
+        code(runner::sf::missing_id),
+        help(
+            "the record was probably created, but runner cannot tell which one it is: re-read the org (by natural key) before running again. Salesforce always answers a create with the new id, so something else may be answering"
+        )
+    )]
+    MissingId { method: String, path: String },
+
+    #[error("{method} {path}: TLS with {host} failed: {}", .kind.what())]
+    #[diagnostic(code(runner::sf::tls), help("{}", .kind.help()))]
+    Tls { method: String, path: String, host: String, kind: TlsFailure },
+}
+
+/// Why a TLS connection failed, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// No trusted authority signed the server's certificate (a self-signed one, the
+    /// sim's, or a TLS-inspecting proxy's).
+    UntrustedCertificate,
+    /// The certificate is for another name.
+    WrongHost,
+    /// The certificate has expired or is not valid yet.
+    Expired,
+    /// The server answered in plain text: an `https://` URL to a plain-http server.
+    NotTls,
+    /// Anything else the TLS layer said.
+    Other(String),
+}
+
+impl TlsFailure {
+    fn what(&self) -> String {
+        match self {
+            TlsFailure::UntrustedCertificate => {
+                "the server's certificate is not signed by an authority runner trusts".into()
+            }
+            TlsFailure::WrongHost => "the server's certificate is for another host name".into(),
+            TlsFailure::Expired => "the server's certificate has expired or is not valid yet".into(),
+            TlsFailure::NotTls => "the server does not speak TLS (a plain-http server on an https:// URL?)".into(),
+            TlsFailure::Other(text) => format!("the TLS handshake failed ({text})"),
+        }
+    }
+
+    fn help(&self) -> String {
+        let trust = "runner trusts the system's certificate authorities plus the PEM certificates in the file that RUNNER_CA_CERT names";
+        match self {
+            TlsFailure::NotTls => format!(
+                "use http:// for a plain-http server on loopback (such as `runner sim serve` without --tls); for https, {trust}"
+            ),
+            TlsFailure::WrongHost => {
+                format!("check the host name in the instance URL (the org's My Domain); {trust}")
+            }
+            _ => format!(
+                "{trust}: for `runner sim serve --tls`, set RUNNER_CA_CERT to the certificate file it prints; behind a TLS-inspecting proxy, to the proxy's CA certificate"
+            ),
+        }
+    }
 }
 
 const WRITE_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
@@ -183,6 +311,12 @@ impl ClientError {
             ClientError::Transport { sent, write, .. } => *sent && *write,
             ClientError::Timeout { write, .. } => *write,
             ClientError::UnexpectedResponse { status, write, .. } => *write && matches!(status, 500 | 502 | 503 | 504),
+            ClientError::Unavailable { write, .. }
+            | ClientError::BodyTooLarge { write, .. }
+            | ClientError::InvalidJson { write, .. }
+            | ClientError::EmptyBody { write, .. }
+            | ClientError::UnexpectedShape { write, .. } => *write,
+            ClientError::MissingId { .. } => true,
             _ => false,
         }
     }
@@ -190,7 +324,11 @@ impl ClientError {
     /// True when retrying later may succeed (transport trouble, timeouts, gateway errors).
     pub fn is_transient(&self) -> bool {
         match self {
-            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Transport { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::Unavailable { .. }
+            | ClientError::RateLimited { .. } => true,
+            ClientError::InvalidJson { truncated, .. } => *truncated,
             ClientError::UnexpectedResponse { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
@@ -289,9 +427,64 @@ fn transport_help(sent: bool, write: bool) -> &'static str {
 
 fn timeout_help(write: bool) -> &'static str {
     if write {
-        "the write may or may not have been applied: re-read the org (by natural key) before trying again; a longer timeout may help"
+        "the write may or may not have been applied: re-read the org (by natural key) before trying again; `runner play --request-timeout` allows one request more time (retries included)"
     } else {
-        "Salesforce did not answer in time: run again, or allow a longer timeout"
+        "Salesforce did not answer in time: run again, or allow one request more time (retries included) with `runner play --request-timeout`, e.g. 5m"
+    }
+}
+
+const REREAD: &str = "; the write may have been applied: re-read the org (by natural key) before trying again";
+
+fn body_too_large_help(write: bool) -> String {
+    format!(
+        "no Salesforce API answer runner asks for comes near this size: something else is answering (a download, a proxy page, or a stream that never ends). Check the instance URL{}",
+        if write { REREAD } else { "" }
+    )
+}
+
+fn invalid_json_help(truncated: bool, write: bool) -> String {
+    let why = if truncated {
+        "the answer was cut short (a dropped connection, a proxy or a server that stopped mid-answer): run again"
+    } else {
+        "the answer is declared JSON but is not: a proxy or a server that is not Salesforce altered it. Check the instance URL and run again"
+    };
+    format!("{why}{}", if write { REREAD } else { "" })
+}
+
+fn empty_body_help(write: bool) -> String {
+    format!(
+        "the server answered without the data Salesforce returns here: check that the instance URL is the org's and that no proxy strips bodies{}",
+        if write { REREAD } else { "" }
+    )
+}
+
+fn unavailable_help(retry_after: Option<Duration>, write: bool) -> String {
+    let wait = match retry_after {
+        Some(after) => format!("the server asks to wait {}", humantime::format_duration(after)),
+        None => "wait a few minutes".to_string(),
+    };
+    format!(
+        "a temporary outage (maintenance or overload) of Salesforce or a proxy before it, not a problem with the playbook: {wait}, then run again{}",
+        if write { REREAD } else { "" }
+    )
+}
+
+fn retry_after_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(after) => format!(" (retry after {})", humantime::format_duration(after)),
+        None => String::new(),
+    }
+}
+
+fn detail_text(detail: &str) -> String {
+    if detail.is_empty() { String::new() } else { format!(": {detail}") }
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", n / (1024 * 1024))
+    } else {
+        format!("{n} bytes")
     }
 }
 

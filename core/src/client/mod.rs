@@ -32,13 +32,13 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 pub use auth::{Auth, BoxFuture, Token, TokenEndpoint, TokenSource};
-pub use error::{ApiError, ClientError};
+pub use error::{ApiError, ClientError, TlsFailure};
 pub use types::{
-    ApiUsage, ClientOptions, CompositeRequest, NewRecord, QueryResult, RecordTypeVisibility, RecordUpdate, RetryPolicy,
-    SaveResult, SubRequest, SubResponse,
+    ApiUsage, ClientOptions, CompositeRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUERY_PAGES, NewRecord, QueryResult,
+    RecordTypeVisibility, RecordUpdate, RetryPolicy, SaveResult, SubRequest, SubResponse,
 };
 
-use transport::{Body, Req, Resp, Shared, error_from_response, unexpected};
+use transport::{Body, Req, Resp, Shared, error_from_response, not_json, unexpected};
 use types::{QueryPage, strip_query};
 
 /// Records per sObject Collections request.
@@ -136,9 +136,10 @@ fn check_sobject(name: &str) -> Result<(), ClientError> {
     if valid_name(name) {
         Ok(())
     } else {
-        Err(ClientError::InvalidUrl {
-            url: name.to_string(),
-            reason: "not an sObject API name (letters, digits, _)".into(),
+        Err(ClientError::InvalidName {
+            kind: "an sObject API name",
+            name: name.to_string(),
+            example: "Account or StoreConnect_Store__c (letters, digits, _)",
         })
     }
 }
@@ -147,9 +148,10 @@ fn check_id(id: &str) -> Result<(), ClientError> {
     if matches!(id.len(), 15 | 18) && id.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err(ClientError::InvalidUrl {
-            url: id.to_string(),
-            reason: "not a Salesforce record id (15 or 18 letters and digits)".into(),
+        Err(ClientError::InvalidName {
+            kind: "a Salesforce record id",
+            name: id.to_string(),
+            example: "001000000000001AAA (15 or 18 letters and digits)",
         })
     }
 }
@@ -158,7 +160,11 @@ fn check_field(name: &str) -> Result<(), ClientError> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
         Ok(())
     } else {
-        Err(ClientError::InvalidUrl { url: name.to_string(), reason: "not a field API name".into() })
+        Err(ClientError::InvalidName {
+            kind: "a field API name",
+            name: name.to_string(),
+            example: "Name, Owner.Name or My_Field__c (letters, digits, _ and .)",
+        })
     }
 }
 
@@ -278,20 +284,17 @@ impl SfClient {
         QueryPage::from_value(value).ok_or_else(|| self.shape_error(req, &resp_path, "a query result"))
     }
 
-    /// Follows the pages after `page`.
+    /// Follows the pages after `page`, at most [`ClientOptions::max_query_pages`] in all.
     async fn finish_query(&self, mut page: QueryPage) -> Result<QueryResult, ClientError> {
         let mut result = QueryResult { total_size: page.total_size, records: std::mem::take(&mut page.records) };
         let mut seen = std::collections::HashSet::new();
         while let Some(next) = page.next_records_url.take() {
             if !seen.insert(next.clone()) {
-                return Err(ClientError::UnexpectedResponse {
-                    method: "GET".into(),
-                    path: strip_query(&next),
-                    status: 200,
-                    content_type: "application/json".into(),
-                    snippet: "the query's nextRecordsUrl repeats itself".into(),
-                    write: false,
-                });
+                return Err(ClientError::PaginationLoop { path: next, pages: seen.len() + 1 });
+            }
+            let limit = self.inner.shared.options.max_query_pages;
+            if seen.len() >= limit {
+                return Err(ClientError::TooManyPages { path: strip_query(&next), limit });
             }
             let req = Req::new(Method::GET, self.absolute_url(&next)?, Body::None);
             page = self.query_page(&req).await?;
@@ -337,6 +340,11 @@ impl SfClient {
         let save = SaveResult::from_value(&value).ok_or_else(|| self.shape_error(&req, &req.path, "a save result"))?;
         match save {
             SaveResult { success: true, id: Some(id), .. } => Ok(id),
+            // "Success" without the id: the record probably exists, and saying "not
+            // created" would invite a duplicate.
+            SaveResult { success: true, id: None, .. } => {
+                Err(ClientError::MissingId { method: "POST".into(), path: req.path.clone() })
+            }
             SaveResult { errors, .. } => Err(ClientError::Api {
                 method: "POST".into(),
                 path: req.path.clone(),
@@ -438,6 +446,8 @@ impl SfClient {
             soqls.iter().map(|q| format!("/services/data/v{version}/query?q={}", encode(q))).collect();
         let mut results: Vec<Result<QueryResult, ClientError>> = Vec::with_capacity(soqls.len());
         let mut pending: Vec<(usize, String)> = Vec::new();
+        // Per query: the nextRecordsUrls already followed, to catch a loop of any length.
+        let mut seen: Vec<std::collections::HashSet<String>> = vec![std::collections::HashSet::new(); soqls.len()];
         for (i, (status, body)) in self.get_many(&urls).await?.into_iter().enumerate() {
             match self.sub_query_page(&urls[i], status, body) {
                 Ok(mut page) => {
@@ -449,18 +459,21 @@ impl SfClient {
                 Err(err) => results.push(Err(err)),
             }
         }
-        let mut rounds = 0;
+        let limit = self.inner.shared.options.max_query_pages;
         while !pending.is_empty() {
-            rounds += 1;
-            if rounds > 10_000 {
-                return Err(ClientError::UnexpectedResponse {
-                    method: "GET".into(),
-                    path: "nextRecordsUrl".into(),
-                    status: 200,
-                    content_type: "application/json".into(),
-                    snippet: "query pages do not end".into(),
-                    write: false,
-                });
+            pending.retain(|(i, url)| {
+                if !seen[*i].insert(url.clone()) {
+                    results[*i] = Err(ClientError::PaginationLoop { path: url.clone(), pages: seen[*i].len() + 1 });
+                    false
+                } else if seen[*i].len() >= limit {
+                    results[*i] = Err(ClientError::TooManyPages { path: strip_query(url), limit });
+                    false
+                } else {
+                    true
+                }
+            });
+            if pending.is_empty() {
+                break;
             }
             let urls: Vec<String> = pending.iter().map(|(_, url)| url.clone()).collect();
             let answers = self.get_many(&urls).await?;
@@ -471,18 +484,7 @@ impl SfClient {
                     (Ok(result), Ok(mut page)) => {
                         result.records.append(&mut page.records);
                         if let Some(next) = page.next_records_url.take() {
-                            if next == url {
-                                results[i] = Err(ClientError::UnexpectedResponse {
-                                    method: "GET".into(),
-                                    path: strip_query(&url),
-                                    status,
-                                    content_type: "application/json".into(),
-                                    snippet: "the query's nextRecordsUrl repeats itself".into(),
-                                    write: false,
-                                });
-                            } else {
-                                still.push((i, next));
-                            }
+                            still.push((i, next));
                         }
                     }
                     (slot, Err(err)) => *slot = Err(err),
@@ -505,12 +507,10 @@ impl SfClient {
             }
             return Err(ClientError::Api { method: "GET".into(), path, status, errors });
         }
-        QueryPage::from_value(body).ok_or_else(|| ClientError::UnexpectedResponse {
+        QueryPage::from_value(body).ok_or_else(|| ClientError::UnexpectedShape {
             method: "GET".into(),
             path,
-            status,
-            content_type: "application/json".into(),
-            snippet: "a subrequest's body is not a query result".into(),
+            wanted: "a query result (a batch subrequest)".into(),
             write: false,
         })
     }
@@ -697,7 +697,7 @@ impl SfClient {
         if !resp.is_success() {
             return Err(self.response_error(&req, &resp));
         }
-        if resp.body.iter().all(u8::is_ascii_whitespace) {
+        if resp.is_empty() {
             return Ok((resp.status, Value::Null));
         }
         let value = self.expect_json(&req, &resp)?;
@@ -817,7 +817,7 @@ impl SfClient {
 
     /// Joins a server-absolute path (`/services/...`) to the instance; never leaves it.
     fn absolute_url(&self, path: &str) -> Result<Url, ClientError> {
-        let invalid = |reason: &str| ClientError::InvalidUrl { url: path.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| ClientError::InvalidPath { path: path.to_string(), reason: reason.to_string() };
         if !path.starts_with("/services/")
             || path.contains("..")
             || path.contains(char::is_whitespace)
@@ -893,7 +893,7 @@ impl SfClient {
             Some(value) => Ok(value),
             None => {
                 let token = self.current_token().1;
-                Err(unexpected(req, resp, &[token.expose_secret()]))
+                Err(not_json(req, resp, &[token.expose_secret()]))
             }
         }
     }
@@ -909,14 +909,59 @@ impl SfClient {
     }
 
     fn shape_error(&self, req: &Req, path: &str, wanted: &str) -> ClientError {
-        ClientError::UnexpectedResponse {
+        ClientError::UnexpectedShape {
             method: req.method.to_string(),
             path: path.to_string(),
-            status: 200,
-            content_type: "application/json".into(),
-            snippet: format!("the body is not {wanted}"),
+            wanted: wanted.to_string(),
             write: req.write,
         }
+    }
+}
+
+/// For `fuzz/` only, not an API: the decoders that read what a server sends.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// The Metadata SOAP decoder and what reads its tree.
+    pub fn soap(xml: &[u8]) {
+        let Ok(doc) = soap::parse(xml) else { return };
+        let _ = soap::fault(&doc);
+        if let Some(result) = doc.find("result") {
+            let _ = soap::result_errors(result);
+            for record in result.children_named("records") {
+                let _ = soap::record_type_visibilities(record);
+            }
+        }
+    }
+
+    /// The JSON decoders of REST answers, and the errors made of an answer with the
+    /// status and content type in the input's first two bytes.
+    pub fn json(input: &[u8]) {
+        let (status, content_type, body) = match input {
+            [status, kind, body @ ..] => {
+                const STATUSES: [u16; 14] = [200, 201, 204, 300, 302, 400, 401, 403, 404, 429, 500, 502, 503, 504];
+                let status = STATUSES[usize::from(*status) % STATUSES.len()];
+                let content_type = if kind % 2 == 0 { "application/json" } else { "text/html" };
+                (status, content_type, body)
+            }
+            _ => (200, "application/json", input),
+        };
+        if let Ok(value) = serde_json::from_slice::<Value>(body) {
+            let _ = QueryPage::from_value(value.clone());
+            let _ = SaveResult::from_value(&value);
+            let _ = SubResponse::from_value(&value).map(|sub| sub.into_result());
+            let _ = ApiError::list_from_value(&value);
+        }
+        let _ = ApiUsage::parse_header(&String::from_utf8_lossy(body));
+        let Ok(url) = Url::parse("https://fuzz.my.salesforce.com/services/data/v62.0/query") else { return };
+        let req = Req::new(Method::GET, url, Body::None);
+        let resp =
+            Resp { status, content_type: content_type.into(), body: body.to_vec(), attempts: 1, retry_after: None };
+        let secrets = ["00Dfuzz!token"];
+        let error = error_from_response(&req, &resp, &secrets, None);
+        let _ = (error.to_string(), miette::Diagnostic::help(&error).map(|h| h.to_string()));
+        let _ = not_json(&req, &resp, &secrets).to_string();
     }
 }
 
@@ -976,6 +1021,12 @@ async fn discover_version(shared: &Shared, instance: &Url, token: &SecretString)
         .map(normalize_version);
     match version {
         Some(Ok(version)) => Ok(version),
-        _ => Err(unexpected(&req, &resp, &secrets)),
+        _ if resp.json().is_some() => Err(ClientError::UnexpectedShape {
+            method: "GET".into(),
+            path: req.path.clone(),
+            wanted: "a list of API versions".into(),
+            write: false,
+        }),
+        _ => Err(not_json(&req, &resp, &secrets)),
     }
 }

@@ -3,9 +3,9 @@
 
 use std::io::Write as _;
 
-use quick_xml::Reader;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::{Reader, XmlVersion};
 
 use super::error::ApiError;
 use super::types::RecordTypeVisibility;
@@ -125,12 +125,17 @@ impl Element {
         self.child(name).map(|c| c.text.trim())
     }
 
-    /// The first element of that name, depth first (this one included).
+    /// The first element of that name, depth first (this one included). Walks with a
+    /// stack of its own: the depth of a document is the server's to choose.
     pub fn find(&self, name: &str) -> Option<&Element> {
-        if self.name == name {
-            return Some(self);
+        let mut pending = vec![self];
+        while let Some(element) = pending.pop() {
+            if element.name == name {
+                return Some(element);
+            }
+            pending.extend(element.children.iter().rev());
         }
-        self.children.iter().find_map(|c| c.find(name))
+        None
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
@@ -157,7 +162,13 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
-/// Parses a whole document into its root element.
+/// How deep a document may nest. A Metadata response is about 8 deep; the tree's
+/// derived `Drop`, `Clone` and `Debug` recurse, so an unbounded depth is a stack
+/// overflow waiting for a hostile server.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Parses a whole document into its root element; refuses one nested deeper than
+/// [`MAX_DEPTH`].
 pub(crate) fn parse(xml: &[u8]) -> Result<Element, String> {
     let mut reader = Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
@@ -171,9 +182,13 @@ pub(crate) fn parse(xml: &[u8]) -> Result<Element, String> {
                 if root.is_some() {
                     return Err("more than one root element".into());
                 }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!("the XML nests deeper than {MAX_DEPTH} elements"));
+                }
                 let mut element = Element { name: local(start.name().as_ref()), ..Element::default() };
                 for attr in start.attributes().flatten() {
-                    let value = attr.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                    let value =
+                        attr.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
                     element.attrs.push((local(attr.key.as_ref()), value));
                 }
                 if is_empty {
@@ -266,4 +281,46 @@ pub(crate) fn record_type_visibilities(record: &Element) -> Vec<RecordTypeVisibi
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth))
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // 1 MB of open tags: without a cap, the tree's recursive drop alone overflows.
+        let deep = nested(350_000);
+        let err = parse(deep.as_bytes()).expect_err("too deep");
+        assert!(err.contains("nests deeper than 64"), "{err}");
+        assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
+        assert!(parse(nested(MAX_DEPTH + 1).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn find_walks_a_deep_tree_without_recursion() {
+        let xml = format!("{}<Fault><faultcode>x</faultcode></Fault>{}", "<a>".repeat(60), "</a>".repeat(60));
+        let doc = parse(xml.as_bytes()).expect("parses");
+        assert_eq!(fault(&doc).map(|(code, _)| code), Some("x".to_string()));
+        let xml = "<r><a><b/></a><b><c/></b></r>";
+        let doc = parse(xml.as_bytes()).expect("parses");
+        // Depth first: the first `b` is the one inside `a`.
+        assert!(doc.find("b").is_some_and(|b| b.children.is_empty()));
+    }
+
+    #[test]
+    fn many_attributes_parse_in_linear_time() {
+        // RUSTSEC-2026-0194: quick-xml before 0.41 checked duplicate attributes
+        // quadratically; 50,000 attributes took minutes.
+        let attrs: String = (0..50_000).map(|i| format!(" a{i}=\"v\"")).collect();
+        let xml = format!("<r{attrs}/>");
+        let started = std::time::Instant::now();
+        let doc = parse(xml.as_bytes()).expect("parses");
+        assert_eq!(doc.attrs.len(), 50_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use super::error::{ApiError, ClientError};
+use super::error::{ApiError, ClientError, TlsFailure};
 use super::soap;
 use super::types::{ApiUsage, ClientOptions};
 
@@ -86,6 +86,8 @@ pub(crate) struct Resp {
     pub body: Vec<u8>,
     /// How many attempts were made (1 = no retry).
     pub attempts: u32,
+    /// The server's `Retry-After`, in seconds.
+    pub retry_after: Option<Duration>,
 }
 
 impl Resp {
@@ -108,6 +110,11 @@ impl Resp {
         }
         serde_json::from_slice(&self.body).ok()
     }
+
+    /// True when the body holds nothing but whitespace.
+    pub fn is_empty(&self) -> bool {
+        self.body.iter().all(u8::is_ascii_whitespace)
+    }
 }
 
 /// A failed attempt.
@@ -117,6 +124,10 @@ enum AttemptError {
     /// The connection broke after the request may have been sent.
     Broken(reqwest::Error),
     TimedOut,
+    /// The TLS handshake failed: nothing was sent, and trying again cannot help.
+    Tls(TlsFailure),
+    /// The body passed [`ClientOptions::max_body_bytes`].
+    TooLarge,
 }
 
 impl Shared {
@@ -127,7 +138,10 @@ impl Shared {
             .user_agent(options.user_agent.clone())
             // A redirect is never part of Salesforce's API; following one could carry
             // the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            // `check_secure` lets plain http go to `localhost` because it is loopback:
+            // make it so, whatever the system resolver (or /etc/hosts) says.
+            .resolve_to_addrs("localhost", &LOCALHOST_ADDRS);
         for pem in &options.extra_root_certs {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ClientError::Config {
                 reason: format!("an extra root certificate is not valid PEM: {e}"),
@@ -159,10 +173,13 @@ impl Shared {
         *self.usage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `req` with retries. `token` goes in `Authorization` (or in the SOAP header).
-    /// Returns the response whatever its status; only transport failures are errors.
+    /// Sends `req` with retries, all within [`ClientOptions::request_timeout`]. `token`
+    /// goes in `Authorization` (or in the SOAP header). Returns the response whatever
+    /// its status; only transport failures are errors.
     pub async fn send(&self, req: &Req, token: Option<&SecretString>) -> Result<Resp, ClientError> {
         let policy = self.options.retry;
+        let started = Instant::now();
+        let deadline = started + self.options.request_timeout;
         let auth_header = match token {
             Some(token) => {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(|_| {
@@ -178,10 +195,13 @@ impl Shared {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let outcome = self.send_once(req, token, auth_header.as_ref()).await;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = tokio::time::timeout(remaining, self.send_once(req, token, auth_header.as_ref()))
+                .await
+                .unwrap_or(Err(AttemptError::TimedOut));
             let retries_left = attempt <= policy.max_retries;
             let retry_after = match &outcome {
-                Ok((resp, retry_after)) if req.safe && matches!(resp.status, 502..=504) => Some(*retry_after),
+                Ok(resp) if req.safe && matches!(resp.status, 429 | 502..=504) => Some(resp.retry_after),
                 Ok(_) => None,
                 Err(AttemptError::NotSent(_)) => Some(None),
                 Err(AttemptError::Broken(_) | AttemptError::TimedOut) if req.safe => Some(None),
@@ -191,13 +211,16 @@ impl Shared {
                 && retries_left
             {
                 let delay = self.backoff(attempt - 1, retry_after);
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                // Another try only if the wait leaves it some time before the deadline.
+                if Instant::now() + delay < deadline {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    continue;
                 }
-                continue;
             }
             return match outcome {
-                Ok((mut resp, _)) => {
+                Ok(mut resp) => {
                     resp.attempts = attempt;
                     Ok(resp)
                 }
@@ -218,7 +241,19 @@ impl Shared {
                 Err(AttemptError::TimedOut) => Err(ClientError::Timeout {
                     method: req.method.to_string(),
                     path: req.path.clone(),
-                    after: self.options.timeout,
+                    after: round_for_humans(started.elapsed()),
+                    write: req.write,
+                }),
+                Err(AttemptError::Tls(kind)) => Err(ClientError::Tls {
+                    method: req.method.to_string(),
+                    path: req.path.clone(),
+                    host: req.url.host_str().unwrap_or_default().to_string(),
+                    kind,
+                }),
+                Err(AttemptError::TooLarge) => Err(ClientError::BodyTooLarge {
+                    method: req.method.to_string(),
+                    path: req.path.clone(),
+                    limit: self.options.max_body_bytes,
                     write: req.write,
                 }),
             };
@@ -245,7 +280,7 @@ impl Shared {
         req: &Req,
         token: Option<&SecretString>,
         auth_header: Option<&HeaderValue>,
-    ) -> Result<(Resp, Option<Duration>), AttemptError> {
+    ) -> Result<Resp, AttemptError> {
         let mut builder = self.http.request(req.method.clone(), req.url.clone());
         match &req.body {
             Body::None => {
@@ -282,18 +317,30 @@ impl Shared {
             builder = builder.header(AUTHORIZATION, value.clone());
         }
         self.api_calls.fetch_add(1, Ordering::Relaxed);
-        let response = builder.send().await.map_err(classify)?;
+        let mut response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         self.note_limit_info(&headers);
-        let body = response.bytes().await.map_err(classify)?.to_vec();
+        let limit = self.options.max_body_bytes;
+        if response.content_length().is_some_and(|len| len > limit) {
+            return Err(AttemptError::TooLarge);
+        }
+        // Read chunk by chunk against the cap: a body that never ends stops here,
+        // not when memory runs out.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(AttemptError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        Ok((Resp { status, content_type, body, attempts: 1 }, retry_after))
+        Ok(Resp { status, content_type, body, attempts: 1, retry_after })
     }
 
     fn note_limit_info(&self, headers: &HeaderMap) {
@@ -308,8 +355,61 @@ impl Shared {
     }
 }
 
+/// Where `localhost` goes: loopback only (the port is the URL's).
+pub(crate) const LOCALHOST_ADDRS: [std::net::SocketAddr; 2] = [
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0),
+    std::net::SocketAddr::new(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), 0),
+];
+
+/// Whole seconds past one second: "got no answer within 2s", not "2s 3ms 112us".
+fn round_for_humans(elapsed: Duration) -> Duration {
+    if elapsed >= Duration::from_secs(1) {
+        Duration::from_secs(elapsed.as_secs_f64().round() as u64)
+    } else {
+        Duration::from_millis(elapsed.as_millis() as u64)
+    }
+}
+
+/// The TLS failure behind a transport error, if that is what it is. rustls's error
+/// travels inside (nested) `io::Error`s, whose `source()` skips what they wrap, so
+/// each one is opened with `get_ref`.
+fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    // Bounded: a chain is a handful of links.
+    for _ in 0..32 {
+        let link = next?;
+        if let Some(tls) = link.downcast_ref::<rustls::Error>() {
+            return Some(describe_tls(tls));
+        }
+        next = match link.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => link.source(),
+        };
+    }
+    None
+}
+
+fn describe_tls(error: &rustls::Error) -> TlsFailure {
+    use rustls::CertificateError as C;
+    match error {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::NotValidForName | C::NotValidForNameContext { .. } => TlsFailure::WrongHost,
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+                TlsFailure::Expired
+            }
+            _ => TlsFailure::UntrustedCertificate,
+        },
+        // A plain-http server answers the ClientHello with `HTTP/1.1 400 …`, which
+        // rustls reads as a record of an unknown content type.
+        rustls::Error::InvalidMessage(_) => TlsFailure::NotTls,
+        other => TlsFailure::Other(other.to_string()),
+    }
+}
+
 fn classify(error: reqwest::Error) -> AttemptError {
-    if error.is_connect() {
+    if let Some(tls) = tls_failure(&error) {
+        AttemptError::Tls(tls)
+    } else if error.is_connect() {
         AttemptError::NotSent(error)
     } else if error.is_timeout() {
         AttemptError::TimedOut
@@ -337,11 +437,39 @@ pub(crate) fn snippet(body: &[u8], secrets: &[&str]) -> String {
 /// Turns a non-success (or unreadable) response into an error. `usage` is the last
 /// known API usage, for [`ClientError::RequestLimit`].
 pub(crate) fn error_from_response(req: &Req, resp: &Resp, secrets: &[&str], usage: Option<ApiUsage>) -> ClientError {
-    if let Some(json) = resp.json() {
-        if let Some(errors) = ApiError::list_from_value(&json).filter(|e| !e.is_empty()) {
-            if errors.iter().any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED") {
-                return ClientError::RequestLimit { usage };
-            }
+    let json = resp.json();
+    let errors = json.as_ref().and_then(ApiError::list_from_value).filter(|e| !e.is_empty());
+    if errors.as_ref().is_some_and(|errors| errors.iter().any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED")) {
+        return ClientError::RequestLimit { usage };
+    }
+    // A 429 says "later" whatever its body. So does a 503 from Salesforce (a
+    // SERVER_UNAVAILABLE list) or with a Retry-After; a bare HTML 503 may be a proxy's
+    // or a login page in the way, and keeps the "not the Salesforce API" hint.
+    match resp.status {
+        429 => {
+            return ClientError::RateLimited {
+                method: req.method.to_string(),
+                path: req.path.clone(),
+                retry_after: resp.retry_after,
+            };
+        }
+        503 if errors.is_some() || resp.retry_after.is_some() => {
+            let detail = match &errors {
+                Some(errors) => first_error_line(errors, secrets),
+                None => String::new(),
+            };
+            return ClientError::Unavailable {
+                method: req.method.to_string(),
+                path: req.path.clone(),
+                retry_after: resp.retry_after,
+                detail,
+                write: req.write,
+            };
+        }
+        _ => {}
+    }
+    if let Some(json) = json {
+        if let Some(errors) = errors {
             return ClientError::Api {
                 method: req.method.to_string(),
                 path: req.path.clone(),
@@ -371,6 +499,40 @@ pub(crate) fn error_from_response(req: &Req, resp: &Resp, secrets: &[&str], usag
                 )],
             };
         }
+    }
+    unexpected(req, resp, secrets)
+}
+
+/// The first error of a list, short and without secrets, for a message.
+fn first_error_line(errors: &[ApiError], secrets: &[&str]) -> String {
+    errors.first().map(|e| snippet(e.to_string().as_bytes(), secrets)).unwrap_or_default()
+}
+
+/// A successful answer that should have carried JSON and did not: empty, declared
+/// JSON but broken, or something else altogether.
+pub(crate) fn not_json(req: &Req, resp: &Resp, secrets: &[&str]) -> ClientError {
+    if resp.is_empty() {
+        return ClientError::EmptyBody {
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            status: resp.status,
+            write: req.write,
+        };
+    }
+    if resp.is_json()
+        && let Err(err) = serde_json::from_slice::<Value>(&resp.body)
+    {
+        let truncated = err.is_eof();
+        let reason =
+            if truncated { format!("it ends early, after {} bytes", resp.body.len()) } else { err.to_string() };
+        return ClientError::InvalidJson {
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            status: resp.status,
+            reason,
+            truncated,
+            write: req.write,
+        };
     }
     unexpected(req, resp, secrets)
 }

@@ -32,13 +32,30 @@ impl RetryPolicy {
     }
 }
 
+/// 32 MiB: Salesforce's largest answers runner asks for (a query page of 2,000 wide
+/// records, a describe) stay well under it.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Pages read for one query (single or batched) before giving up: 10,000 pages of up
+/// to 2,000 records is 20 million records, far past any playbook's need, and a server
+/// that invents ever-new `nextRecordsUrl`s must not keep a run forever.
+pub const DEFAULT_MAX_QUERY_PAGES: usize = 10_000;
+
 /// Connection options.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// `"62.0"`; `None` discovers the newest version from `GET /services/data/`.
     pub api_version: Option<String>,
-    /// Per request (each attempt), connection included.
+    /// Per attempt, connection and body included.
     pub timeout: Duration,
+    /// Per logical request, every retry and backoff included: a server that accepts
+    /// connections and never answers costs this much, not `attempts × timeout`.
+    pub request_timeout: Duration,
+    /// The largest response body read; a larger one (or one that never ends) is
+    /// [`ClientError::BodyTooLarge`] instead of growing until memory runs out.
+    pub max_body_bytes: u64,
+    /// Pages read for one query before [`ClientError::TooManyPages`].
+    pub max_query_pages: usize,
     pub user_agent: String,
     /// Extra trusted root certificates (PEM), e.g. the simulated org's self-signed one.
     pub extra_root_certs: Vec<Vec<u8>>,
@@ -50,6 +67,9 @@ impl Default for ClientOptions {
         ClientOptions {
             api_version: None,
             timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_query_pages: DEFAULT_MAX_QUERY_PAGES,
             user_agent: concat!("runner/", env!("CARGO_PKG_VERSION")).to_string(),
             extra_root_certs: Vec::new(),
             retry: RetryPolicy::default(),

@@ -293,3 +293,25 @@ async fn scenarios_seed_what_they_promise() {
         1
     );
 }
+
+/// `TimeZoneSidKey` is a restricted picklist: a key outside Salesforce's supported
+/// time zones is refused, on create and on update.
+#[tokio::test]
+async fn a_time_zone_outside_the_picklist_is_refused() {
+    let sim = sim().await;
+    let profile = integration_profile(&sim).await;
+    let mut user = new_user("tz.sync@client.example", &profile);
+    user["TimeZoneSidKey"] = json!("Mars/Olympus_Mons");
+    let reply = sim.post("sobjects/User", &user).await;
+    assert_eq!(reply.status.as_u16(), 400, "{:?}", reply.body);
+    let (code, message) = error_of(&reply);
+    assert_eq!(code, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    assert!(message.contains("Time Zone: bad value for restricted picklist field: Mars/Olympus_Mons"), "{message}");
+
+    user["TimeZoneSidKey"] = json!("Europe/London");
+    let id = sim.create("User", user).await;
+    let reply = sim.patch(&format!("sobjects/User/{id}"), &json!({"TimeZoneSidKey": "australia/sydney"})).await;
+    assert_eq!(error_of(&reply).0, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "keys are case-sensitive");
+    let reply = sim.patch(&format!("sobjects/User/{id}"), &json!({"TimeZoneSidKey": "America/Los_Angeles"})).await;
+    assert_eq!(reply.status.as_u16(), 204);
+}

@@ -229,3 +229,42 @@ async fn a_token_that_expires_on_userinfo_gets_403_there_and_401_on_rest() {
     assert_eq!(resp.status(), 403);
     assert_eq!(resp.text().await.expect("text"), "Bad_OAuth_Token");
 }
+
+/// One deeply nested POST, unauthenticated, must be refused with a fault and leave the
+/// sim serving (it once overflowed the stack and killed `runner sim serve`).
+#[tokio::test]
+async fn a_deeply_nested_soap_post_gets_a_fault_and_the_sim_keeps_serving() {
+    let sim = sim().await;
+    let depth = 1024 * 1024 / 7;
+    let body = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let resp = sim
+        .client
+        .post(sim.url("/services/Soap/m/62.0"))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 500);
+    let text = resp.text().await.expect("text");
+    assert!(text.contains("soapenv:Client") && text.contains("nests deeper than 64"), "{text}");
+    let versions = sim.send(Method::GET, &sim.url("/services/data/"), None, None).await;
+    assert_eq!(versions.status.as_u16(), 200, "the sim still serves");
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_cap_gets_413() {
+    let sim = sim().await;
+    let body = vec![b' '; 9 * 1024 * 1024];
+    let resp = sim
+        .client
+        .post(sim.url("/services/Soap/m/62.0"))
+        .header("Content-Type", "text/xml; charset=UTF-8")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 413);
+    let versions = sim.send(Method::GET, &sim.url("/services/data/"), None, None).await;
+    assert_eq!(versions.status.as_u16(), 200);
+}

@@ -22,7 +22,13 @@ fn cassette(relative: &str) -> Vec<Value> {
 fn response(status: u16, content_type: &str, body: &str) -> (Req, Resp) {
     let url = url::Url::parse("https://orgname.my.salesforce.com/services/data/v62.0/sobjects/Account/").expect("url");
     let req = Req::new(reqwest::Method::POST, url, Body::None);
-    let resp = Resp { status, content_type: content_type.into(), body: body.as_bytes().to_vec(), attempts: 1 };
+    let resp = Resp {
+        status,
+        content_type: content_type.into(),
+        body: body.as_bytes().to_vec(),
+        attempts: 1,
+        retry_after: None,
+    };
     (req, resp)
 }
 

@@ -2,6 +2,7 @@
 //! 127.0.0.1 standing in for an org.
 
 mod fixtures;
+mod hostile;
 mod mock;
 mod redaction;
 mod server;

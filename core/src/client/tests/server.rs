@@ -145,8 +145,8 @@ async fn record_crud() {
     assert!(seen[2].content_type.as_deref().is_some_and(|c| c.starts_with("application/json")));
     assert_eq!(seen[3].method, "DELETE");
     // Ids and names that could change the path are refused before sending.
-    assert!(matches!(sf.get("Account", "../../x", None).await, Err(ClientError::InvalidUrl { .. })));
-    assert!(matches!(sf.update("Acc/ount", "001000000000001AAA", &fields).await, Err(ClientError::InvalidUrl { .. })));
+    assert!(matches!(sf.get("Account", "../../x", None).await, Err(ClientError::InvalidName { .. })));
+    assert!(matches!(sf.update("Acc/ount", "001000000000001AAA", &fields).await, Err(ClientError::InvalidName { .. })));
     assert_eq!(org.count(), 5);
 }
 
@@ -618,12 +618,15 @@ async fn unexpected_bodies() {
     let sf = SfClient::connect(&org.url, token(), ClientOptions { retry: RetryPolicy::none(), ..options() })
         .await
         .expect("connect");
-    for id in ["001000000000001AAA", "001000000000002AAA", "001000000000003AAA"] {
+    for id in ["001000000000001AAA", "001000000000003AAA"] {
         let err = sf.get("Account", id, None).await.expect_err("unexpected");
         let ClientError::UnexpectedResponse { snippet, .. } = &err else { panic!("{err:?}") };
         assert!(snippet.chars().count() <= 200, "{snippet}");
         assert_hidden(&err, TOKEN);
     }
+    // An empty body where a record was expected is named as such, not as "not the API".
+    let err = sf.get("Account", "001000000000002AAA", None).await.expect_err("empty");
+    assert!(matches!(err, ClientError::EmptyBody { status: 200, .. }), "{err:?}");
     let err = sf.get("Account", "001000000000001AAA", None).await.expect_err("html");
     assert!(err.to_string().contains("text/html"), "{err}");
     assert!(err.to_string().contains("[REDACTED]"), "the echoed token is cut out: {err}");
@@ -887,10 +890,10 @@ async fn request_json_escape_hatch() {
     let err =
         sf.request_json(Method::DELETE, "/sobjects/User/005000000000002AAA/password", None).await.expect_err("403");
     assert_eq!(err.error_code(), Some("INSUFFICIENT_ACCESS"), "the single-object error form");
-    assert!(matches!(sf.request_json(Method::GET, "/../../etc", None).await, Err(ClientError::InvalidUrl { .. })));
+    assert!(matches!(sf.request_json(Method::GET, "/../../etc", None).await, Err(ClientError::InvalidPath { .. })));
     // Paths never leave the instance.
-    assert!(matches!(sf.absolute_url("//evil.example.com/services/x"), Err(ClientError::InvalidUrl { .. })));
-    assert!(matches!(sf.absolute_url("https://evil.example.com/services/x"), Err(ClientError::InvalidUrl { .. })));
+    assert!(matches!(sf.absolute_url("//evil.example.com/services/x"), Err(ClientError::InvalidPath { .. })));
+    assert!(matches!(sf.absolute_url("https://evil.example.com/services/x"), Err(ClientError::InvalidPath { .. })));
     let url = sf.data_url("//evil.example.com/x").expect("stays on the instance");
     assert_eq!(url.origin(), sf.instance_url().origin());
 }
