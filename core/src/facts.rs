@@ -43,7 +43,7 @@ impl OrgFacts {
         let user_id = string(&info, "user_id");
         let user_soql = format!(
             "SELECT Id, Username, ProfileId, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
-            crate::run::soql_escape(&user_id)
+            crate::client::soql::soql_escape(&user_id)
         );
         let mut results = client.query_batch(&[ORGANIZATION_SOQL.to_string(), user_soql]).await?.into_iter();
         let org = results.next().transpose()?.and_then(|r| r.records.into_iter().next()).unwrap_or_default();

@@ -12,18 +12,28 @@
 
 pub mod client;
 pub mod credentials;
+pub mod diagnostic;
 pub mod facts;
+pub mod failure;
 pub mod interrupt;
 pub mod journal;
 mod plan;
-pub mod playbook;
-mod prefetch;
+pub mod script;
+
+/// The playbook API by its old path: the engine and its diagnostics.
+pub mod playbook {
+    pub use crate::diagnostic::{Location, PlaybookError, plain_message};
+    pub use crate::script::engine::{Playbook, PlaybookRoot};
+}
+pub mod read;
 pub mod redact;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod session;
 pub mod step;
 pub mod totp;
+pub mod write;
 
 pub use report::{Change, OrgReport, Outcome, Recap, StepRecord};
 pub use step::{Step, StepCtx, StepFailure, StepMeta, StepOutput};

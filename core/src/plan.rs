@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::failure::StepFailure;
 use crate::playbook::PlaybookError;
-use crate::step::StepFailure;
 
 /// A pass cannot find more problems than it has step calls; this bounds a playbook
 /// whose calls differ from pass to pass.

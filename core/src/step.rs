@@ -15,15 +15,18 @@ use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::client::{ApiError, ClientError, QueryResult, RecordTypeVisibility};
+use crate::client::{ClientError, QueryResult, RecordTypeVisibility};
 use crate::facts::OrgFacts;
-use crate::report::{Change, FailureInfo};
-use crate::run::RunShared;
+pub use crate::read::{Read, ReadApi};
+use crate::report::Change;
+use crate::session::RunShared;
+pub use crate::write::{Write, Written};
 
 mod helpers;
 mod params;
 pub mod prelude;
 
+pub use crate::failure::StepFailure;
 pub use helpers::{id18, int_field, path_field, same_id, soql_list, str_field};
 pub use params::{ParamDoc, ParamType, param_docs};
 
@@ -37,52 +40,6 @@ pub struct StepMeta {
     pub name: &'static str,
     pub summary: &'static str,
     pub description: &'static str,
-}
-
-/// Which API answers a read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReadApi {
-    /// REST `/query`: batched with the other reads.
-    Rest,
-    /// Tooling `/tooling/query`, for fields only Tooling has (`Profile.FullName`).
-    /// Composite Batch lists no Tooling resource, so each is a request of its own.
-    Tooling,
-}
-
-/// A named read: a SOQL query whose result `apply` finds under `name`.
-#[derive(Debug, Clone)]
-pub struct Read {
-    pub name: &'static str,
-    pub soql: String,
-    pub api: ReadApi,
-    /// Salesforce's refusal of this query is an answer the step inspects
-    /// ([`Observed::failure`]) rather than the step's failure.
-    pub may_fail: bool,
-}
-
-impl Read {
-    pub fn new(name: &'static str, soql: impl Into<String>) -> Self {
-        Read { name, soql: soql.into(), api: ReadApi::Rest, may_fail: false }
-    }
-
-    pub fn tooling(name: &'static str, soql: impl Into<String>) -> Self {
-        Read { api: ReadApi::Tooling, ..Read::new(name, soql) }
-    }
-
-    /// Lets the step decide what a refusal means (an object the org lacks, a
-    /// permission the running user lacks) instead of failing with Salesforce's text.
-    pub fn may_fail(mut self) -> Self {
-        self.may_fail = true;
-        self
-    }
-
-    /// The key under which the read-ahead keeps this read's answer.
-    pub(crate) fn key(&self) -> String {
-        match self.api {
-            ReadApi::Rest => self.soql.clone(),
-            ReadApi::Tooling => format!("tooling:{}", self.soql),
-        }
-    }
 }
 
 /// The answers to a step's reads.
@@ -164,159 +121,6 @@ impl StepOutput {
     pub fn with_warnings(mut self, warnings: impl IntoIterator<Item = String>) -> Self {
         self.warnings.extend(warnings);
         self
-    }
-}
-
-/// A structured step failure: a stable code, a message, the Salesforce error where
-/// there is one, and a hint saying what to do. Playbooks can `catch` it and read
-/// `err.code`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct StepFailure {
-    pub code: String,
-    pub message: String,
-    pub sf_error: Option<Box<ApiError>>,
-    pub hint: Option<String>,
-    /// The failed write may or may not have been applied (a dropped connection, a
-    /// timeout): re-read by natural key before deciding anything.
-    pub ambiguous: bool,
-}
-
-impl StepFailure {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        StepFailure { code: code.to_string(), message: message.into(), sf_error: None, hint: None, ambiguous: false }
-    }
-
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// Arguments that did not decode: names the step and the field.
-    pub fn bad_argument(step: &str, path: &str, problem: &str) -> Self {
-        let field = if path.is_empty() || path == "." { String::new() } else { format!(" `{path}`") };
-        StepFailure::new("runner::playbook::bad_argument", format!("{step}: argument{field}: {problem}"))
-            .hint(format!("`runner steps {step}` lists its parameters and their types"))
-    }
-
-    /// The Salesforce error code, when the failure came from Salesforce.
-    pub fn error_code(&self) -> Option<&str> {
-        self.sf_error.as_ref().map(|e| e.error_code.as_str())
-    }
-
-    pub fn info(&self) -> FailureInfo {
-        FailureInfo {
-            code: self.code.clone(),
-            message: self.message.clone(),
-            error_code: self.sf_error.as_ref().map(|e| e.error_code.clone()),
-            fields: self.sf_error.as_ref().map(|e| e.fields.clone()).unwrap_or_default(),
-            hint: self.hint.clone(),
-            location: None,
-        }
-    }
-}
-
-impl From<ClientError> for StepFailure {
-    fn from(err: ClientError) -> Self {
-        use miette::Diagnostic;
-        let code = err.code().map(|c| c.to_string()).unwrap_or_else(|| "runner::sf::error".to_string());
-        let hint = err.help().map(|h| h.to_string());
-        // Servers echo what they were sent: the message and Salesforce's own text are
-        // redacted here, where a client error becomes what a run reports.
-        let sf_error = err.first_api_error().cloned().map(|mut e| {
-            e.message = crate::redact::text(&e.message).into_owned();
-            Box::new(e)
-        });
-        let ambiguous = err.is_ambiguous_write();
-        let message = crate::redact::text(&err.to_string()).into_owned();
-        StepFailure { code, message, sf_error, hint, ambiguous }
-    }
-}
-
-/// A write a step wants made, with the changes it stands for.
-#[derive(Debug, Clone)]
-pub enum Write {
-    Create {
-        sobject: String,
-        fields: Map<String, Value>,
-        change: Change,
-    },
-    Update {
-        sobject: String,
-        id: String,
-        fields: Map<String, Value>,
-        changes: Vec<Change>,
-    },
-    Delete {
-        sobject: String,
-        id: String,
-        change: Change,
-    },
-    ProfileRecordTypes {
-        profile: String,
-        visibilities: Vec<RecordTypeVisibility>,
-        changes: Vec<Change>,
-    },
-    /// A user's password (`POST /sobjects/User/{id}/password`, salesforce-api.md C.2).
-    Password {
-        user_id: String,
-        password: secrecy::SecretString,
-        change: Change,
-    },
-}
-
-impl Write {
-    fn changes(&self) -> Vec<Change> {
-        match self {
-            Write::Create { change, .. } | Write::Delete { change, .. } | Write::Password { change, .. } => {
-                vec![change.clone()]
-            }
-            Write::Update { changes, .. } | Write::ProfileRecordTypes { changes, .. } => changes.clone(),
-        }
-    }
-
-    /// Adds the secrets this write carries (secret-named fields, a password) to the
-    /// run's registry, so that they are cut out wherever they show up later, even
-    /// echoed by a server under another name.
-    fn register_secrets(&self) {
-        use secrecy::ExposeSecret as _;
-        let fields = match self {
-            Write::Create { fields, .. } | Write::Update { fields, .. } => fields,
-            Write::Password { password, .. } => {
-                crate::redact::register(password.expose_secret());
-                return;
-            }
-            Write::Delete { .. } | Write::ProfileRecordTypes { .. } => return,
-        };
-        for (name, value) in fields {
-            if crate::redact::is_secret_name(name)
-                && let Some(text) = value.as_str()
-            {
-                crate::redact::register(text);
-            }
-        }
-    }
-
-    fn is_create(&self) -> bool {
-        matches!(self, Write::Create { .. })
-    }
-}
-
-/// What a write gave back.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Written {
-    /// Sent and applied. `id` is set for creates.
-    Done { id: Option<String> },
-    /// Check mode: not sent.
-    Planned,
-}
-
-impl Written {
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Written::Done { id } => id.as_deref(),
-            Written::Planned => None,
-        }
     }
 }
 
@@ -451,7 +255,7 @@ impl StepCtx {
         let batched = creates.len() > 1;
         if batched {
             let batch: Vec<&Write> = creates.iter().map(|&i| &writes[i]).collect();
-            let ids = crate::run::send_creates(&self.run.client, &journal, &batch).await?;
+            let ids = crate::write::send_creates(&self.run.client, &journal, &batch).await?;
             for (&i, id) in creates.iter().zip(ids) {
                 out[i] = Written::Done { id: Some(id) };
                 self.changes.extend(writes[i].changes());
@@ -462,7 +266,7 @@ impl StepCtx {
                 continue;
             }
             self.run.interrupt.check()?;
-            out[i] = crate::run::send_one(&self.run.client, &journal, write).await?;
+            out[i] = crate::write::send_one(&self.run.client, &journal, write).await?;
             self.changes.extend(write.changes());
         }
         Ok(out)

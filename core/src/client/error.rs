@@ -8,7 +8,7 @@ use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::types::ApiUsage;
+use super::usage::ApiUsage;
 
 /// One error as Salesforce reports it: `errorCode` in REST errors, `statusCode` in
 /// SaveResults and the Metadata API.

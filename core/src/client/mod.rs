@@ -16,8 +16,10 @@
 mod auth;
 mod error;
 mod soap;
+pub mod soql;
 mod transport;
 mod types;
+mod usage;
 
 #[cfg(test)]
 mod tests;

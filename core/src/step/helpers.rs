@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::run::soql_quote;
+use crate::client::soql::soql_quote;
 
 pub fn str_field<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
     record.get(field).and_then(Value::as_str)

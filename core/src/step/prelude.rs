@@ -9,5 +9,5 @@ pub use super::{
     path_field, same_id, soql_list, str_field,
 };
 pub use crate::client::RecordTypeVisibility;
+pub use crate::client::soql::soql_quote;
 pub use crate::report::Change;
-pub use crate::run::soql_quote;

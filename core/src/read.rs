@@ -1,41 +1,62 @@
-//! Read-ahead: the reads of a whole playbook, gathered before its first write and sent
-//! in as few round trips as the API allows.
+//! Reads: the queries steps declare, and the answers kept from the read-ahead until a
+//! run's first write.
 //!
-//! Steps declare their reads in [`Step::observe`](crate::step::Step::observe), so the
-//! playbook is first run in an *observe pass*: native steps only report the queries they
-//! would make, `sf::query` reports its SOQL, writes and prints do nothing. The queries are
-//! then answered in one batch and kept. During the real run a step's read is served
-//! from them until the run's first write, after which every read goes to the org again.
-//! A re-run on an org that is already set up, a check-mode run and an audit therefore
-//! cost one round trip of reads. The observe pass may take another path through the
-//! playbook than the real run (it sees no real results): a read it did not foresee is
-//! simply sent when it comes.
+//! Steps declare their reads in [`Step::observe`](crate::step::Step::observe), so a
+//! playbook is first run in an *observe pass* that only collects them; they are then
+//! answered in one batch and kept. Steps read from what is kept until the run's first
+//! write, after which every read goes to the org again. The observe pass may take
+//! another path through the playbook than the real run (it sees no real results): a
+//! read it did not foresee is simply sent when it comes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use indexmap::IndexMap;
-use rhai::{Dynamic, FnPtr, NativeCallContext};
+use std::sync::Mutex;
 
 use crate::client::{ClientError, QueryResult, RecordTypeVisibility, SfClient};
-use crate::run::RunShared;
-use crate::step::{Read, ReadApi, Registry, StepCtx, StepFailure};
+use crate::failure::StepFailure;
 
-/// The reads an observe pass collected, in first-seen order, by their read-ahead key.
-#[derive(Default)]
-pub(crate) struct Collector {
-    reads: Mutex<IndexMap<String, Read>>,
+/// Which API answers a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadApi {
+    /// REST `/query`: batched with the other reads.
+    Rest,
+    /// Tooling `/tooling/query`, for fields only Tooling has (`Profile.FullName`).
+    /// Composite Batch lists no Tooling resource, so each is a request of its own.
+    Tooling,
 }
 
-impl Collector {
-    fn add(&self, read: Read) {
-        if let Ok(mut reads) = self.reads.lock() {
-            reads.entry(read.key()).or_insert(read);
-        }
+/// A named read: a SOQL query whose result `apply` finds under `name`.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub name: &'static str,
+    pub soql: String,
+    pub api: ReadApi,
+    /// Salesforce's refusal of this query is an answer the step inspects
+    /// ([`Observed::failure`]) rather than the step's failure.
+    pub may_fail: bool,
+}
+
+impl Read {
+    pub fn new(name: &'static str, soql: impl Into<String>) -> Self {
+        Read { name, soql: soql.into(), api: ReadApi::Rest, may_fail: false }
     }
 
-    pub(crate) fn take(&self) -> Vec<Read> {
-        self.reads.lock().map(|mut r| r.drain(..).map(|(_, read)| read).collect()).unwrap_or_default()
+    pub fn tooling(name: &'static str, soql: impl Into<String>) -> Self {
+        Read { api: ReadApi::Tooling, ..Read::new(name, soql) }
+    }
+
+    /// Lets the step decide what a refusal means (an object the org lacks, a
+    /// permission the running user lacks) instead of failing with Salesforce's text.
+    pub fn may_fail(mut self) -> Self {
+        self.may_fail = true;
+        self
+    }
+
+    /// The key under which the read-ahead keeps this read's answer.
+    pub(crate) fn key(&self) -> String {
+        match self.api {
+            ReadApi::Rest => self.soql.clone(),
+            ReadApi::Tooling => format!("tooling:{}", self.soql),
+        }
     }
 }
 
@@ -51,7 +72,7 @@ struct Answers {
 
 /// Answers kept from the read-ahead and from reads made before the first write.
 #[derive(Default)]
-pub(crate) struct ReadAhead {
+pub struct ReadAhead {
     answers: Mutex<Answers>,
 }
 
@@ -99,48 +120,6 @@ impl ReadAhead {
             *answers = Answers { closed: true, ..Answers::default() };
         }
     }
-}
-
-/// Registers the observe pass's functions: the same names as a run, doing no I/O.
-pub(crate) fn register_observe_functions(
-    engine: &mut rhai::Engine,
-    registry: &Registry,
-    shared: &Arc<RunShared>,
-    collector: &Arc<Collector>,
-) {
-    for step in registry.iter() {
-        let name = step.meta().name;
-        let (s, st, c) = (shared.clone(), step.clone(), collector.clone());
-        engine.register_fn(name, move |args: Dynamic| -> Dynamic {
-            if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(&args) {
-                let ctx = StepCtx { run: s.clone(), step: name.to_string(), changes: Vec::new() };
-                for read in st.reads(json, &ctx) {
-                    c.add(read);
-                }
-            }
-            Dynamic::from_map(rhai::Map::new())
-        });
-        engine.register_fn(name, || Dynamic::from_map(rhai::Map::new()));
-    }
-    engine.register_fn("step", |ctx: NativeCallContext, _name: &str, body: FnPtr| -> Dynamic {
-        body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)
-    });
-    engine.register_fn("with_check_mode", |ctx: NativeCallContext, body: FnPtr| -> Dynamic {
-        body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)
-    });
-    let mut sf = rhai::Module::new();
-    let c = collector.clone();
-    sf.set_native_fn("query", move |soql: &str| {
-        c.add(Read::new("sf::query", soql));
-        Ok(rhai::Array::new())
-    });
-    sf.set_native_fn("get", |_: &str, _: &str| Ok(Dynamic::from_map(rhai::Map::new())));
-    sf.set_native_fn("create", |_: &str, _: rhai::Map| Ok(String::new()));
-    sf.set_native_fn("update", |_: &str, _: &str, _: rhai::Map| Ok(()));
-    sf.set_native_fn("delete", |_: &str, _: &str| Ok(()));
-    engine.register_static_module("sf", sf.into());
-    engine.on_print(|_| {});
-    engine.on_debug(|_, _, _| {});
 }
 
 /// Answers the reads an observe pass collected: the REST queries in one batch, each

@@ -1,0 +1,7 @@
+//! Playbooks: the engine that runs them, the functions they call, and `runner check`.
+
+pub(crate) mod bindings;
+mod check;
+pub mod engine;
+
+pub use engine::{Playbook, PlaybookRoot};
