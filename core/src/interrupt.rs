@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::failure::StepFailure;
 
+/// The code of what a step or write reports once a stop was asked for.
+pub const CODE: &str = "runner::interrupted";
+
 /// Why a run was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
@@ -71,11 +74,10 @@ impl Interrupt {
     pub fn check(&self) -> Result<(), StepFailure> {
         match self.cause() {
             None => Ok(()),
-            Some(cause) => Err(StepFailure::new(
-                "runner::interrupted",
-                format!("stopped by {}: no further write was sent", cause.describe()),
-            )
-            .hint("run the playbook again: it reads the org and picks up where this run stopped")),
+            Some(cause) => {
+                Err(StepFailure::new(CODE, format!("stopped by {}: no further write was sent", cause.describe()))
+                    .hint("run the playbook again: it reads the org and picks up where this run stopped"))
+            }
         }
     }
 }

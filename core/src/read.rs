@@ -125,15 +125,22 @@ impl ReadAhead {
 /// Answers the reads an observe pass collected: the REST queries in one batch, each
 /// Tooling query on its own. A transport or session failure leaves them unanswered:
 /// the steps then read for themselves and meet the failure where it can be reported.
-pub(crate) async fn answer(client: &SfClient, reads: Vec<Read>) -> HashMap<String, Result<QueryResult, StepFailure>> {
+pub(crate) async fn answer(
+    client: &SfClient,
+    reads: Vec<Read>,
+) -> (HashMap<String, Result<QueryResult, StepFailure>>, Option<String>) {
     let mut answers = HashMap::new();
+    let mut unanswered = None;
     let (rest, tooling): (Vec<Read>, Vec<Read>) = reads.into_iter().partition(|r| r.api == ReadApi::Rest);
     if !rest.is_empty() {
         let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
-        if let Ok(results) = client.query_batch(&soqls).await {
-            for (read, result) in rest.iter().zip(results) {
-                answers.insert(read.key(), result.map_err(StepFailure::from));
+        match client.query_batch(&soqls).await {
+            Ok(results) => {
+                for (read, result) in rest.iter().zip(results) {
+                    answers.insert(read.key(), result.map_err(StepFailure::from));
+                }
             }
+            Err(err) => unanswered = Some(format!("the batch of {} reads was not answered ({err})", soqls.len())),
         }
     }
     for read in tooling {
@@ -144,8 +151,8 @@ pub(crate) async fn answer(client: &SfClient, reads: Vec<Read>) -> HashMap<Strin
             Err(err @ ClientError::Api { .. }) => {
                 answers.insert(read.key(), Err(StepFailure::from(err)));
             }
-            Err(_) => {}
+            Err(err) => unanswered = Some(format!("a Tooling read was not answered ({err})")),
         }
     }
-    answers
+    (answers, unanswered)
 }

@@ -160,5 +160,9 @@ pub struct OrgReport {
     pub error: Option<FailureInfo>,
     /// The same error with its place in the playbook, for the CLI to render.
     #[serde(skip)]
-    pub diagnostic: Option<std::sync::Arc<crate::playbook::PlaybookError>>,
+    pub diagnostic: Option<std::sync::Arc<crate::diagnostic::PlaybookError>>,
+    /// What went differently than planned without failing the run (a read-ahead that
+    /// stopped early, a batch that was not answered), for whoever investigates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }

@@ -15,7 +15,7 @@ use crate::facts::OrgFacts;
 use crate::plan::{Finding, PlanPass};
 use crate::playbook::{Playbook, PlaybookError};
 use crate::report::{ApiUsageReport, FailureInfo, OrgFailure, OrgReport, Outcome, Recap, StepRecord};
-use crate::script::bindings::register_run_functions;
+use crate::script::bindings::{self, Collector, Mode};
 use crate::session::RunShared;
 pub use crate::session::{RunObserver, RunOptions, redact_change, redact_failure_info, redact_record};
 use crate::step::Registry;
@@ -23,19 +23,41 @@ pub use crate::write::is_rollback_echo;
 
 /// Runs the observe pass and answers the reads it collected in one batch. Best effort:
 /// whatever goes wrong here, the real run reads for itself.
-fn read_ahead(playbook: &Playbook, registry: &Registry, shared: &Arc<RunShared>, vars: &IndexMap<String, String>) {
-    let collector = Arc::new(crate::script::bindings::Collector::default());
+fn read_ahead(
+    playbook: &Playbook,
+    registry: &Registry,
+    shared: &Arc<RunShared>,
+    vars: &IndexMap<String, String>,
+) -> Result<(), PlaybookError> {
+    let collector = Arc::new(Collector::default());
     let engine = playbook.engine_with(&shared.budget, |engine| {
-        crate::script::bindings::register_observe_functions(engine, registry, shared, &collector);
+        bindings::register(engine, registry, shared, Mode::Observe(collector.clone()))
     });
-    // The pass sees no real results, so it may stop early; what it collected still counts.
-    let _ = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode());
+    // The pass sees no real results (every read answers nothing), so it may stop early
+    // on what it cannot know; what it collected still counts. A limit, the deadline or an
+    // interrupt are not that: they stop the run.
+    if let Err(stopped) = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode()) {
+        if matches!(stopped.code.as_str(), "runner::playbook::limit" | "runner::playbook::timeout")
+            || stopped.code == crate::interrupt::CODE
+        {
+            return Err(stopped);
+        }
+        let at = stopped.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
+        shared.note(format!(
+            "read-ahead: the observe pass stopped early{at} ({}); the reads after it are sent when they come",
+            stopped.message
+        ));
+    }
     let reads = collector.take();
     if reads.is_empty() {
-        return;
+        return Ok(());
     }
-    let answers = shared.block_on(crate::read::answer(&shared.client, reads));
+    let (answers, unanswered) = shared.block_on(crate::read::answer(&shared.client, reads));
+    if let Some(why) = unanswered {
+        shared.note(format!("read-ahead: {why}; the steps read for themselves"));
+    }
     shared.read_ahead.fill(answers);
+    Ok(())
 }
 
 /// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
@@ -44,7 +66,7 @@ fn plan(playbook: &Playbook, registry: &Registry, shared: &RunShared, vars: &Ind
     let mut found: Vec<Finding> = Vec::new();
     for _ in 0..crate::plan::MAX_PASSES {
         let pass = Arc::new(shared.planning_pass(&found));
-        let engine = playbook.engine_with(&pass.budget, |e| register_run_functions(e, registry, &pass));
+        let engine = playbook.engine_with(&pass.budget, |e| bindings::register(e, registry, &pass, Mode::Run));
         let ended = playbook.run(&engine, &pass.budget, registry, &pass.facts, vars, true);
         let thrown = pass.plan.as_ref().and_then(PlanPass::take_thrown);
         let Err(err) = ended else { return found };
@@ -110,7 +132,7 @@ pub async fn run_playbook(
         if let Err(stopped) = task_shared.interrupt.check() {
             return Err(PlaybookError::plain(&stopped.code, stopped.message));
         }
-        read_ahead(&playbook, &registry, &task_shared, &vars);
+        read_ahead(&playbook, &registry, &task_shared, &vars)?;
         let findings = plan(&playbook, &registry, &task_shared, &vars);
         if !findings.is_empty() {
             for finding in &findings {
@@ -129,7 +151,8 @@ pub async fn run_playbook(
             }
             return Err(plan_error(&findings, task_shared.check_mode));
         }
-        let engine = playbook.engine_with(&task_shared.budget, |e| register_run_functions(e, &registry, &task_shared));
+        let engine =
+            playbook.engine_with(&task_shared.budget, |e| bindings::register(e, &registry, &task_shared, Mode::Run));
         playbook.run(&engine, &task_shared.budget, &registry, &task_shared.facts, &vars, task_shared.check_mode)
     })
     .await;
@@ -139,6 +162,7 @@ pub async fn run_playbook(
     };
 
     let steps = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
+    let notes = shared.notes.lock().map(|n| n.clone()).unwrap_or_default();
     let mut recap = Recap::default();
     for step in &steps {
         recap.count(step.outcome);
@@ -162,6 +186,7 @@ pub async fn run_playbook(
         failure,
         error,
         diagnostic,
+        notes,
     }
 }
 
@@ -176,5 +201,6 @@ pub fn connect_failure_report(target: &str, mut failure: FailureInfo, duration_m
         failure: Some(OrgFailure::Connect),
         error: Some(failure),
         diagnostic: None,
+        notes: Vec::new(),
     }
 }

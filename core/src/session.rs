@@ -56,6 +56,8 @@ pub struct RunShared {
     pub(crate) observer: Option<Arc<dyn RunObserver>>,
     pub(crate) records: Mutex<Vec<StepRecord>>,
     pub(crate) groups: Mutex<Vec<Group>>,
+    /// See [`crate::report::OrgReport::notes`].
+    pub(crate) notes: Mutex<Vec<String>>,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Shared by the observe pass, the planning passes and the run.
     pub(crate) budget: Arc<crate::sandbox::Budget>,
@@ -103,6 +105,12 @@ impl RunShared {
     pub(crate) fn print(&self, text: &str) {
         if let Some(observer) = &self.observer {
             observer.on_print(&self.facts.target, &crate::redact::text(text));
+        }
+    }
+
+    pub(crate) fn note(&self, note: String) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.push(crate::redact::text(&note).into_owned());
         }
     }
 
@@ -161,6 +169,7 @@ impl RunShared {
             observer: options.observer.clone(),
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
+            notes: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
             budget: crate::sandbox::Budget::new(options.limits),
             interrupt: options.interrupt.clone(),
@@ -182,6 +191,7 @@ impl RunShared {
             observer: None,
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
+            notes: Mutex::new(Vec::new()),
             runtime: self.runtime.clone(),
             budget: self.budget.clone(),
             interrupt: self.interrupt.clone(),

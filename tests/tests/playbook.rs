@@ -181,3 +181,22 @@ async fn an_endless_loop_hits_the_operations_limit() {
     let report = org.play_text("let i = 0; loop { i += 1; }", &[], false).await.expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::playbook::limit"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_ahead_that_stops_early_says_so_and_the_run_goes_on() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    // The observe pass sees no rows, so indexing the first one stops it early.
+    let text = r#"
+        let first = sf::query("SELECT Id, Username FROM User ORDER BY Username")[0];
+        print(`first user: ${first.Username}`);
+    "#;
+    let report = org.play_text(text, &[], false).await.expect("compiles");
+    assert!(report.error.is_none(), "the run itself reads and goes on: {:?}", report.error);
+    assert!(
+        report.notes.iter().any(|n| n.contains("read-ahead") && n.contains("stopped early")),
+        "the early stop is not silent: {:?}",
+        report.notes
+    );
+    let quiet = org.play_text(r#"sf::query("SELECT Id FROM User");"#, &[], false).await.expect("compiles");
+    assert!(quiet.notes.is_empty(), "{:?}", quiet.notes);
+}

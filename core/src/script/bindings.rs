@@ -225,44 +225,72 @@ fn call_in_check_mode(
     result
 }
 
-/// The `sf` module: generic org calls that report, journal and obey check mode.
-fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
-    let mut module = rhai::Module::new();
+/// Which pass the playbook's functions serve.
+#[derive(Clone)]
+pub(crate) enum Mode {
+    /// A run, or a planning pass: calls reach the org (writes only outside check mode).
+    Run,
+    /// The observe pass: calls only name the reads they would make; nothing is sent.
+    Observe(Arc<Collector>),
+}
 
-    let s = shared.clone();
-    module.set_native_fn(
-        "query",
-        move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
-            let timer = Timer::start(&s);
-            let answer = match s.read_ahead.get(soql) {
-                Some(Ok(answer)) => Ok(answer),
-                Some(Err(refused)) => {
-                    return Err(step_failed(&s, timer, "sf::query", refused, ctx.call_position()));
-                }
-                None => s.block_on(s.client.query(soql)),
-            };
-            match answer {
-                Ok(result) => {
-                    let rows = result.records.len();
-                    timer.record(
-                        &s,
-                        "sf::query",
-                        Outcome::Ok,
-                        format!("{rows} row(s): {}", shorten(soql)),
-                        Vec::new(),
-                        None,
-                    );
-                    Ok(result.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
-                }
-                Err(err) => Err(sf_failed(&s, timer, "sf::query", err, ctx.call_position())),
+/// A function of the `sf` module: its name, and how it registers itself for a mode.
+type SfBinding = (&'static str, fn(&mut rhai::Module, &'static str, &Arc<RunShared>, &Mode));
+
+/// The `sf` module, each function defined once for both passes: adding one is adding a
+/// line here and its function below.
+const SF: &[SfBinding] =
+    &[("query", sf_query), ("get", sf_get), ("create", sf_create), ("update", sf_update), ("delete", sf_delete)];
+
+/// The names of the `sf` module's functions, for `runner check`.
+pub(crate) fn sf_function_names() -> impl Iterator<Item = &'static str> {
+    SF.iter().map(|(name, _)| *name)
+}
+
+/// The functions a playbook may call besides the steps and the `sf` module.
+pub(crate) const PLAYBOOK_FUNCTIONS: &[&str] = &["step", "with_check_mode"];
+
+fn sf_query(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
+    let (s, mode) = (shared.clone(), mode.clone());
+    module.set_native_fn(name, move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
+        if let Mode::Observe(collector) = &mode {
+            collector.add(Read::new("sf::query", soql));
+            return Ok(rhai::Array::new());
+        }
+        let timer = Timer::start(&s);
+        let answer = match s.read_ahead.get(soql) {
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(refused)) => {
+                return Err(step_failed(&s, timer, "sf::query", refused, ctx.call_position()));
             }
-        },
-    );
+            None => s.block_on(s.client.query(soql)),
+        };
+        match answer {
+            Ok(result) => {
+                let rows = result.records.len();
+                timer.record(
+                    &s,
+                    "sf::query",
+                    Outcome::Ok,
+                    format!("{rows} row(s): {}", shorten(soql)),
+                    Vec::new(),
+                    None,
+                );
+                Ok(result.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
+            }
+            Err(err) => Err(sf_failed(&s, timer, "sf::query", err, ctx.call_position())),
+        }
+    });
+}
 
-    let s = shared.clone();
+fn sf_get(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
+    let (s, mode) = (shared.clone(), mode.clone());
     module.set_native_fn(
-        "get",
+        name,
         move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            if let Mode::Observe(_) = &mode {
+                return Ok(Dynamic::from_map(RhaiMap::new()));
+            }
             let timer = Timer::start(&s);
             if s.check_mode() && is_planned_id(id) {
                 timer.record(&s, "sf::get", Outcome::Ok, format!("{sobject} {id}: not created yet"), Vec::new(), None);
@@ -277,11 +305,16 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
             }
         },
     );
+}
 
-    let s = shared.clone();
+fn sf_create(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
+    let (s, mode) = (shared.clone(), mode.clone());
     module.set_native_fn(
-        "create",
+        name,
         move |ctx: NativeCallContext, sobject: &str, fields: RhaiMap| -> Result<String, Box<EvalAltResult>> {
+            if let Mode::Observe(_) = &mode {
+                return Ok(String::new());
+            }
             let timer = Timer::start(&s);
             let fields = object_of(&fields)?;
             let label = record_label(sobject, &fields);
@@ -318,11 +351,16 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
             }
         },
     );
+}
 
-    let s = shared.clone();
+fn sf_update(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
+    let (s, mode) = (shared.clone(), mode.clone());
     module.set_native_fn(
-        "update",
+        name,
         move |ctx: NativeCallContext, sobject: &str, id: &str, fields: RhaiMap| -> Result<(), Box<EvalAltResult>> {
+            if let Mode::Observe(_) = &mode {
+                return Ok(());
+            }
             let timer = Timer::start(&s);
             let wanted = object_of(&fields)?;
             if s.check_mode() && is_planned_id(id) {
@@ -376,11 +414,16 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
             }
         },
     );
+}
 
-    let s = shared.clone();
+fn sf_delete(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
+    let (s, mode) = (shared.clone(), mode.clone());
     module.set_native_fn(
-        "delete",
+        name,
         move |ctx: NativeCallContext, sobject: &str, id: &str| -> Result<(), Box<EvalAltResult>> {
+            if let Mode::Observe(_) = &mode {
+                return Ok(());
+            }
             let timer = Timer::start(&s);
             let change = Change::removed(format!("{sobject} {id}"), "present");
             let write = Write::Delete { sobject: sobject.to_string(), id: id.to_string(), change };
@@ -413,8 +456,6 @@ fn sf_module(shared: &Arc<RunShared>) -> rhai::Module {
             }
         },
     );
-
-    module
 }
 
 /// What `sf::create` answers in check mode instead of an id.
@@ -426,9 +467,6 @@ fn planned_id(sobject: &str) -> String {
 fn is_planned_id(id: &str) -> bool {
     id.starts_with("(planned ")
 }
-
-/// Names of the functions in the `sf` module, for `runner check`.
-pub const SF_FUNCTIONS: &[&str] = &["query", "get", "create", "update", "delete"];
 
 fn shorten(text: &str) -> String {
     const MAX: usize = 80;
@@ -476,28 +514,57 @@ fn step_failed(shared: &RunShared, timer: Timer, name: &str, failure: StepFailur
     failure_to_rhai(name, &failure, at)
 }
 
-/// Registers the run's functions: every native step, `step(name, fn)` and the `sf` module.
-pub(crate) fn register_run_functions(engine: &mut rhai::Engine, registry: &Registry, shared: &Arc<RunShared>) {
+/// Registers the playbook's functions for `mode`: every native step, `step(name, fn)`,
+/// `with_check_mode(fn)`, the `sf` module and `print`.
+pub(crate) fn register(engine: &mut rhai::Engine, registry: &Registry, shared: &Arc<RunShared>, mode: Mode) {
     for step in registry.iter() {
         let name = step.meta().name;
-        let (s, st) = (shared.clone(), step.clone());
-        engine.register_fn(name, move |ctx: NativeCallContext, args: Dynamic| {
-            call_step(&s, &st, args, ctx.call_position())
+        let (s, st, m) = (shared.clone(), step.clone(), mode.clone());
+        engine.register_fn(name, move |ctx: NativeCallContext, args: Dynamic| match &m {
+            Mode::Run => call_step(&s, &st, args, ctx.call_position()),
+            Mode::Observe(collector) => Ok(observe_step(&s, &st, &args, collector)),
         });
-        let (s, st) = (shared.clone(), step.clone());
-        engine.register_fn(name, move |ctx: NativeCallContext| call_step(&s, &st, Dynamic::UNIT, ctx.call_position()));
+        let (s, st, m) = (shared.clone(), step.clone(), mode.clone());
+        engine.register_fn(name, move |ctx: NativeCallContext| match &m {
+            Mode::Run => call_step(&s, &st, Dynamic::UNIT, ctx.call_position()),
+            Mode::Observe(_) => Ok(Dynamic::from_map(RhaiMap::new())),
+        });
     }
-    let s = shared.clone();
-    engine
-        .register_fn("step", move |ctx: NativeCallContext, name: &str, body: FnPtr| call_group(&s, &ctx, name, &body));
-    let s = shared.clone();
-    engine
-        .register_fn("with_check_mode", move |ctx: NativeCallContext, body: FnPtr| call_in_check_mode(&s, &ctx, &body));
-    engine.register_static_module("sf", sf_module(shared).into());
-    let s = shared.clone();
-    engine.on_print(move |text| s.print(text));
-    let s = shared.clone();
-    engine.on_debug(move |text, _, _| s.print(text));
+    let (s, m) = (shared.clone(), mode.clone());
+    engine.register_fn("step", move |ctx: NativeCallContext, name: &str, body: FnPtr| match &m {
+        Mode::Run => call_group(&s, &ctx, name, &body),
+        Mode::Observe(_) => Ok(body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)),
+    });
+    let (s, m) = (shared.clone(), mode.clone());
+    engine.register_fn("with_check_mode", move |ctx: NativeCallContext, body: FnPtr| match &m {
+        Mode::Run => call_in_check_mode(&s, &ctx, &body),
+        Mode::Observe(_) => Ok(body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)),
+    });
+    let mut module = rhai::Module::new();
+    for (name, bind) in SF {
+        bind(&mut module, name, shared, &mode);
+    }
+    engine.register_static_module("sf", module.into());
+    if let Mode::Run = mode {
+        let s = shared.clone();
+        engine.on_print(move |text| s.print(text));
+        let s = shared.clone();
+        engine.on_debug(move |text, _, _| s.print(text));
+    } else {
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
+    }
+}
+
+/// A native step in the observe pass: the reads it would make with these arguments.
+fn observe_step(shared: &Arc<RunShared>, step: &Arc<dyn DynStep>, args: &Dynamic, collector: &Collector) -> Dynamic {
+    if let Ok(json) = rhai::serde::from_dynamic::<Value>(args) {
+        let ctx = StepCtx { run: shared.clone(), step: step.meta().name.to_string(), changes: Vec::new() };
+        for read in step.reads(json, &ctx) {
+            collector.add(read);
+        }
+    }
+    Dynamic::from_map(RhaiMap::new())
 }
 
 /// The reads an observe pass collected, in first-seen order, by their read-ahead key.
@@ -516,46 +583,4 @@ impl Collector {
     pub(crate) fn take(&self) -> Vec<Read> {
         self.reads.lock().map(|mut r| r.drain(..).map(|(_, read)| read).collect()).unwrap_or_default()
     }
-}
-
-/// Registers the observe pass's functions: the same names as a run, doing no I/O.
-pub(crate) fn register_observe_functions(
-    engine: &mut rhai::Engine,
-    registry: &Registry,
-    shared: &Arc<RunShared>,
-    collector: &Arc<Collector>,
-) {
-    for step in registry.iter() {
-        let name = step.meta().name;
-        let (s, st, c) = (shared.clone(), step.clone(), collector.clone());
-        engine.register_fn(name, move |args: Dynamic| -> Dynamic {
-            if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(&args) {
-                let ctx = StepCtx { run: s.clone(), step: name.to_string(), changes: Vec::new() };
-                for read in st.reads(json, &ctx) {
-                    c.add(read);
-                }
-            }
-            Dynamic::from_map(rhai::Map::new())
-        });
-        engine.register_fn(name, || Dynamic::from_map(rhai::Map::new()));
-    }
-    engine.register_fn("step", |ctx: NativeCallContext, _name: &str, body: FnPtr| -> Dynamic {
-        body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)
-    });
-    engine.register_fn("with_check_mode", |ctx: NativeCallContext, body: FnPtr| -> Dynamic {
-        body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)
-    });
-    let mut sf = rhai::Module::new();
-    let c = collector.clone();
-    sf.set_native_fn("query", move |soql: &str| {
-        c.add(Read::new("sf::query", soql));
-        Ok(rhai::Array::new())
-    });
-    sf.set_native_fn("get", |_: &str, _: &str| Ok(Dynamic::from_map(rhai::Map::new())));
-    sf.set_native_fn("create", |_: &str, _: rhai::Map| Ok(String::new()));
-    sf.set_native_fn("update", |_: &str, _: &str, _: rhai::Map| Ok(()));
-    sf.set_native_fn("delete", |_: &str, _: &str| Ok(()));
-    engine.register_static_module("sf", sf.into());
-    engine.on_print(|_| {});
-    engine.on_debug(|_, _, _| {});
 }

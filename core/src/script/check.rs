@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use rhai::{AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, Position, Stmt};
 
-use super::bindings::SF_FUNCTIONS;
+use super::bindings::{PLAYBOOK_FUNCTIONS, sf_function_names};
 use super::engine::{IMPORT_CYCLE_HINT, Playbook, constants_scope_for_compile, cycle, hardened_engine, import_path};
 use crate::diagnostic::{Location, MAX_MESSAGE, PlaybookError, cut_line, diagnose};
 use crate::sandbox::{self, Budget};
@@ -57,10 +57,13 @@ impl Playbook {
                         self.finding(code, message, help, source, *pos)
                     };
                     if namespace == "sf" {
-                        if !SF_FUNCTIONS.contains(&name) {
+                        if !sf_function_names().any(|f| f == name) {
                             findings.push(at(
                                 format!("`sf::{name}` is not a function of the sf module"),
-                                Some(format!("the sf module has: {}", SF_FUNCTIONS.join(", "))),
+                                Some(format!(
+                                    "the sf module has: {}",
+                                    sf_function_names().collect::<Vec<_>>().join(", ")
+                                )),
                                 "runner::playbook::unknown_function",
                             ));
                         }
@@ -158,20 +161,9 @@ fn known_functions(engine: &Engine, registry: &Registry) -> BTreeSet<String> {
         .into_iter()
         .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_string()))
         .collect();
-    // Keywords the parser turns into calls.
-    for keyword in [
-        "print",
-        "debug",
-        "type_of",
-        "Fn",
-        "call",
-        "curry",
-        "is_def_var",
-        "is_def_fn",
-        "is_shared",
-        "step",
-        "with_check_mode",
-    ] {
+    // Keywords the parser turns into calls, and runner's own playbook functions.
+    let keywords = ["print", "debug", "type_of", "Fn", "call", "curry", "is_def_var", "is_def_fn", "is_shared"];
+    for keyword in keywords.iter().chain(PLAYBOOK_FUNCTIONS) {
         known.insert(keyword.to_string());
     }
     known.extend(registry.names().map(str::to_string));
