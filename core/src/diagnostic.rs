@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use miette::{Diagnostic, LabeledSpan, SourceCode};
 use rhai::{EvalAltResult, Position};
 
-use crate::report::FailureInfo;
 use crate::sandbox;
 
 /// The text of every file a playbook has loaded, by display name, for diagnostics.
@@ -176,17 +175,6 @@ impl PlaybookError {
 
     pub fn internal(message: String) -> Self {
         PlaybookError::plain("runner::internal", message)
-    }
-
-    pub fn info(&self) -> FailureInfo {
-        FailureInfo {
-            code: self.code.clone(),
-            message: self.message.clone(),
-            error_code: None,
-            fields: Vec::new(),
-            hint: self.help.clone(),
-            location: self.location.as_ref().map(|l| l.to_string()),
-        }
     }
 }
 

@@ -89,6 +89,26 @@ pub struct FailureInfo {
     pub location: Option<String>,
 }
 
+impl crate::diagnostic::PlaybookError {
+    /// The error as a report shows it.
+    pub fn info(&self) -> FailureInfo {
+        FailureInfo::from(self)
+    }
+}
+
+impl From<&crate::diagnostic::PlaybookError> for FailureInfo {
+    fn from(error: &crate::diagnostic::PlaybookError) -> Self {
+        FailureInfo {
+            code: error.code.clone(),
+            message: error.message.clone(),
+            error_code: None,
+            fields: Vec::new(),
+            hint: error.help.clone(),
+            location: error.location.as_ref().map(|l| l.to_string()),
+        }
+    }
+}
+
 /// One line of the run: a native step, an `sf::` call, a playbook-defined step, or the
 /// playbook's own failure.
 #[derive(Debug, Clone, Serialize)]

@@ -173,7 +173,7 @@ pub async fn run_playbook(
     let (failure, error, diagnostic) = match outcome {
         Ok(()) => (None, None, None),
         Err(err) => {
-            let mut info = err.info();
+            let mut info = FailureInfo::from(&err);
             redact_failure_info(&mut info);
             (Some(OrgFailure::Playbook), Some(info), Some(Arc::new(err)))
         }
