@@ -11,6 +11,7 @@
 //! - [`totp`]: the sync user's TOTP secret, its codes and otpauth URI.
 
 pub mod client;
+pub mod codes;
 pub mod credentials;
 pub mod diagnostic;
 pub mod facts;
