@@ -13,10 +13,10 @@ pub enum Outcome {
     /// Every org ran its playbook to the end; any other command did what it was asked.
     Done,
     /// The playbook stopped on an error in at least one org (a step failed, an uncaught `throw`, drift found by
-    /// an audit, a write that could not be journaled). Only `play` ends so.
+    /// an audit, a journal that cannot be opened or written). Only `play` ends so.
     PlaybookStopped,
-    /// The command line was wrong, or a file or folder it names (or needs, such as the journal's) cannot be used:
-    /// `init`, `credentials show`, `totp code`, `--journal`.
+    /// The command line was wrong, or a file or folder it names cannot be used: `init`, `credentials show`,
+    /// `totp code`, `sim serve --token-file`.
     BadInput,
     /// The playbook does not compile, or `check` found problems. No org was touched.
     InvalidPlaybook,
@@ -79,7 +79,8 @@ mod tests {
         for (outcome, expected) in table {
             assert_eq!(code(outcome), expected, "{outcome:?}");
             // Every code has its row in the README's table (130 and 143 share one).
-            assert!(readme.contains(&format!("| {expected} |")) || readme.contains(&format!("{expected}, ")), "{expected}");
+            let row = [format!("| {expected} |"), format!("| {expected}, "), format!(", {expected} |")];
+            assert!(row.iter().any(|row| readme.contains(row.as_str())), "no row for {expected} in the README");
         }
         // The interrupt statuses agree with what core says a signal's status is.
         for cause in [Cause::Sigint, Cause::Sigterm, Cause::BrokenPipe] {

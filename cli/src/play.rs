@@ -172,10 +172,11 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
-        // No org was touched: the file, or the state folder it goes in, cannot be used.
+        // As a journal that fails mid-run: the run stops before its first write (the README's promise since
+        // journals exist), though no org was touched.
         Err(err) => {
             eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-            return Outcome::BadInput;
+            return Outcome::PlaybookStopped;
         }
     };
     let human = Arc::new(HumanOutput::new(targets.len() > 1, args.check));
