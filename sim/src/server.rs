@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::core::{Core, Request, SimResponse, dispatch, versions_up_to};
-use crate::{SimConfig, oauth, seed, soap, storeconnect};
+use crate::{SimConfig, oauth, seed, seed_file, soap, storeconnect};
 
 pub const DEFAULT_API_LIMIT: u64 = 15_000;
 
@@ -76,9 +76,10 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: SimConfig, instance_url: String) -> Self {
+    /// The seeded org, with the config's seed files applied.
+    pub fn new(config: SimConfig, instance_url: String) -> Result<Self, seed_file::SeedFileError> {
         let seed = seed::build_on(config.scenario, &random_pod());
-        let core = Core {
+        let mut core = Core {
             org: seed.org,
             org_id: seed.org_id,
             admin_id: seed.admin_id,
@@ -90,6 +91,9 @@ impl Shared {
             instance_url,
             api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
         };
+        for file in &config.seed_files {
+            seed_file::apply(&mut core, file)?;
+        }
         let mut tokens = IndexMap::new();
         tokens.insert(config.token.clone(), 0);
         let console = storeconnect::Console::seeded(&core.org);
@@ -101,12 +105,12 @@ impl Shared {
             usage: 0,
             rng: StdRng::seed_from_u64(config.faults.seed),
         };
-        Shared {
+        Ok(Shared {
             config,
             state: Mutex::new(state),
             api_calls: AtomicU64::new(0),
             faults_paused: std::sync::atomic::AtomicBool::new(false),
-        }
+        })
     }
 
     /// The state; a poisoned lock still holds a consistent org (writes are atomic
