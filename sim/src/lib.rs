@@ -39,21 +39,23 @@ pub mod soql;
 
 mod access;
 mod composite;
-mod core;
 mod describe;
 mod dml;
 mod error;
 mod jwt;
 mod oauth;
 mod password;
+mod rest;
 mod seed;
 mod seed_file;
 mod server;
 mod soap;
+mod state;
 mod storeconnect;
 mod timezones;
 mod tls;
 mod util;
+mod wire;
 
 use std::fmt;
 use std::net::SocketAddr;

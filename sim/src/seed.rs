@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::Scenario;
-use crate::core::{ProfileMeta, RecordTypeVisibility};
 use crate::dml::{blank_record, compute_names, derive_org};
 use crate::model::{FieldDef, FieldType, ObjectDef, Org, Schema};
+use crate::state::{ProfileMeta, RecordTypeVisibility};
 use crate::util;
 
 pub const INTEGRATION_PROFILE: &str = "Minimum Access - API Only Integrations";

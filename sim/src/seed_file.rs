@@ -13,10 +13,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::core::Core;
 use crate::dml;
 use crate::model::{FieldDef, FieldType, ObjectDef};
 use crate::seed;
+use crate::state::OrgState;
 
 /// A seed file: objects to add, fields to add to existing objects, records to insert,
 /// applied in that order after the scenario's seed.
@@ -239,28 +239,28 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Applies a seed file to a freshly seeded org.
-pub fn apply(core: &mut Core, file: &SeedFile) -> Result<(), SeedFileError> {
+pub fn apply(org_state: &mut OrgState, file: &SeedFile) -> Result<(), SeedFileError> {
     let fail = |at: String, message: String| SeedFileError { source: file.source.clone(), at, line: None, message };
     // Objects first, then their fields, so that references between new objects resolve
     // whatever their order in the file.
     for (i, object) in file.objects.iter().enumerate() {
         let at = format!("objects[{i}] ({})", object.name);
-        let def = new_object(core, object).map_err(|m| fail(at.clone(), m))?;
-        core.org.schema.add(def);
+        let def = new_object(org_state, object).map_err(|m| fail(at.clone(), m))?;
+        org_state.org.schema.add(def);
     }
     for (i, object) in file.objects.iter().enumerate() {
         for (j, field) in object.fields.iter().enumerate() {
             let at = format!("objects[{i}].fields[{j}] ({}.{})", object.name, field.name);
-            add_field(core, &object.name, field).map_err(|m| fail(at, m))?;
+            add_field(org_state, &object.name, field).map_err(|m| fail(at, m))?;
         }
     }
     for (i, extra) in file.fields.iter().enumerate() {
         let at = format!("fields[{i}] ({}.{})", extra.object, extra.field.name);
-        add_field(core, &extra.object, &extra.field).map_err(|m| fail(at, m))?;
+        add_field(org_state, &extra.object, &extra.field).map_err(|m| fail(at, m))?;
     }
     for object in &file.objects {
-        if let Some(def) = core.org.schema.definition(&object.name).cloned() {
-            seed::add_entity_definition(&mut core.org, &def, &core.admin_id);
+        if let Some(def) = org_state.org.schema.definition(&object.name).cloned() {
+            seed::add_entity_definition(&mut org_state.org, &def, &org_state.admin_id);
         }
     }
     let mut refs: Vec<(String, String)> = Vec::new();
@@ -268,10 +268,11 @@ pub fn apply(core: &mut Core, file: &SeedFile) -> Result<(), SeedFileError> {
         let at = format!("records[{i}] ({})", record.object);
         let mut body = Map::new();
         for (key, value) in &record.fields {
-            let resolved = resolve(core, &refs, value).map_err(|m| fail(format!("records[{i}].fields.{key}"), m))?;
+            let resolved =
+                resolve(org_state, &refs, value).map_err(|m| fail(format!("records[{i}].fields.{key}"), m))?;
             body.insert(key.clone(), resolved);
         }
-        let id = dml::insert(core, &record.object, &body, None).map_err(|e| fail(at.clone(), e.to_string()))?;
+        let id = dml::insert(org_state, &record.object, &body, None).map_err(|e| fail(at.clone(), e.to_string()))?;
         if let Some(name) = &record.reference {
             if name == "admin" || name.is_empty() || name.contains(['.', '=', '@']) {
                 return Err(fail(at, format!("`{name}` cannot be a ref: it is reserved or has `.`, `=` or `@`")));
@@ -292,11 +293,11 @@ fn is_api_name(name: &str) -> bool {
         && !name.ends_with('_')
 }
 
-fn new_object(core: &Core, object: &SeedObject) -> Result<ObjectDef, String> {
+fn new_object(org_state: &OrgState, object: &SeedObject) -> Result<ObjectDef, String> {
     if !is_api_name(&object.name) {
         return Err(format!("`{}` is not an API name (letters, digits and _, starting with a letter)", object.name));
     }
-    if let Some(existing) = core.org.schema.definition(&object.name) {
+    if let Some(existing) = org_state.org.schema.definition(&object.name) {
         return Err(format!(
             "the org already has an object {}: add fields to it under `fields` instead",
             existing.name
@@ -306,7 +307,7 @@ fn new_object(core: &Core, object: &SeedObject) -> Result<ObjectDef, String> {
     if prefix.len() != 3 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!("the key prefix `{prefix}` must be three letters or digits"));
     }
-    if let Some(owner) = core.org.schema.by_key_prefix(prefix) {
+    if let Some(owner) = org_state.org.schema.by_key_prefix(prefix) {
         return Err(format!("the key prefix `{prefix}` is already used by {}", owner.name));
     }
     let mut def = ObjectDef::new(&object.name, prefix, object.setup);
@@ -331,8 +332,8 @@ fn new_object(core: &Core, object: &SeedObject) -> Result<ObjectDef, String> {
     Ok(def)
 }
 
-fn add_field(core: &mut Core, object: &str, field: &SeedField) -> Result<(), String> {
-    let Some(target_object) = core.org.schema.definition(object) else {
+fn add_field(org_state: &mut OrgState, object: &str, field: &SeedField) -> Result<(), String> {
+    let Some(target_object) = org_state.org.schema.definition(object) else {
         return Err(format!("the org has no object {object}"));
     };
     if !is_api_name(&field.name) {
@@ -357,7 +358,7 @@ fn add_field(core: &mut Core, object: &str, field: &SeedField) -> Result<(), Str
     match (field.ty, &field.reference_to) {
         (FieldType::Reference, None) => return Err("a reference field needs `reference_to`".to_string()),
         (FieldType::Reference, Some(target)) => {
-            let Some(target_def) = core.org.schema.definition(target) else {
+            let Some(target_def) = org_state.org.schema.definition(target) else {
                 return Err(format!("`reference_to` names {target}, which the org does not have"));
             };
             def.reference_to = vec![target_def.name.clone()];
@@ -398,31 +399,31 @@ fn add_field(core: &mut Core, object: &str, field: &SeedField) -> Result<(), Str
         }
         def.default = Some(default.clone());
     }
-    core.org.add_field(object, def);
+    org_state.org.add_field(object, def);
     Ok(())
 }
 
 /// A field value with its `@` references replaced by ids.
-fn resolve(core: &Core, refs: &[(String, String)], value: &Value) -> Result<Value, String> {
+fn resolve(org_state: &OrgState, refs: &[(String, String)], value: &Value) -> Result<Value, String> {
     let Value::String(text) = value else { return Ok(value.clone()) };
     let Some(reference) = text.strip_prefix('@') else { return Ok(value.clone()) };
     if let Some(literal) = reference.strip_prefix('@') {
         return Ok(Value::String(format!("@{literal}")));
     }
     if reference == "admin" {
-        return Ok(Value::String(core.admin_id.clone()));
+        return Ok(Value::String(org_state.admin_id.clone()));
     }
     if let Some((path, wanted)) = reference.split_once('=') {
         let Some((object, field)) = path.split_once('.') else {
             return Err(format!("`{text}` is not `@Object.Field=value`"));
         };
-        let Some(def) = core.org.schema.definition(object) else {
+        let Some(def) = org_state.org.schema.definition(object) else {
             return Err(format!("`{text}`: the org has no object {object}"));
         };
         let Some(field_def) = def.field(field) else {
             return Err(format!("`{text}`: {} has no field {field}", def.name));
         };
-        let matches: Vec<&str> = core
+        let matches: Vec<&str> = org_state
             .org
             .records(&def.name)
             .filter(|r| match r.get(&field_def.name) {
