@@ -147,6 +147,10 @@ struct SimServeArgs {
     /// A file (mode 0600) holding a refresh token the token endpoint accepts.
     #[arg(long, conflicts_with = "refresh_token")]
     refresh_token_file: Option<PathBuf>,
+    /// A seed file (JSON, or TOML when named *.toml) of objects, fields and records
+    /// added after the scenario's seed; repeatable, applied in order.
+    #[arg(long, value_name = "FILE")]
+    seed_file: Vec<PathBuf>,
 }
 
 /// The command line as clap sees it, under the running binary's name.
@@ -282,6 +286,15 @@ async fn sim_serve(args: SimServeArgs) -> Outcome {
             Ok(pem) => config.jwt_certificates.push(pem),
             Err(err) => {
                 eprintln!("{}: cannot read the JWT certificate {}: {err}", brand::name(), path.display());
+                return Outcome::BadInput;
+            }
+        }
+    }
+    for path in &args.seed_file {
+        match runner_sim::SeedFile::load(path) {
+            Ok(file) => config.seed_files.push(file),
+            Err(err) => {
+                eprintln!("{}: {err}", brand::name());
                 return Outcome::BadInput;
             }
         }
