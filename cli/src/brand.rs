@@ -77,7 +77,10 @@ mod tests {
     fn command_lines_name_the_running_binary() {
         let cases = [
             ("`runner steps create_user` lists its parameters", "`acme-runner steps create_user` lists its parameters"),
-            ("set it up first: runner play setup.rhai --var x=1", "set it up first: acme-runner play setup.rhai --var x=1"),
+            (
+                "set it up first: runner play setup.rhai --var x=1",
+                "set it up first: acme-runner play setup.rhai --var x=1",
+            ),
             ("(`runner credentials show --file F`)", "(`acme-runner credentials show --file F`)"),
             ("runner init does not write through links", "acme-runner init does not write through links"),
             ("runner check; runner steps", "acme-runner check; acme-runner steps"),

@@ -185,7 +185,7 @@ pub(crate) fn run(ctx: &Context, args: Vec<std::ffi::OsString>) -> Outcome {
             Command::Play(args) => play::play(ctx, args).await,
             Command::Check { playbooks } => play::check(ctx, &playbooks),
             Command::Steps { name } => output::steps(&ctx.steps, name.as_deref()),
-            Command::Sim { command: SimCommand::Serve(args) } => sim_serve(args).await,
+            Command::Sim { command: SimCommand::Serve(args) } => sim_serve(ctx, args).await,
             Command::Totp { command: TotpCommand::Code { secret_file } } => credentials::totp_code(&secret_file),
             Command::Credentials { command: CredentialsCommand::Show { file, json } } => credentials::show(&file, json),
             Command::Playbooks => {
@@ -239,8 +239,14 @@ fn sim_secret(value: Option<String>, file: Option<&std::path::Path>, what: &str)
     }
 }
 
-async fn sim_serve(args: SimServeArgs) -> Outcome {
-    let mut config = runner_sim::SimConfig { port: args.port, scenario: args.scenario, ..Default::default() };
+async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
+    // The binary's own seeds first, so that a --seed-file may add records to the objects they add.
+    let mut config = runner_sim::SimConfig {
+        port: args.port,
+        scenario: args.scenario,
+        seed_files: ctx.sim_seeds.clone(),
+        ..Default::default()
+    };
     let secrets = (
         sim_secret(args.token, args.token_file.as_deref(), "token"),
         sim_secret(args.client_secret, args.client_secret_file.as_deref(), "client secret"),

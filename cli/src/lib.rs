@@ -69,6 +69,7 @@ pub struct Runner {
     version: Option<&'static str>,
     steps: Registry,
     playbooks: Vec<(&'static str, &'static str)>,
+    sim_seeds: Vec<&'static str>,
 }
 
 impl Default for Runner {
@@ -80,7 +81,14 @@ impl Default for Runner {
 impl Runner {
     /// A command named `runner`, with no native step and no built-in playbook until given some.
     pub fn new() -> Self {
-        Runner { name: brand::DEFAULT, about: None, version: None, steps: Registry::new(), playbooks: Vec::new() }
+        Runner {
+            name: brand::DEFAULT,
+            about: None,
+            version: None,
+            steps: Registry::new(),
+            playbooks: Vec::new(),
+            sim_seeds: Vec::new(),
+        }
     }
 
     /// The binary's name, as users type it: shown in its help, its completions and every message that says
@@ -127,6 +135,14 @@ impl Runner {
         self
     }
 
+    /// Adds a seed file (JSON, as `runner sim serve --seed-file` takes) that every simulated org of this binary
+    /// gets after its scenario's seed, in `play --org sim` and `sim serve`: the objects and records the binary's
+    /// own steps work on, where runner's seed lacks them.
+    pub fn sim_seed(mut self, json: &'static str) -> Self {
+        self.sim_seeds.push(json);
+        self
+    }
+
     /// Runs the command the process's arguments name.
     pub fn run(self) -> ExitCode {
         self.run_from(std::env::args_os()).into()
@@ -146,6 +162,21 @@ impl Runner {
         }
         brand::set(self.name);
         harden_process();
+        let mut sim_seeds = Vec::new();
+        for (index, json) in self.sim_seeds.iter().enumerate() {
+            match runner_sim::SeedFile::from_json(json) {
+                Ok(seed) => sim_seeds.push(seed),
+                // The binary was built with it: its builder's mistake, not the user's input.
+                Err(err) => {
+                    eprintln!(
+                        "{}: the built-in seed file #{} of the simulated org is refused: {err}",
+                        self.name,
+                        index + 1
+                    );
+                    return Outcome::Internal;
+                }
+            }
+        }
         let ctx = Context {
             name: self.name,
             about: self.about,
@@ -154,6 +185,7 @@ impl Runner {
             // Core reads built-in playbooks, and the modules they import, from a 'static table; made once per
             // process, by the one call that runs a command.
             playbooks: Vec::leak(self.playbooks),
+            sim_seeds,
         };
         commands::run(&ctx, args.into_iter().map(Into::into).collect())
     }
@@ -166,6 +198,7 @@ pub(crate) struct Context {
     pub version: Option<&'static str>,
     pub steps: Registry,
     pub playbooks: &'static [(&'static str, &'static str)],
+    pub sim_seeds: Vec<runner_sim::SeedFile>,
 }
 
 /// Before anything holds a secret: no core dump (it would hold the access token), and

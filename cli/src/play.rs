@@ -195,7 +195,8 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
         let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
         let options = RunOptions { vars, ..options.clone() };
-        let connect_options = ConnectOptions { request_timeout: args.request_timeout };
+        let connect_options =
+            ConnectOptions { request_timeout: args.request_timeout, sim_seeds: ctx.sim_seeds.clone() };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (index, run_one(label, target, playbook, registry, options, connect_options).await)

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-pub use runner_sim::{Scenario, SimConfig, SimHandle};
+pub use runner_sim::{Scenario, SeedFile, SimConfig, SimHandle};
 use serde_json::Value;
 
-pub use crate::engine::{OrgReport, Registry};
 use crate::engine::{Auth, ClientOptions, Journal, OrgFacts, Playbook, RunOptions, SfClient, run_playbook};
+pub use crate::engine::{OrgReport, Registry};
 
 /// The REST API version the harness reads with.
 pub const API: &str = "v62.0";
@@ -49,7 +49,17 @@ impl TestOrg {
         TestOrg::start_with(SimConfig::default()).await
     }
 
-    /// An org seeded as `config` says: a scenario, faults, extra objects and records.
+    /// The default org, with the objects, fields and records of these seed files added (JSON, or TOML when
+    /// named `*.toml`; see [`SeedFile`]).
+    pub async fn seeded(seed_files: &[&Path]) -> TestOrg {
+        let seed_files = seed_files
+            .iter()
+            .map(|path| SeedFile::load(path).unwrap_or_else(|e| panic!("the seed file {}: {e}", path.display())))
+            .collect();
+        TestOrg::start_with(SimConfig { seed_files, ..SimConfig::default() }).await
+    }
+
+    /// An org seeded as `config` says: a scenario, seed files, faults.
     pub async fn start_with(config: SimConfig) -> TestOrg {
         let sim = runner_sim::start(config).await.unwrap_or_else(|e| panic!("the simulated org starts: {e}"));
         let journal_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temporary folder for the journal: {e}"));
