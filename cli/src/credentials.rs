@@ -10,10 +10,10 @@ use runner_core::credentials::{self, Credentials, CredentialsError};
 use runner_core::totp;
 use serde_json::json;
 
-use crate::exit;
+use crate::exit::Outcome;
 
 /// `runner credentials show --file F [--json]`.
-pub fn show(file: &Path, as_json: bool) -> u8 {
+pub fn show(file: &Path, as_json: bool) -> Outcome {
     let credentials = match Credentials::load(file) {
         Ok(Some(credentials)) => credentials,
         Ok(None) => return refuse(CredentialsError::Missing { path: file.to_owned() }),
@@ -30,12 +30,12 @@ pub fn show(file: &Path, as_json: bool) -> u8 {
             "valid_for_s": valid_for,
             "login_url": credentials.login_url,
         });
-        println!("{document}");
-        return exit::OK;
+        crate::stdout::secret_line(format_args!("{document}"));
+        return Outcome::Done;
     }
-    println!("username:   {}", credentials.username);
+    crate::stdout::secret_line(format_args!("username:   {}", credentials.username));
     match credentials.expose_password() {
-        Some(password) => println!("password:   {password}"),
+        Some(password) => crate::stdout::secret_line(format_args!("password:   {password}")),
         None => println!("password:   none yet (runner's set_password step sets one and keeps it in this file)"),
     }
     match (code, valid_for) {
@@ -43,26 +43,26 @@ pub fn show(file: &Path, as_json: bool) -> u8 {
         _ => println!("totp code:  none yet (runner's verify step registers an authenticator and keeps it here)"),
     }
     println!("login url:  {}", credentials.login_url);
-    exit::OK
+    Outcome::Done
 }
 
 /// `runner totp code --secret-file F`: a credentials file, or a TOTP secret file of an older runner.
-pub fn totp_code(file: &Path) -> u8 {
+pub fn totp_code(file: &Path) -> Outcome {
     match credentials::read_totp_secret(file) {
         Ok(secret) => {
             let now = unix_now();
-            println!("{}", totp::code_at(&secret, now));
+            crate::stdout::secret_line(format_args!("{}", totp::code_at(&secret, now)));
             eprintln!("valid for {} more second(s)", totp::valid_for(now));
-            exit::OK
+            Outcome::Done
         }
         Err(err) => refuse(err),
     }
 }
 
 /// A file that can't be used is bad input, like a bad option: exit 2, not 1 (which says a playbook stopped).
-fn refuse(err: CredentialsError) -> u8 {
+fn refuse(err: CredentialsError) -> Outcome {
     eprintln!("{:?}", miette::Report::new(err));
-    exit::USAGE
+    Outcome::BadInput
 }
 
 fn unix_now() -> u64 {

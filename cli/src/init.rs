@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 
 use miette::Report;
 
-use crate::{builtin, exit};
+use crate::exit::Outcome;
+
+/// The playbooks to copy: (path relative to DIR, text).
+type Files = [(&'static str, &'static str)];
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum InitError {
@@ -89,9 +92,9 @@ fn folders(dir: &Path, relative: &Path) -> Vec<PathBuf> {
 }
 
 /// Checks every path first; answers the files that already exist.
-fn preflight(dir: &Path) -> Result<Vec<PathBuf>, InitError> {
+fn preflight(files: &Files, dir: &Path) -> Result<Vec<PathBuf>, InitError> {
     let mut existing = Vec::new();
-    for (relative, _) in builtin::FILES {
+    for (relative, _) in files {
         let file = dir.join(relative);
         for folder in folders(dir, Path::new(relative)) {
             match look(&folder)? {
@@ -162,36 +165,40 @@ fn write_one(dir: &Path, relative: &str, text: &str, force: bool) -> Result<Path
     Ok(file)
 }
 
-fn copy(dir: &Path, force: bool) -> Result<(), InitError> {
-    let existing = preflight(dir)?;
+fn copy(files: &Files, dir: &Path, force: bool) -> Result<(), InitError> {
+    let existing = preflight(files, dir)?;
     if !existing.is_empty() && !force {
         return Err(InitError::Exists { files: existing });
     }
-    for (relative, text) in builtin::FILES {
+    for (relative, text) in files {
         let file = write_one(dir, relative, text, force)?;
         println!("wrote {}", file.display());
     }
     Ok(())
 }
 
-/// `runner init DIR [--force]`.
-pub fn init(dir: &Path, force: bool) -> u8 {
+/// `runner init DIR [--force]`: copies the binary's built-in playbooks.
+pub fn init(files: &Files, dir: &Path, force: bool) -> Outcome {
     // Without a trailing `/`: `scripts/` would resolve a link named scripts before it could be seen as one.
     let dir: PathBuf = dir.components().collect();
     let dir = dir.as_path();
-    match copy(dir, force) {
+    match copy(files, dir, force) {
         Ok(()) => {
-            println!("Run one with: runner play {}/setup.rhai --check --var username=… --var email=…", dir.display());
-            exit::OK
+            let dir = dir.display();
+            match crate::builtin::listed(files).next() {
+                Some(("setup.rhai", _)) => {
+                    println!("Run one with: runner play {dir}/setup.rhai --check --var username=… --var email=…")
+                }
+                Some((first, _)) => println!("Run one with: runner play {dir}/{first} --check"),
+                None => {}
+            }
+            Outcome::Done
         }
         Err(err) => {
-            // Refusing a link is about what the command line names, as are the other refusals of a path.
-            let code = match err {
-                InitError::Exists { .. } | InitError::Io { .. } => exit::PLAYBOOK_FAILED,
-                _ => exit::USAGE,
-            };
+            // Every refusal is about the folder the command line names, never a playbook that stopped: files in
+            // the way, a link, a folder that cannot be written.
             eprintln!("{:?}", Report::new(err));
-            code
+            Outcome::BadInput
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 pub fn watch(interrupt: Interrupt) {
     let (Ok(mut sigint), Ok(mut sigterm)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
         // Without handlers the default stays: a signal ends runner as it ends any program.
-        eprintln!("runner: cannot listen for SIGINT and SIGTERM; a signal will end the run abruptly");
+        eprintln!("{}: cannot listen for SIGINT and SIGTERM; a signal will end the run abruptly", crate::brand::name());
         return;
     };
     tokio::spawn(async move {
@@ -24,14 +24,14 @@ pub fn watch(interrupt: Interrupt) {
             };
             if interrupt.raise(cause) {
                 eprintln!(
-                    "runner: {} received: finishing the request in flight, sending no further write (again to stop \
-                     at once)",
+                    "{}: {} received: finishing the request in flight, sending no further write (again to stop at \
+                     once)",
+                    crate::brand::name(),
                     cause.describe()
                 );
             } else {
-                let code = interrupt.cause().unwrap_or(cause).exit_code();
-                eprintln!("runner: {} received again: stopping now", cause.describe());
-                std::process::exit(i32::from(code));
+                eprintln!("{}: {} received again: stopping now", crate::brand::name(), cause.describe());
+                crate::exit::now(crate::exit::Outcome::Interrupted(interrupt.cause().unwrap_or(cause)));
             }
         }
     });

@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
-use runner_core::report::{OrgReport, Outcome, StepRecord};
-use runner_core::run::RunObserver;
 use serde_json::json;
 
+use crate::engine::{FailureInfo, OrgReport, ParamDoc, Registry, RunObserver, StepOutcome as Outcome, StepRecord};
 use crate::exit;
 
 /// Prints one line per step or call as it finishes, and the recap per org.
@@ -147,7 +146,7 @@ pub fn render_json(status: u8, reports: &[OrgReport], warnings: &[String]) -> St
 
 /// The `--json` document when the playbook is invalid and no org was touched: the sf
 /// CLI's error envelope (`status`, `name`, `message`), with every finding in `result`.
-pub fn render_invalid_json(status: u8, findings: &[runner_core::report::FailureInfo]) -> String {
+pub fn render_invalid_json(status: u8, findings: &[FailureInfo]) -> String {
     let document = json!({
         "status": status,
         "name": "InvalidPlaybook",
@@ -158,21 +157,21 @@ pub fn render_invalid_json(status: u8, findings: &[runner_core::report::FailureI
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| format!("{{\"status\":{status}}}"))
 }
 
-/// `runner steps [NAME]`.
-pub fn steps(name: Option<&str>) -> u8 {
-    let registry = runner_steps::registry();
+/// `runner steps [NAME]`: the steps of the binary that runs.
+pub fn steps(registry: &Registry, name: Option<&str>) -> exit::Outcome {
     let Some(name) = name else {
         for step in registry.iter() {
             let meta = step.meta();
             println!("{:<24} {}", meta.name, meta.summary);
         }
         println!("\n`runner steps NAME` shows a step's parameters.");
-        return exit::OK;
+        return exit::Outcome::Done;
     };
     let Some(step) = registry.get(name) else {
         let names: Vec<&str> = registry.names().collect();
-        eprintln!("runner: there is no step `{name}`; the steps are: {}", names.join(", "));
-        return exit::USAGE;
+        let names = if names.is_empty() { "none in this build".to_string() } else { names.join(", ") };
+        eprintln!("{}: there is no step `{name}`; the steps are: {names}", crate::brand::name());
+        return exit::Outcome::BadInput;
     };
     let meta = step.meta();
     println!("{} — {}\n", meta.name, meta.summary);
@@ -192,10 +191,10 @@ pub fn steps(name: Option<&str>) -> u8 {
         println!("  {:<18} {}", "", param.doc);
     }
     println!("\nUsage in a playbook:\n  {}(#{{ {} }});", meta.name, example_args(step.params()));
-    exit::OK
+    exit::Outcome::Done
 }
 
-fn example_args(params: &[runner_core::step::ParamDoc]) -> String {
+fn example_args(params: &[ParamDoc]) -> String {
     let required: Vec<String> = params.iter().filter(|p| p.required).map(|p| format!("{}: …", p.name)).collect();
     if required.is_empty() { "…".to_string() } else { required.join(", ") }
 }

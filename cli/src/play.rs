@@ -7,15 +7,15 @@ use std::time::Instant;
 use clap::Args;
 use indexmap::IndexMap;
 use miette::Report;
-use runner_core::facts::OrgFacts;
 use runner_core::interrupt::{Cause, Interrupt};
-use runner_core::journal::Journal;
-use runner_core::playbook::{Playbook, PlaybookError};
-use runner_core::report::{FailureInfo, OrgFailure, OrgReport};
-use runner_core::run::{RunObserver, RunOptions, connect_failure_report, run_playbook};
 use tokio::sync::Semaphore;
 
-use crate::exit;
+use crate::Context;
+use crate::engine::{
+    FailureInfo, Journal, Limits, OrgFacts, OrgFailure, OrgReport, Playbook, PlaybookError, Registry, RunObserver,
+    RunOptions, connect_failure_report, run_playbook,
+};
+use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
 use crate::target::{ConnectOptions, Target, connect};
 
@@ -71,7 +71,7 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 }
 
 /// Finds a playbook: a file that exists, else a built-in one of that name.
-pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
+pub fn load_playbook(ctx: &Context, name: &str) -> Result<Playbook, PlaybookError> {
     let path = Path::new(name);
     if path.is_file() {
         return Playbook::load_file(path);
@@ -84,8 +84,8 @@ pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
         .with_help("give the playbook's .rhai file, e.g. scripts/setup.rhai"));
     }
     let builtin = name.trim_start_matches("./").trim_start_matches("scripts/");
-    if let Some(entry) = crate::builtin::find(builtin) {
-        return Playbook::load_embedded(crate::builtin::FILES, entry);
+    if let Some(entry) = crate::builtin::find(ctx.playbooks, builtin) {
+        return Playbook::load_embedded(ctx.playbooks, entry);
     }
     Err(PlaybookError::plain(
         "runner::playbook::not_found",
@@ -94,17 +94,16 @@ pub fn load_playbook(name: &str) -> Result<Playbook, PlaybookError> {
     .with_help("`runner playbooks` lists the built-in playbooks"))
 }
 
-pub fn check(playbooks: &[String]) -> u8 {
-    let registry = runner_steps::registry();
+pub fn check(ctx: &Context, playbooks: &[String]) -> Outcome {
     let mut findings = 0usize;
     for name in playbooks {
-        match load_playbook(name) {
+        match load_playbook(ctx, name) {
             Err(err) => {
                 findings += 1;
                 eprintln!("{:?}", Report::new(err));
             }
             Ok(playbook) => {
-                let found = playbook.check(&registry);
+                let found = playbook.check(&ctx.steps);
                 findings += found.len();
                 for finding in found {
                     eprintln!("{:?}", Report::new(finding));
@@ -116,21 +115,21 @@ pub fn check(playbooks: &[String]) -> u8 {
         }
     }
     if findings == 0 {
-        exit::OK
+        Outcome::Done
     } else {
         eprintln!("{findings} finding(s)");
-        exit::INVALID_PLAYBOOK
+        Outcome::InvalidPlaybook
     }
 }
 
-pub async fn play(args: PlayArgs) -> u8 {
+pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     // From here on SIGINT, SIGTERM and a closed stdout stop the runs cleanly (see crate::interrupt).
     let interrupt = Interrupt::default();
     crate::interrupt::watch(interrupt.clone());
     crate::stdout::stop_runs_on_close(interrupt.clone());
-    let registry = runner_steps::registry();
+    let registry = ctx.steps.clone();
     // Pre-flight before touching any org: a typo should not cost a half-run.
-    let findings = match load_playbook(&args.playbook) {
+    let findings = match load_playbook(ctx, &args.playbook) {
         Ok(playbook) => {
             let findings = playbook.check(&registry);
             if findings.is_empty() { Ok(playbook) } else { Err(findings) }
@@ -142,13 +141,13 @@ pub async fn play(args: PlayArgs) -> u8 {
         Err(findings) => {
             if args.json {
                 let infos: Vec<_> = findings.iter().map(PlaybookError::info).collect();
-                println!("{}", crate::output::render_invalid_json(exit::INVALID_PLAYBOOK, &infos));
+                println!("{}", crate::output::render_invalid_json(exit::code(Outcome::InvalidPlaybook), &infos));
             }
             for finding in findings {
                 eprintln!("{:?}", Report::new(finding));
             }
             eprintln!("the playbook has problems; no org was touched (`runner check {}`)", args.playbook);
-            return exit::INVALID_PLAYBOOK;
+            return Outcome::InvalidPlaybook;
         }
     };
     let mut targets = Vec::new();
@@ -157,7 +156,7 @@ pub async fn play(args: PlayArgs) -> u8 {
             Ok(target) => targets.push((org.clone(), target)),
             Err(err) => {
                 eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-                return exit::USAGE;
+                return Outcome::BadInput;
             }
         }
     }
@@ -167,15 +166,17 @@ pub async fn play(args: PlayArgs) -> u8 {
         Ok(vars) => vars,
         Err(err) => {
             eprintln!("{:?}", Report::new(*err));
-            return exit::USAGE;
+            return Outcome::BadInput;
         }
     };
     let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
+        // As a journal that fails mid-run: the run stops before its first write (the README's promise since
+        // journals exist), though no org was touched.
         Err(err) => {
             eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-            return exit::PLAYBOOK_FAILED;
+            return Outcome::PlaybookStopped;
         }
     };
     let human = Arc::new(HumanOutput::new(targets.len() > 1, args.check));
@@ -185,7 +186,7 @@ pub async fn play(args: PlayArgs) -> u8 {
         vars: IndexMap::new(),
         journal: Some(journal.clone()),
         observer: Some(observer),
-        limits: runner_core::sandbox::Limits { timeout: args.timeout, ..Default::default() },
+        limits: Limits { timeout: args.timeout, ..Default::default() },
         interrupt: interrupt.clone(),
     };
     let playbook = Arc::new(playbook);
@@ -194,29 +195,35 @@ pub async fn play(args: PlayArgs) -> u8 {
     for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
         let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
         let options = RunOptions { vars, ..options.clone() };
-        let connect_options = ConnectOptions { request_timeout: args.request_timeout };
+        let connect_options =
+            ConnectOptions { request_timeout: args.request_timeout, sim_seeds: ctx.sim_seeds.clone() };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (index, run_one(label, target, playbook, registry, options, connect_options).await)
         });
     }
     let mut reports: Vec<(usize, (OrgReport, Option<Report>))> = Vec::new();
+    let mut lost = false;
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(done) => reports.push(done),
-            Err(err) => eprintln!("runner: an org's run stopped unexpectedly: {err}"),
+            Err(err) => {
+                // Its report is gone with it: the run must not pass for having run to the end.
+                lost = true;
+                eprintln!("{}: an org's run stopped unexpectedly: {err}", ctx.name);
+            }
         }
     }
     reports.sort_by_key(|(index, _)| *index);
-    let mut code = exit_code(reports.iter().map(|(_, (r, _))| r));
+    let mut outcome = outcome_of(reports.iter().map(|(_, (r, _))| r));
     // A write whose result could not be journaled fails the run, even when it was the last.
     let journal_failure = journal.failure();
-    if journal_failure.is_some() && code == exit::OK {
-        code = exit::PLAYBOOK_FAILED;
+    if (journal_failure.is_some() || lost) && outcome == Outcome::Done {
+        outcome = Outcome::PlaybookStopped;
     }
     if args.json {
         let reports: Vec<OrgReport> = reports.into_iter().map(|(_, (r, _))| r).collect();
-        println!("{}", render_json(code, &reports, &[]));
+        println!("{}", render_json(exit::code(outcome), &reports, &[]));
         eprintln!("journal: {}", journal.path().display());
     } else {
         let several = reports.len() > 1;
@@ -235,17 +242,18 @@ pub async fn play(args: PlayArgs) -> u8 {
         eprintln!("{}", crate::output::redacted_report(&Report::new(failure)));
     }
     match interrupt.cause() {
-        Some(Cause::BrokenPipe) => Cause::BrokenPipe.exit_code(),
+        Some(Cause::BrokenPipe) => Outcome::Interrupted(Cause::BrokenPipe),
         Some(cause) => {
             eprintln!(
-                "runner: stopped by {}: no write was sent after it; {} lists every request sent. Run the playbook \
+                "{}: stopped by {}: no write was sent after it; {} lists every request sent. Run the playbook \
                  again to finish: it picks up where the org stands.",
+                ctx.name,
                 cause.describe(),
                 journal.path().display()
             );
-            cause.exit_code()
+            Outcome::Interrupted(cause)
         }
-        None => code,
+        None => outcome,
     }
 }
 
@@ -254,7 +262,7 @@ async fn run_one(
     label: String,
     target: Target,
     playbook: Arc<Playbook>,
-    registry: runner_core::step::Registry,
+    registry: Registry,
     options: RunOptions,
     connect_options: ConnectOptions,
 ) -> (OrgReport, Option<Report>) {
@@ -292,16 +300,17 @@ fn connect_failed<E: miette::Diagnostic + Send + Sync + 'static>(
     (report, Some(Report::new(err)))
 }
 
-fn exit_code<'a>(reports: impl Iterator<Item = &'a OrgReport>) -> u8 {
-    let mut code = exit::OK;
+/// How the orgs' runs ended, together: a stopped playbook anywhere outweighs an org not reached.
+fn outcome_of<'a>(reports: impl Iterator<Item = &'a OrgReport>) -> Outcome {
+    let mut outcome = Outcome::Done;
     for report in reports {
         match report.failure {
-            Some(OrgFailure::Playbook) => return exit::PLAYBOOK_FAILED,
-            Some(OrgFailure::Connect) => code = exit::CONNECT_FAILED,
+            Some(OrgFailure::Playbook) => return Outcome::PlaybookStopped,
+            Some(OrgFailure::Connect) => outcome = Outcome::Unreachable,
             None => {}
         }
     }
-    code
+    outcome
 }
 
 fn default_journal_path() -> PathBuf {

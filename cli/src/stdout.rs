@@ -12,6 +12,9 @@
 //!
 //! Any other error writing stdout (a full disk under `> file`) is said once on stderr and handled the same way.
 //! Writes to stderr ignore errors: there is nowhere left to report them.
+//!
+//! Being the one way out, this is also where messages get the running binary's name ([`crate::brand`]); only
+//! [`secret_line`] prints as is, as it prints what a file holds.
 
 use std::fmt;
 use std::io::{self, Write as _};
@@ -32,18 +35,32 @@ pub fn stop_runs_on_close(interrupt: Interrupt) {
 
 /// `println!`.
 pub fn line(args: fmt::Arguments<'_>) {
-    write(args, true);
+    write(&branded(args), true);
 }
 
 /// `print!`.
 pub fn text(args: fmt::Arguments<'_>) {
-    write(args, false);
+    write(&branded(args), false);
+}
+
+/// A line holding a secret or a username, which a rewrite must never alter (`credentials show`, `totp code`).
+pub fn secret_line(args: fmt::Arguments<'_>) {
+    write(&fmt::format(args), true);
 }
 
 /// `eprintln!`: best effort.
 pub fn error_line(args: fmt::Arguments<'_>) {
+    let text = branded(args);
     let mut err = io::stderr().lock();
-    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.write_all(b"\n"));
+}
+
+fn branded(args: fmt::Arguments<'_>) -> String {
+    let text = fmt::format(args);
+    match crate::brand::rewrite(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(rewritten) => rewritten,
+    }
 }
 
 /// Writes bytes produced elsewhere (shell completions) with the same handling.
@@ -58,12 +75,12 @@ pub fn bytes(bytes: &[u8]) {
     }
 }
 
-fn write(args: fmt::Arguments<'_>, newline: bool) {
+fn write(text: &str, newline: bool) {
     if CLOSED.load(Ordering::SeqCst) {
         return;
     }
     let mut out = io::stdout().lock();
-    let written = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    let written = out.write_all(text.as_bytes()).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
     if let Err(err) = written {
         drop(out);
         closed(&err);
@@ -75,12 +92,12 @@ fn closed(err: &io::Error) {
         return;
     }
     if err.kind() != io::ErrorKind::BrokenPipe {
-        error_line(format_args!("runner: cannot write to standard output ({err}); stopping"));
+        error_line(format_args!("{}: cannot write to standard output ({err}); stopping", crate::brand::name()));
     }
     match RUNS.get() {
         Some(runs) => {
             runs.raise(Cause::BrokenPipe);
         }
-        None => std::process::exit(i32::from(Cause::BrokenPipe.exit_code())),
+        None => crate::exit::now(crate::exit::Outcome::Interrupted(Cause::BrokenPipe)),
     }
 }

@@ -194,15 +194,18 @@ pub const CA_CERT_ENV: &str = "RUNNER_CA_CERT";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How runner talks to every org of a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// One request, every retry included (`--request-timeout`).
     pub request_timeout: Duration,
+    /// What an in-process simulated org (`sim`, `sim:SCENARIO`) is seeded with after its scenario: the objects
+    /// a binary's own steps work on.
+    pub sim_seeds: Vec<runner_sim::SeedFile>,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT }
+        ConnectOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT, sim_seeds: Vec::new() }
     }
 }
 
@@ -246,7 +249,11 @@ fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
 pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connection, TargetError> {
     match target {
         Target::Sim(scenario) => {
-            let config = runner_sim::SimConfig { scenario: *scenario, ..Default::default() };
+            let config = runner_sim::SimConfig {
+                scenario: *scenario,
+                seed_files: options.sim_seeds.clone(),
+                ..Default::default()
+            };
             let sim = runner_sim::start(config).await.map_err(TargetError::Sim)?;
             let auth = Auth::AccessToken(SecretString::from(sim.token().to_string()));
             let client = SfClient::connect(&sim.instance_url(), auth, client_options(options)?).await?;

@@ -1,13 +1,14 @@
 //! Composite, composite batch and sObject collections. Subrequests go back through
-//! the one dispatcher; transactions roll back by restoring a clone of the org.
+//! the one dispatcher, which the router passes in (this module sits below it); transactions roll back by restoring a clone of the org.
 
 use serde_json::{Map, Value, json};
 
-use crate::core::{Core, Ctx, Request, SimResponse, dispatch, parse_json, record_json};
-use crate::dml::{self, MixedDml};
+use crate::dml;
 use crate::error::SfError;
 use crate::model::normalize_id;
+use crate::state::{MixedDml, OrgState};
 use crate::util;
+use crate::wire::{Ctx, Dispatch, Request, SimResponse, parse_json, record_json};
 
 const MAX_SUBREQUESTS: usize = 25;
 const MAX_RECORDS: usize = 200;
@@ -27,11 +28,11 @@ fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, SfError> {
 }
 
 /// Opens a mixed-DML scope unless one is already open; answers whether it opened one.
-fn open_mixed(core: &mut Core) -> bool {
-    if core.mixed.is_some() {
+fn open_mixed(org_state: &mut OrgState) -> bool {
+    if org_state.mixed.is_some() {
         false
     } else {
-        core.mixed = Some(MixedDml::default());
+        org_state.mixed = Some(MixedDml::default());
         true
     }
 }
@@ -155,7 +156,7 @@ fn sub_result(resp: &SimResponse, reference_id: &str) -> Value {
 }
 
 /// `POST …/composite`.
-pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
+pub fn composite(org_state: &mut OrgState, ctx: &Ctx<'_>, dispatch: Dispatch) -> Result<SimResponse, SfError> {
     let body = body_object(ctx)?;
     let all_or_none = body.get("allOrNone").and_then(Value::as_bool).unwrap_or(false);
     let Some(Value::Array(subrequests)) = body.get("compositeRequest") else {
@@ -188,8 +189,8 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
             return Err(SfError::bad("INVALID_INPUT", format!("Subrequests can't set the {name} header")));
         }
     }
-    let snapshot = all_or_none.then(|| core.org.clone());
-    let opened = all_or_none && open_mixed(core);
+    let snapshot = all_or_none.then(|| org_state.org.clone());
+    let opened = all_or_none && open_mixed(org_state);
     let mut results: Vec<(String, Option<Value>)> = Vec::new();
     let mut out: Vec<Value> = Vec::new();
     let mut failed_at: Option<usize> = None;
@@ -212,7 +213,7 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
                     _ => Vec::new(),
                 };
                 let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-                dispatch(core, Request { method, path_and_query: &url, headers: &headers, body: &bytes })
+                dispatch(org_state, Request { method, path_and_query: &url, headers: &headers, body: &bytes })
             }
         };
         if resp.status >= 400 && all_or_none {
@@ -222,10 +223,10 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
         out.push(sub_result(&resp, &reference));
     }
     if opened {
-        core.mixed = None;
+        org_state.mixed = None;
     }
     if let (Some(failed), Some(snapshot)) = (failed_at, snapshot) {
-        core.org = snapshot;
+        org_state.org = snapshot;
         for result in out.iter_mut().take(failed) {
             let reference = result.get("referenceId").cloned().unwrap_or(Value::Null);
             *result = json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference});
@@ -235,7 +236,7 @@ pub fn composite(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError>
 }
 
 /// `POST …/composite/batch`.
-pub fn batch(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
+pub fn batch(org_state: &mut OrgState, ctx: &Ctx<'_>, dispatch: Dispatch) -> Result<SimResponse, SfError> {
     let body = body_object(ctx)?;
     let halt_on_error = body.get("haltOnError").and_then(Value::as_bool).unwrap_or(false);
     let Some(Value::Array(requests)) = body.get("batchRequests") else {
@@ -267,7 +268,7 @@ pub fn batch(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
         };
         let bytes = sub.get("richInput").map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let resp =
-            dispatch(core, Request { method: &method, path_and_query: &path, headers: ctx.headers, body: &bytes });
+            dispatch(org_state, Request { method: &method, path_and_query: &path, headers: ctx.headers, body: &bytes });
         if resp.status >= 400 {
             has_errors = true;
             halted_now = halt_on_error;
@@ -297,28 +298,28 @@ fn rolled_back(id: Option<&str>) -> Value {
 }
 
 /// `…/composite/sobjects[/<Type>]`.
-pub fn collections(core: &mut Core, ctx: &Ctx<'_>, type_name: Option<&str>) -> Result<SimResponse, SfError> {
+pub fn collections(org_state: &mut OrgState, ctx: &Ctx<'_>, type_name: Option<&str>) -> Result<SimResponse, SfError> {
     match (ctx.method, type_name) {
-        ("GET", Some(t)) => retrieve(core, ctx, t, None),
+        ("GET", Some(t)) => retrieve(org_state, ctx, t, None),
         ("POST", Some(t)) => {
             let body = body_object(ctx)?;
-            retrieve(core, ctx, t, Some(&body))
+            retrieve(org_state, ctx, t, Some(&body))
         }
-        ("POST", None) => write_many(core, ctx, true),
-        ("PATCH", None) => write_many(core, ctx, false),
-        ("DELETE", None) => delete_many(core, ctx),
+        ("POST", None) => write_many(org_state, ctx, true),
+        ("PATCH", None) => write_many(org_state, ctx, false),
+        ("DELETE", None) => delete_many(org_state, ctx),
         (m, None) => Err(SfError::method_not_allowed(m, "DELETE,PATCH,POST")),
         (m, Some(_)) => Err(SfError::method_not_allowed(m, "GET,HEAD,POST")),
     }
 }
 
 fn retrieve(
-    core: &mut Core,
+    org_state: &mut OrgState,
     ctx: &Ctx<'_>,
     type_name: &str,
     body: Option<&Map<String, Value>>,
 ) -> Result<SimResponse, SfError> {
-    let object = dml::object_def(&core.org, type_name)?;
+    let object = dml::object_def(&org_state.org, type_name)?;
     let (ids, fields): (Vec<String>, Option<Vec<String>>) = match body {
         Some(b) => (
             b.get("ids")
@@ -345,16 +346,16 @@ fn retrieve(
     }
     let mut out = Vec::new();
     for raw in ids {
-        let id = normalize_id(&raw).filter(|id| id[..3] == object.key_prefix && core.org.get(id).is_some());
+        let id = normalize_id(&raw).filter(|id| id[..3] == object.key_prefix && org_state.org.get(id).is_some());
         match id {
-            Some(id) => out.push(record_json(core, &id, fields.as_deref(), ctx.version)?),
+            Some(id) => out.push(record_json(org_state, &id, fields.as_deref(), ctx.version)?),
             None => out.push(Value::Null),
         }
     }
     Ok(SimResponse::json(200, Value::Array(out)))
 }
 
-fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimResponse, SfError> {
+fn write_many(org_state: &mut OrgState, ctx: &Ctx<'_>, create: bool) -> Result<SimResponse, SfError> {
     let body = body_object(ctx)?;
     let all_or_none = body.get("allOrNone").and_then(Value::as_bool).unwrap_or(false);
     let Some(Value::Array(records)) = body.get("records") else {
@@ -366,8 +367,8 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
             format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call"),
         ));
     }
-    let snapshot = all_or_none.then(|| core.org.clone());
-    let opened = open_mixed(core);
+    let snapshot = all_or_none.then(|| org_state.org.clone());
+    let opened = open_mixed(org_state);
     let mut out: Vec<(Option<String>, Result<(), SfError>)> = Vec::new();
     for record in records {
         let Some(map) = record.as_object() else {
@@ -382,7 +383,7 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
             continue;
         };
         // An object hidden by a permission gate goes on to the DML, which names the gate.
-        if core.org.schema.object(type_name).is_none() && !core.org.schema.denies(type_name) {
+        if org_state.org.schema.object(type_name).is_none() && !org_state.org.schema.denies(type_name) {
             out.push((
                 id_value,
                 Err(SfError::bad("INVALID_TYPE", format!("sObject type '{type_name}' is not supported."))),
@@ -397,7 +398,7 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
                 ));
                 continue;
             }
-            match dml::insert(core, type_name, map, None) {
+            match dml::insert(org_state, type_name, map, None) {
                 Ok(id) => out.push((Some(id), Ok(()))),
                 Err(e) => out.push((None, Err(e))),
             }
@@ -413,19 +414,19 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
                 ));
                 continue;
             };
-            match dml::update(core, type_name, &id, map, None) {
+            match dml::update(org_state, type_name, &id, map, None) {
                 Ok(()) => out.push((Some(id), Ok(()))),
                 Err(e) => out.push((Some(id), Err(e))),
             }
         }
     }
     if opened {
-        core.mixed = None;
+        org_state.mixed = None;
     }
     let any_failed = out.iter().any(|(_, r)| r.is_err());
     let rollback = all_or_none && any_failed;
     if let (true, Some(snapshot)) = (rollback, snapshot) {
-        core.org = snapshot;
+        org_state.org = snapshot;
     }
     let results: Vec<Value> = out
         .iter()
@@ -438,7 +439,7 @@ fn write_many(core: &mut Core, ctx: &Ctx<'_>, create: bool) -> Result<SimRespons
     Ok(SimResponse::json(200, Value::Array(results)))
 }
 
-fn delete_many(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
+fn delete_many(org_state: &mut OrgState, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
     let all_or_none = util::query_param(ctx.pairs, "allOrNone").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let ids: Vec<String> = util::query_param(ctx.pairs, "ids")
         .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
@@ -452,8 +453,8 @@ fn delete_many(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
             format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call"),
         ));
     }
-    let snapshot = all_or_none.then(|| core.org.clone());
-    let opened = open_mixed(core);
+    let snapshot = all_or_none.then(|| org_state.org.clone());
+    let opened = open_mixed(org_state);
     let mut out: Vec<(String, Result<(), SfError>)> = Vec::new();
     for raw in ids {
         let Some(id) = normalize_id(&raw) else {
@@ -463,15 +464,15 @@ fn delete_many(core: &mut Core, ctx: &Ctx<'_>) -> Result<SimResponse, SfError> {
             ));
             continue;
         };
-        let result = dml::delete(core, None, &id);
+        let result = dml::delete(org_state, None, &id);
         out.push((id, result));
     }
     if opened {
-        core.mixed = None;
+        org_state.mixed = None;
     }
     let rollback = all_or_none && out.iter().any(|(_, r)| r.is_err());
     if let (true, Some(snapshot)) = (rollback, snapshot) {
-        core.org = snapshot;
+        org_state.org = snapshot;
     }
     let results: Vec<Value> = out
         .iter()

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::core::Core;
 use crate::model::{FieldDef, FieldType, ObjectDef, Org};
+use crate::state::OrgState;
 
 const MASTER_RECORD_TYPE: &str = "012000000000000AAA";
 const SYSTEM_FIELDS: &[&str] =
@@ -156,13 +156,13 @@ fn field_json(object: &ObjectDef, field: &FieldDef) -> Value {
     })
 }
 
-fn record_type_infos(core: &Core, object: &ObjectDef, version: &str) -> Vec<Value> {
+fn record_type_infos(org_state: &OrgState, object: &ObjectDef, version: &str) -> Vec<Value> {
     if object.field("RecordTypeId").is_none() {
         return Vec::new();
     }
-    let default = core.default_record_type_for_admin(&object.name);
+    let default = org_state.default_record_type_for_admin(&object.name);
     let layout = |id: &str| json!({"layout": format!("/services/data/v{version}/sobjects/{}/describe/layouts/{id}", object.name)});
-    let mut out: Vec<Value> = core
+    let mut out: Vec<Value> = org_state
         .org
         .records("RecordType")
         .filter(|r| r.get("SobjectType").and_then(Value::as_str) == Some(object.name.as_str()))
@@ -171,7 +171,8 @@ fn record_type_infos(core: &Core, object: &ObjectDef, version: &str) -> Vec<Valu
             let record_type =
                 format!("{}.{}", object.name, r.get("DeveloperName").and_then(Value::as_str).unwrap_or_default());
             // Available: the running user's profile may create records of it.
-            let available = core.admin_record_type_settings().iter().any(|e| e.record_type == record_type && e.visible);
+            let available =
+                org_state.admin_record_type_settings().iter().any(|e| e.record_type == record_type && e.visible);
             json!({
                 "active": r.get("IsActive").and_then(Value::as_bool).unwrap_or(false),
                 "available": available,
@@ -198,8 +199,8 @@ fn record_type_infos(core: &Core, object: &ObjectDef, version: &str) -> Vec<Valu
 }
 
 /// `GET …/sobjects/<Type>/describe`.
-pub fn object(core: &Core, object: &ObjectDef, version: &str, tooling: bool) -> Value {
-    let children: Vec<Value> = core
+pub fn object(org_state: &OrgState, object: &ObjectDef, version: &str, tooling: bool) -> Value {
+    let children: Vec<Value> = org_state
         .org
         .schema
         .child_relationships(&object.name)
@@ -223,9 +224,9 @@ pub fn object(core: &Core, object: &ObjectDef, version: &str, tooling: bool) -> 
     let mut urls = object_urls(object, version);
     if let Some(map) = urls.as_object_mut() {
         let base = format!("/services/data/v{version}/sobjects/{}", object.name);
-        map.insert("uiDetailTemplate".into(), json!(format!("{}/{{ID}}", core.instance_url)));
-        map.insert("uiEditTemplate".into(), json!(format!("{}/{{ID}}/e", core.instance_url)));
-        map.insert("uiNewRecord".into(), json!(format!("{}/{}/e", core.instance_url, object.key_prefix)));
+        map.insert("uiDetailTemplate".into(), json!(format!("{}/{{ID}}", org_state.instance_url)));
+        map.insert("uiEditTemplate".into(), json!(format!("{}/{{ID}}/e", org_state.instance_url)));
+        map.insert("uiNewRecord".into(), json!(format!("{}/{}/e", org_state.instance_url, object.key_prefix)));
         map.insert("defaultValues".into(), json!(format!("{base}/defaultValues?recordTypeId&fields")));
     }
     json!({
@@ -261,7 +262,7 @@ pub fn object(core: &Core, object: &ObjectDef, version: &str, tooling: bool) -> 
         "namedLayoutInfos": [],
         "networkScopeFieldName": null,
         "queryable": true,
-        "recordTypeInfos": record_type_infos(core, object, version),
+        "recordTypeInfos": record_type_infos(org_state, object, version),
         "replicateable": true,
         "retrieveable": true,
         "searchLayoutable": data,

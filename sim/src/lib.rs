@@ -6,6 +6,31 @@
 //!
 //! It is written from Salesforce's documented format, never from `runner-core`: the
 //! two meet only on the wire.
+//!
+//! # Seed files
+//!
+//! A scenario's seed org holds what the StoreConnect setup meets. A step for anything
+//! else needs objects, fields and records of its own: a [`SeedFile`] adds them, after
+//! the scenario's seed, in code (`SimConfig { seed_files: vec![SeedFile::load(path)?],
+//! .. }`) or from the command line (`runner sim serve --seed-file F`, repeatable).
+//!
+//! ```json
+//! {
+//!   "objects": [{"name": "Depot__c", "key_prefix": "a7D", "fields": [
+//!     {"name": "Region__c", "type": "picklist", "picklist": ["North", "South"]}]}],
+//!   "fields": [{"object": "Account", "name": "Tier__c", "type": "string", "length": 20}],
+//!   "records": [
+//!     {"object": "Depot__c", "ref": "d1", "fields": {"Name": "Depot 1", "Region__c": "North"}},
+//!     {"object": "Contact", "fields": {"LastName": "Ops", "AccountId": "@Account.Name=Acme"}}]
+//! }
+//! ```
+//!
+//! Records go through the rules of an API create, so a seed file cannot build an org
+//! Salesforce would refuse; a string `@ref` (an earlier record's `ref`), `@admin` or
+//! `@Object.Field=value` stands for an id. A refused file fails [`start`] with an error
+//! that names the file, the entry and, for syntax, the line. `sim/seeds/` holds ready
+//! files: `permission-set-groups.json` adds `PermissionSetGroup` (key prefix `0PG`),
+//! which `PermissionSetAssignment.PermissionSetGroupId` assigns.
 
 #![recursion_limit = "256"]
 
@@ -14,20 +39,23 @@ pub mod soql;
 
 mod access;
 mod composite;
-mod core;
 mod describe;
 mod dml;
 mod error;
 mod jwt;
 mod oauth;
 mod password;
+mod rest;
 mod seed;
+mod seed_file;
 mod server;
 mod soap;
+mod state;
 mod storeconnect;
 mod timezones;
 mod tls;
 mod util;
+mod wire;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,6 +65,7 @@ use std::sync::Arc;
 use rand::{Rng, SeedableRng};
 
 pub use seed::{ADMIN_USERNAME, SEED_TOTP_SECRET, SYNC_USERNAME};
+pub use seed_file::{SeedExtraField, SeedField, SeedFile, SeedFileError, SeedObject, SeedRecord};
 
 /// A seed org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -188,6 +217,9 @@ pub struct SimConfig {
     /// Print one line per request (method, path, status) to stderr. Defaults to
     /// whether the environment variable `RUNNER_SIM_ACCESS_LOG` is set.
     pub access_log: bool,
+    /// Objects, fields and records added after the scenario's seed, in order (see
+    /// [`SeedFile`]). A file the org refuses makes [`start`] fail.
+    pub seed_files: Vec<SeedFile>,
 }
 
 impl fmt::Debug for SimConfig {
@@ -202,6 +234,7 @@ impl fmt::Debug for SimConfig {
             .field("refresh_tokens", &format_args!("[{} REDACTED]", self.refresh_tokens.len()))
             .field("tls", &self.tls)
             .field("jwt_certificates", &self.jwt_certificates.len())
+            .field("seed_files", &self.seed_files.len())
             .finish()
     }
 }
@@ -234,6 +267,7 @@ impl Default for SimConfig {
             tls: false,
             jwt_certificates: Vec::new(),
             access_log: std::env::var_os("RUNNER_SIM_ACCESS_LOG").is_some(),
+            seed_files: Vec::new(),
         }
     }
 }
@@ -319,7 +353,10 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     }
     let identity = if config.tls { Some(tls::identity()?) } else { None };
     let scheme = if identity.is_some() { "https" } else { "http" };
-    let shared = Arc::new(server::Shared::new(config, format!("{scheme}://{addr}")));
+    let shared = Arc::new(
+        server::Shared::new(config, format!("{scheme}://{addr}"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+    );
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let acceptor = identity.as_ref().map(|i| i.acceptor.clone());
     let mut router = server::router(shared.clone());

@@ -53,6 +53,31 @@ impl FieldType {
         }
     }
 
+    /// The type a describe `type` value names, for the types a seed file may declare
+    /// (not `id`, `address` or `complexvalue`, which only the sim's own objects carry).
+    pub fn from_describe_name(name: &str) -> Option<FieldType> {
+        const DECLARABLE: [FieldType; 13] = [
+            FieldType::Reference,
+            FieldType::String,
+            FieldType::TextArea,
+            FieldType::Email,
+            FieldType::Phone,
+            FieldType::Url,
+            FieldType::Picklist,
+            FieldType::Boolean,
+            FieldType::Int,
+            FieldType::Double,
+            FieldType::Currency,
+            FieldType::Date,
+            FieldType::DateTime,
+        ];
+        DECLARABLE.into_iter().find(|t| t.describe_name().eq_ignore_ascii_case(name))
+    }
+
+    /// The names [`FieldType::from_describe_name`] accepts, for error messages.
+    pub const DECLARABLE_NAMES: &'static str =
+        "reference, string, textarea, email, phone, url, picklist, boolean, int, double, currency, date, datetime";
+
     /// A text field: its length counts characters (describe's `byteLength` is three per).
     pub fn is_text(self) -> bool {
         matches!(
@@ -499,6 +524,22 @@ impl Org {
             }
             None => false,
         }
+    }
+
+    /// Adds a field to an existing object and gives every stored record of it the
+    /// field's default (or null), so that reads never meet a record without it.
+    pub fn add_field(&mut self, object: &str, field: FieldDef) -> bool {
+        let Some(def) = self.schema.object_mut(object) else { return false };
+        let canonical = def.name.clone();
+        let value = field.default.clone().unwrap_or(Value::Null);
+        let name = field.name.clone();
+        def.fields.push(field);
+        if let Some(table) = self.tables.get_mut(&canonical) {
+            for record in table.values_mut() {
+                record.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        true
     }
 
     /// The current sequence counter, so a transaction can restore it on rollback.

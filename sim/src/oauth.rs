@@ -93,9 +93,9 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
         state.current_token = fresh;
     }
     let access_token = state.current_token.clone();
-    let instance_url = state.core.instance_url.clone();
-    let user_id = jwt_user.clone().unwrap_or_else(|| state.core.admin_id.clone());
-    let id = format!("{instance_url}/id/{}/{user_id}", state.core.org_id);
+    let instance_url = state.org_state.instance_url.clone();
+    let user_id = jwt_user.clone().unwrap_or_else(|| state.org_state.admin_id.clone());
+    let id = format!("{instance_url}/id/{}/{user_id}", state.org_state.org_id);
     drop(state);
     if jwt_user.is_some() {
         // The JWT bearer response has neither a signature nor a refresh token.
@@ -134,17 +134,17 @@ fn verify_jwt(shared: &Shared, assertion: &str) -> Result<String, jwt::Refusal> 
     let client_ids: Vec<&str> = config.oauth_clients.iter().map(|c| c.client_id.as_str()).collect();
     let state = shared.lock();
     let is_sandbox = state
-        .core
+        .org_state
         .org
         .records("Organization")
         .next()
         .and_then(|o| o.get("IsSandbox").and_then(Value::as_bool))
         .unwrap_or(false);
-    let own_url = std::env::var_os(OWN_AUDIENCE_ENV).map(|_| state.core.instance_url.as_str());
+    let own_url = std::env::var_os(OWN_AUDIENCE_ENV).map(|_| state.org_state.instance_url.as_str());
     let audiences = jwt::audiences(is_sandbox, own_url);
     let find_user = |username: &str| {
         state
-            .core
+            .org_state
             .org
             .records("User")
             .find(|u| {
@@ -192,23 +192,23 @@ pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
         Err(AuthError::Limit) => return json_response(403, &limit_error()),
         Ok(()) => {}
     }
-    let core = &state.core;
-    let Some((_, user)) = core.org.get(&core.admin_id) else {
+    let org_state = &state.org_state;
+    let Some((_, user)) = org_state.org.get(&org_state.admin_id) else {
         return bad_oauth_token();
     };
     let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let profile = user.get("ProfileId").and_then(Value::as_str).unwrap_or_default();
-    let is_integration = core
+    let is_integration = org_state
         .org
         .get(profile)
         .and_then(|(_, p)| p.get("UserLicenseId")?.as_str().map(str::to_string))
         .and_then(|l| {
-            core.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(|n| n == "Salesforce Integration"))
+            org_state.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(|n| n == "Salesforce Integration"))
         })
         .unwrap_or(false);
-    let base = core.instance_url.clone();
-    let v = core.latest().to_string();
-    let (org_id, user_id) = (core.org_id.clone(), core.admin_id.clone());
+    let base = org_state.instance_url.clone();
+    let v = org_state.latest().to_string();
+    let (org_id, user_id) = (org_state.org_id.clone(), org_state.admin_id.clone());
     let body = json!({
         "sub": format!("{base}/id/{org_id}/{user_id}"),
         "user_id": user_id,
@@ -261,14 +261,14 @@ pub async fn identity(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
         Err(AuthError::Limit) => return json_response(403, &limit_error()),
         Ok(()) => {}
     }
-    let core = &state.core;
-    let Some((_, user)) = core.org.get(&core.admin_id) else {
+    let org_state = &state.org_state;
+    let Some((_, user)) = org_state.org.get(&org_state.admin_id) else {
         return bad_oauth_token();
     };
     let user: serde_json::Map<String, Value> = user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let base = core.instance_url.clone();
-    let v = core.latest().to_string();
-    let (org_id, user_id) = (core.org_id.clone(), core.admin_id.clone());
+    let base = org_state.instance_url.clone();
+    let v = org_state.latest().to_string();
+    let (org_id, user_id) = (org_state.org_id.clone(), org_state.admin_id.clone());
     let body = json!({
         "id": format!("{base}/id/{org_id}/{user_id}"),
         "asserted_user": true,

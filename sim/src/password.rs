@@ -8,11 +8,12 @@
 use ring::digest;
 use serde_json::{Map, Value, json};
 
-use crate::core::{Core, Ctx, SimResponse, parse_json, resolve_row_id};
 use crate::dml;
 use crate::error::SfError;
 use crate::model::Org;
+use crate::state::OrgState;
 use crate::util;
+use crate::wire::{Ctx, SimResponse, parse_json, resolve_row_id};
 
 // `$` can't appear in an API name, so these keys never meet a real field.
 const DIGEST_KEY: &str = "$PasswordDigest";
@@ -121,8 +122,13 @@ fn new_password(body: &[u8]) -> Result<String, SfError> {
 }
 
 /// `GET|HEAD|POST|DELETE …/sobjects/User/{id}/password`.
-pub fn resource(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -> Result<SimResponse, SfError> {
-    let object = dml::object_def(&core.org, type_name)?;
+pub fn resource(
+    org_state: &mut OrgState,
+    ctx: &Ctx<'_>,
+    type_name: &str,
+    raw_id: &str,
+) -> Result<SimResponse, SfError> {
+    let object = dml::object_def(&org_state.org, type_name)?;
     // Only User has a password resource.
     if object.name != "User" {
         return Err(SfError::not_found());
@@ -130,21 +136,21 @@ pub fn resource(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -
     if !matches!(ctx.method, "GET" | "POST" | "DELETE") {
         return Err(SfError::method_not_allowed(ctx.method, "GET,HEAD,POST,DELETE"));
     }
-    let id = resolve_row_id(core, &object.name, raw_id)?;
+    let id = resolve_row_id(org_state, &object.name, raw_id)?;
     match ctx.method {
-        "GET" => Ok(SimResponse::json(200, json!({"isExpired": is_expired(&core.org, &id)}))),
+        "GET" => Ok(SimResponse::json(200, json!({"isExpired": is_expired(&org_state.org, &id)}))),
         "POST" => {
             let password = new_password(ctx.body)?;
-            let username = core
+            let username = org_state
                 .org
                 .get(&id)
                 .and_then(|(_, u)| u.get("Username")?.as_str().map(str::to_string))
                 .unwrap_or_default();
             check_policy(&username, &password)?;
-            set(&mut core.org, &id, &password, true);
+            set(&mut org_state.org, &id, &password, true);
             let now = util::now_sf();
-            let admin = core.admin_id.clone();
-            if let Some(user) = core.org.get_mut(&id) {
+            let admin = org_state.admin_id.clone();
+            if let Some(user) = org_state.org.get_mut(&id) {
                 for field in ["LastPasswordChangeDate", "LastModifiedDate", "SystemModstamp"] {
                     user.insert(field.into(), Value::String(now.clone()));
                 }
@@ -156,7 +162,7 @@ pub fn resource(core: &mut Core, ctx: &Ctx<'_>, type_name: &str, raw_id: &str) -
             // The docs disagree on a reset (C.2, I.10): older text returns a generated
             // password, newer text emails a link. The stricter reading: nothing comes
             // back, and the user has no usable password until one is set.
-            clear(&mut core.org, &id);
+            clear(&mut org_state.org, &id);
             Ok(SimResponse::no_content())
         }
     }

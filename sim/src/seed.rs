@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::Scenario;
-use crate::core::{ProfileMeta, RecordTypeVisibility};
 use crate::dml::{blank_record, compute_names, derive_org};
 use crate::model::{FieldDef, FieldType, ObjectDef, Org, Schema};
+use crate::state::{ProfileMeta, RecordTypeVisibility};
 use crate::util;
 
 pub const INTEGRATION_PROFILE: &str = "Minimum Access - API Only Integrations";
@@ -288,18 +288,20 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
                     .label("Assignee ID"),
             )
             .with_field(
+                // Not required on its own: an assignment names a permission set or a
+                // permission set group, exactly one (the rule is in `rules`).
                 r("PermissionSetId", "PermissionSet", "PermissionSet", Some("Assignments"))
-                    .required()
                     .create_only()
                     .label("Permission Set ID"),
             )
-            .with_field({
-                let mut group = FieldDef::new("PermissionSetGroupId", FieldType::Reference)
+            // Official PermissionSetAssignment reference: "PermissionSetGroupId … the
+            // ID of the permission set group" (salesforce-api.md C.4). The
+            // PermissionSetGroup object itself comes from a seed file.
+            .with_field(
+                r("PermissionSetGroupId", "PermissionSetGroup", "PermissionSetGroup", None)
                     .create_only()
-                    .label("Permission Set Group ID");
-                group.reference_to = vec!["PermissionSetGroup".into()];
-                group
-            })
+                    .label("Permission Set Group ID"),
+            )
             .with_field(b("IsActive").read_only().default_value(Value::Bool(true)))
             .with_field(FieldDef::new("ExpirationDate", FieldType::DateTime)),
         "Permission Set Assignment",
@@ -665,6 +667,30 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
     schema
 }
 
+/// The `EntityDefinition` row that describes `object`.
+fn entity_definition(object: &ObjectDef) -> Value {
+    let name = &object.name;
+    let (namespace, bare) = match name.split_once("__") {
+        Some((ns, rest)) if object.custom && rest.contains("__") => {
+            (Some(ns.to_string()), rest.trim_end_matches("__c").to_string())
+        }
+        _ => (None, name.trim_end_matches("__c").to_string()),
+    };
+    json!({"QualifiedApiName": name, "DeveloperName": bare, "Label": object.label, "PluralLabel": object.label_plural,
+           "KeyPrefix": object.key_prefix, "NamespacePrefix": namespace, "IsCustomSetting": false})
+}
+
+/// Adds the `EntityDefinition` row of an object added after the seed (by a seed file).
+pub fn add_entity_definition(org: &mut Org, object: &ObjectDef, user: &str) {
+    let Some(def) = org.schema.definition("EntityDefinition").cloned() else { return };
+    let id = org.new_id(&def);
+    let mut record = blank_record(&def, &id, &util::now_sf(), user);
+    if let Value::Object(values) = entity_definition(object) {
+        record.extend(values);
+    }
+    org.insert(&def.name, record);
+}
+
 /// A seeded org: data, the admin user, profile metadata.
 pub struct Seed {
     pub org: Org,
@@ -1012,24 +1038,9 @@ pub fn build_on(scenario: Scenario, pod: &str) -> Seed {
         }
         meta.insert(profile.clone(), entries);
     }
-    let objects: Vec<(String, String, String, String, bool)> = seeder
-        .org
-        .schema
-        .objects()
-        .map(|o| (o.name.clone(), o.label.clone(), o.label_plural.clone(), o.key_prefix.clone(), o.custom))
-        .collect();
-    for (name, label, plural, prefix, custom) in objects {
-        let (namespace, bare) = match name.split_once("__") {
-            Some((ns, rest)) if custom && rest.contains("__") => {
-                (Some(ns.to_string()), rest.trim_end_matches("__c").to_string())
-            }
-            _ => (None, name.trim_end_matches("__c").to_string()),
-        };
-        seeder.add(
-            "EntityDefinition",
-            json!({"QualifiedApiName": name, "DeveloperName": bare, "Label": label, "PluralLabel": plural,
-                   "KeyPrefix": prefix, "NamespacePrefix": namespace, "IsCustomSetting": false}),
-        );
+    let entities: Vec<Value> = seeder.org.schema.objects().map(entity_definition).collect();
+    for entity in entities {
+        seeder.add("EntityDefinition", entity);
     }
     let mut org = seeder.org;
     derive_org(&mut org, &admin);

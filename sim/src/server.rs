@@ -21,8 +21,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
-use crate::core::{Core, Request, SimResponse, dispatch, versions_up_to};
-use crate::{SimConfig, oauth, seed, soap, storeconnect};
+use crate::rest::dispatch;
+use crate::state::{Console, OrgState, versions_up_to};
+use crate::wire::{Request, SimResponse};
+use crate::{SimConfig, oauth, seed, seed_file, soap, storeconnect};
 
 pub const DEFAULT_API_LIMIT: u64 = 15_000;
 
@@ -45,15 +47,13 @@ pub enum Fault {
 
 /// Mutable state behind one lock: the org and the session bookkeeping.
 pub struct State {
-    pub core: Core,
+    pub org_state: OrgState,
     /// Valid tokens and the authenticated calls each has served.
     pub tokens: IndexMap<String, u64>,
     /// The token a new OAuth grant hands out while it stays valid.
     pub current_token: String,
     pub usage: u64,
     pub rng: StdRng,
-    /// StoreConnect's side: whom it authenticated (see `storeconnect`).
-    pub console: storeconnect::Console,
 }
 
 /// Two base-62 characters, different for each simulated org of a process (up to 3,844),
@@ -76,9 +76,10 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: SimConfig, instance_url: String) -> Self {
+    /// The seeded org, with the config's seed files applied.
+    pub fn new(config: SimConfig, instance_url: String) -> Result<Self, seed_file::SeedFileError> {
         let seed = seed::build_on(config.scenario, &random_pod());
-        let core = Core {
+        let mut org_state = OrgState {
             org: seed.org,
             org_id: seed.org_id,
             admin_id: seed.admin_id,
@@ -87,26 +88,29 @@ impl Shared {
             cursors: IndexMap::new(),
             next_cursor: 0,
             mixed: None,
+            console: Console::default(),
             instance_url,
             api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
         };
+        for file in &config.seed_files {
+            seed_file::apply(&mut org_state, file)?;
+        }
         let mut tokens = IndexMap::new();
         tokens.insert(config.token.clone(), 0);
-        let console = storeconnect::Console::seeded(&core.org);
+        org_state.console = storeconnect::seeded_console(&org_state.org);
         let state = State {
-            console,
-            core,
+            org_state,
             tokens,
             current_token: config.token.clone(),
             usage: 0,
             rng: StdRng::seed_from_u64(config.faults.seed),
         };
-        Shared {
+        Ok(Shared {
             config,
             state: Mutex::new(state),
             api_calls: AtomicU64::new(0),
             faults_paused: std::sync::atomic::AtomicBool::new(false),
-        }
+        })
     }
 
     /// The state; a poisoned lock still holds a consistent org (writes are atomic
@@ -239,7 +243,7 @@ pub fn unavailable() -> Value {
 }
 
 async fn versions(AxState(shared): AxState<Arc<Shared>>) -> Response {
-    let list = shared.lock().core.version_list();
+    let list = shared.lock().org_state.version_list();
     json_response(200, &list)
 }
 
@@ -308,8 +312,8 @@ fn handle_rest(
     }
     state.usage += 1;
     shared.count_call();
-    state.core.api_usage.0 = state.usage;
-    let resp = dispatch(&mut state.core, Request { method, path_and_query, headers, body });
+    state.org_state.api_usage.0 = state.usage;
+    let resp = dispatch(&mut state.org_state, Request { method, path_and_query, headers, body });
     let info = shared.limit_header(state);
     match fault {
         Some(Fault::UnavailableAfter) => Outcome::Respond(sim_response(SimResponse::json(503, unavailable()), &info)),

@@ -10,8 +10,8 @@ use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
 
-use crate::core::{Core, ProfileMeta, RecordTypeVisibility};
 use crate::server::{AuthError, ConnDrop, Fault, Outcome, Shared, State, json_response, text_response, unavailable};
+use crate::state::{OrgState, ProfileMeta, RecordTypeVisibility};
 use crate::util::xml_escape;
 
 const CONTENT_TYPE: &str = "text/xml;charset=UTF-8";
@@ -202,7 +202,7 @@ fn handle_locked(shared: &Shared, state: &mut State, session: Option<&str>, doc:
     }
     state.usage += 1;
     shared.count_call();
-    let response = operate(&mut state.core, doc);
+    let response = operate(&mut state.org_state, doc);
     match fault_kind {
         Some(Fault::UnavailableAfter) => Outcome::Respond(json_response(503, &unavailable())),
         Some(Fault::DropAfter) => Outcome::Drop,
@@ -210,7 +210,7 @@ fn handle_locked(shared: &Shared, state: &mut State, session: Option<&str>, doc:
     }
 }
 
-fn operate(core: &mut Core, doc: &Elem) -> Response {
+fn operate(org_state: &mut OrgState, doc: &Elem) -> Response {
     let Some(body) = doc.child("Body") else {
         return fault("soapenv:Client", "No SOAP Body found in the request");
     };
@@ -218,9 +218,9 @@ fn operate(core: &mut Core, doc: &Elem) -> Response {
         return fault("soapenv:Client", "No operation found in the SOAP Body");
     };
     match op.name.as_str() {
-        "readMetadata" => read_metadata(core, op),
-        "updateMetadata" => write_metadata(core, doc, op, false),
-        "upsertMetadata" => write_metadata(core, doc, op, true),
+        "readMetadata" => read_metadata(org_state, op),
+        "updateMetadata" => write_metadata(org_state, doc, op, false),
+        "upsertMetadata" => write_metadata(org_state, doc, op, true),
         other => fault(
             "soapenv:Client",
             &format!("No operation available for request {{http://soap.sforce.com/2006/04/metadata}}{other}"),
@@ -230,18 +230,19 @@ fn operate(core: &mut Core, doc: &Elem) -> Response {
 
 /// The profile whose Metadata `fullName` is `full_name`: matched on the English
 /// `FullName`, never on `Name`, which SOQL translates (salesforce-api.md D.3).
-fn profile_by_full_name(core: &Core, full_name: &str) -> Option<String> {
-    core.org.records("Profile").find_map(|p| {
+fn profile_by_full_name(org_state: &OrgState, full_name: &str) -> Option<String> {
+    org_state.org.records("Profile").find_map(|p| {
         let id = p.get("Id")?.as_str()?;
         (p.get("FullName")?.as_str()? == full_name).then(|| id.to_string())
     })
 }
 
-fn profile_license_name(core: &Core, profile_id: &str) -> String {
-    core.org
+fn profile_license_name(org_state: &OrgState, profile_id: &str) -> String {
+    org_state
+        .org
         .get(profile_id)
         .and_then(|(_, p)| p.get("UserLicenseId")?.as_str().map(str::to_string))
-        .and_then(|l| core.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(str::to_string)))
+        .and_then(|l| org_state.org.get(&l).and_then(|(_, lic)| lic.get("Name")?.as_str().map(str::to_string)))
         .unwrap_or_default()
 }
 
@@ -251,8 +252,9 @@ struct OrgRecordType {
     person: bool,
 }
 
-fn org_record_types(core: &Core, object: &str) -> Vec<(String, OrgRecordType)> {
-    core.org
+fn org_record_types(org_state: &OrgState, object: &str) -> Vec<(String, OrgRecordType)> {
+    org_state
+        .org
         .records("RecordType")
         .filter(|r| r.get("SobjectType").and_then(Value::as_str) == Some(object))
         .filter_map(|r| {
@@ -266,17 +268,17 @@ fn org_record_types(core: &Core, object: &str) -> Vec<(String, OrgRecordType)> {
 
 /// Person Accounts are on when Account has a person record type (official "Person
 /// Account Record Types").
-fn person_accounts_on(core: &Core) -> bool {
-    org_record_types(core, "Account").iter().any(|(_, t)| t.person)
+fn person_accounts_on(org_state: &OrgState) -> bool {
+    org_record_types(org_state, "Account").iter().any(|(_, t)| t.person)
 }
 
 /// A Profile as readMetadata answers it: every `recordTypeVisibilities` entry, its
 /// elements in the WSDL's order (default, personAccountDefault, recordType, visible);
 /// `personAccountDefault` only on Account entries and only with Person Accounts on.
-fn profile_xml(core: &Core, profile_id: &str, full_name: &str) -> String {
-    let mut entries = core.meta.get(profile_id).cloned().unwrap_or_default();
+fn profile_xml(org_state: &OrgState, profile_id: &str, full_name: &str) -> String {
+    let mut entries = org_state.meta.get(profile_id).cloned().unwrap_or_default();
     entries.sort_by(|a, b| a.record_type.cmp(&b.record_type));
-    let person_accounts = person_accounts_on(core);
+    let person_accounts = person_accounts_on(org_state);
     let mut out =
         format!(r#"<records xsi:type="Profile"><fullName>{}</fullName><custom>false</custom>"#, xml_escape(full_name));
     for e in entries {
@@ -294,7 +296,7 @@ fn profile_xml(core: &Core, profile_id: &str, full_name: &str) -> String {
     }
     out.push_str(&format!(
         "<userLicense>{}</userLicense></records>",
-        xml_escape(&profile_license_name(core, profile_id))
+        xml_escape(&profile_license_name(org_state, profile_id))
     ));
     out
 }
@@ -302,15 +304,15 @@ fn profile_xml(core: &Core, profile_id: &str, full_name: &str) -> String {
 /// readMetadata answers only the components it found: an unknown fullName adds no
 /// `<records>`, so a call for one unknown profile answers an empty `<result/>`
 /// (official meta_readMetadata: the result holds the metadata "read"; no nil record).
-fn read_metadata(core: &Core, op: &Elem) -> Response {
+fn read_metadata(org_state: &OrgState, op: &Elem) -> Response {
     let kind = op.child_text("type").unwrap_or_default();
     let mut records = String::new();
     for full_name in op.children_named("fullNames").map(|c| c.text.trim()) {
         if kind != "Profile" {
             continue;
         }
-        if let Some(id) = profile_by_full_name(core, full_name) {
-            records.push_str(&profile_xml(core, &id, full_name));
+        if let Some(id) = profile_by_full_name(org_state, full_name) {
+            records.push_str(&profile_xml(org_state, &id, full_name));
         }
     }
     let result = if records.is_empty() { "<result/>".to_string() } else { format!("<result>{records}</result>") };
@@ -345,12 +347,12 @@ fn flag(rtv: &Elem, name: &str, record_type: &str) -> Result<bool, MetaError> {
     }
 }
 
-fn read_entry(core: &Core, rtv: &Elem) -> Result<Sent, MetaError> {
+fn read_entry(org_state: &OrgState, rtv: &Elem) -> Result<Sent, MetaError> {
     let Some(record_type) = rtv.child_text("recordType").filter(|t| !t.is_empty()) else {
         return Err(integrity("In field: recordType - no value specified".into()));
     };
     let (object, dev) = record_type.split_once('.').unwrap_or((record_type, ""));
-    let types = org_record_types(core, object);
+    let types = org_record_types(org_state, object);
     // Unknown record type: INVALID_CROSS_REFERENCE_KEY, as for other Metadata
     // references (shape unconfirmed for recordTypeVisibilities).
     let Some((_, found)) = types.iter().find(|(d, _)| d == dev) else {
@@ -400,10 +402,15 @@ fn read_entry(core: &Core, rtv: &Elem) -> Result<Sent, MetaError> {
 /// for deploy, against a third-party org-verified "the block you deploy is the whole
 /// story for that object") this is the stricter one. A client that sends the object's
 /// whole merged block is correct under both.
-fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata: &Elem) -> Result<(), MetaError> {
+fn apply_profile(
+    org_state: &OrgState,
+    meta: &mut ProfileMeta,
+    profile_id: &str,
+    metadata: &Elem,
+) -> Result<(), MetaError> {
     let mut sent: Vec<Sent> = Vec::new();
     for rtv in metadata.children_named("recordTypeVisibilities") {
-        let entry = read_entry(core, rtv)?;
+        let entry = read_entry(org_state, rtv)?;
         // Unconfirmed wording; the stricter reading refuses a contradictory block.
         if sent.iter().any(|s| s.record_type == entry.record_type) {
             return Err(integrity(format!("Duplicate recordTypeVisibilities entry for {}", entry.record_type)));
@@ -445,7 +452,7 @@ fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata
     for object in objects {
         let prefix = format!("{object}.");
         entries.retain(|e| !e.record_type.starts_with(&prefix));
-        for (dev, _) in org_record_types(core, object) {
+        for (dev, _) in org_record_types(org_state, object) {
             let record_type = format!("{prefix}{dev}");
             let given = sent.iter().find(|s| s.record_type == record_type);
             entries.push(RecordTypeVisibility {
@@ -459,12 +466,12 @@ fn apply_profile(core: &Core, meta: &mut ProfileMeta, profile_id: &str, metadata
     Ok(())
 }
 
-fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Response {
+fn write_metadata(org_state: &mut OrgState, doc: &Elem, op: &Elem, upsert: bool) -> Response {
     let all_or_none = doc
         .find("AllOrNoneHeader")
         .and_then(|h| h.child_text("allOrNone"))
         .is_some_and(|t| t.eq_ignore_ascii_case("true"));
-    let mut meta = core.meta.clone();
+    let mut meta = org_state.meta.clone();
     let mut results = Vec::new();
     let mut any_failed = false;
     for metadata in op.children_named("metadata") {
@@ -478,7 +485,7 @@ fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Respo
                 ),
             ))
         } else {
-            match profile_by_full_name(core, &full_name) {
+            match profile_by_full_name(org_state, &full_name) {
                 // Shape unconfirmed: Salesforce's wording for an update of a profile
                 // that does not exist has no public source.
                 None => Err((
@@ -487,7 +494,7 @@ fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Respo
                 )),
                 Some(id) => {
                     let mut trial = meta.clone();
-                    apply_profile(core, &mut trial, &id, metadata).map(|()| trial)
+                    apply_profile(org_state, &mut trial, &id, metadata).map(|()| trial)
                 }
             }
         };
@@ -512,7 +519,7 @@ fn write_metadata(core: &mut Core, doc: &Elem, op: &Elem, upsert: bool) -> Respo
         }
     }
     if !(all_or_none && any_failed) {
-        core.meta = meta;
+        org_state.meta = meta;
     }
     let tag = if upsert { "upsertMetadataResponse" } else { "updateMetadataResponse" };
     text_response(200, CONTENT_TYPE, envelope(&format!("<{tag}>{}</{tag}>", results.concat())))

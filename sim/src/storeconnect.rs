@@ -22,9 +22,9 @@ use ring::hmac;
 use serde_json::{Map, Value, json};
 
 use crate::access;
-use crate::core::Core;
 use crate::model::{Org, Record, normalize_id};
 use crate::server::{Shared, State, json_response};
+use crate::state::{Console, OrgState};
 use crate::{dml, password, util};
 
 const CONFIG_OBJECT: &str = "s_c__Setup_Configuration__c";
@@ -96,18 +96,9 @@ impl Refusal {
     }
 }
 
-/// StoreConnect's side of the org: whom it authenticated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Console {
-    /// 18-character id of the user StoreConnect holds credentials for.
-    pub authenticated_user: Option<String>,
-}
-
-impl Console {
-    /// The seeded state: StoreConnect authenticated the configured sync user.
-    pub fn seeded(org: &Org) -> Self {
-        Console { authenticated_user: configured_user(org) }
-    }
+/// The seeded state of StoreConnect's side: it authenticated the configured sync user.
+pub fn seeded_console(org: &Org) -> Console {
+    Console { authenticated_user: configured_user(org) }
 }
 
 fn str_of<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
@@ -241,22 +232,22 @@ fn check(org: &Org, req: &SignIn, unix_secs: u64) -> Result<String, Refusal> {
 }
 
 /// Points the configuration at the user, creating the record if it was deleted.
-fn configure(core: &mut Core, user_id: &str) -> Result<(), Refusal> {
+fn configure(org_state: &mut OrgState, user_id: &str) -> Result<(), Refusal> {
     // 15 characters, as seeded: the stored form is unconfirmed (real-org-review 8.3).
     let short = user_id.get(..15).unwrap_or(user_id).to_string();
-    let existing = config_record(&core.org).and_then(|r| str_of(r, "Id").map(str::to_string));
+    let existing = config_record(&org_state.org).and_then(|r| str_of(r, "Id").map(str::to_string));
     let mut body = Map::new();
     body.insert(CONFIG_FIELD.into(), Value::String(short));
     let written = match existing {
-        Some(id) => dml::update(core, CONFIG_OBJECT, &id, &body, None),
+        Some(id) => dml::update(org_state, CONFIG_OBJECT, &id, &body, None),
         None => {
             body.insert("Name".into(), Value::String(CONFIG_NAME.into()));
-            dml::insert(core, CONFIG_OBJECT, &body, None).map(|_| ())
+            dml::insert(org_state, CONFIG_OBJECT, &body, None).map(|_| ())
         }
     };
     written.map_err(|e| Refusal::Internal(e.to_string()))?;
     // A sign-in is a login.
-    if let Some(user) = core.org.get_mut(user_id) {
+    if let Some(user) = org_state.org.get_mut(user_id) {
         user.insert("LastLoginDate".into(), Value::String(util::now_sf()));
     }
     Ok(())
@@ -265,9 +256,9 @@ fn configure(core: &mut Core, user_id: &str) -> Result<(), Refusal> {
 fn change(state: &mut State, body: &[u8]) -> Result<String, Refusal> {
     let req = parse(body)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let id = check(&state.core.org, &req, now)?;
-    configure(&mut state.core, &id)?;
-    state.console.authenticated_user = Some(id.clone());
+    let id = check(&state.org_state.org, &req, now)?;
+    configure(&mut state.org_state, &id)?;
+    state.org_state.console.authenticated_user = Some(id.clone());
     Ok(id)
 }
 
@@ -293,8 +284,8 @@ pub async fn state(AxState(shared): AxState<Arc<Shared>>) -> Response {
     let body = {
         let state = shared.lock();
         json!({
-            "configured_user_id": configured_user(&state.core.org),
-            "authenticated_user_id": state.console.authenticated_user,
+            "configured_user_id": configured_user(&state.org_state.org),
+            "authenticated_user_id": state.org_state.console.authenticated_user,
         })
     };
     json_response(200, &body)

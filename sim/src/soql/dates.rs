@@ -1,7 +1,13 @@
 //! Date and dateTime literals: `2024-01-31`, `2024-01-31T10:00:00Z`, `…+02:00`, and the
 //! stored forms (`2024-01-31`, `2024-01-31T10:00:00.000+0000`).
 
-use super::lexer::Tok;
+/// A date or dateTime literal: days, or seconds, since 1970-01-01 UTC. The lexer
+/// turns it into its token; this module knows no tokens, so it stays below the lexer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DateLiteral {
+    Date(i64),
+    DateTime(i64),
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -81,18 +87,18 @@ fn time_suffix(s: &[u8]) -> Option<(i64, usize)> {
 }
 
 /// A date or dateTime literal at the start of `rest`: (length, token).
-pub(crate) fn lex_date_literal(rest: &str) -> Option<(usize, Tok)> {
+pub(crate) fn lex_date_literal(rest: &str) -> Option<(usize, DateLiteral)> {
     let s = rest.as_bytes();
     let (days, len) = date_prefix(s)?;
     // A literal must not run into more identifier characters (`2024-01-01x`).
     let ends_clean = |at: usize| !s.get(at).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
     if let Some((secs, tlen)) = time_suffix(&s[len..]) {
         if ends_clean(len + tlen) {
-            return Some((len + tlen, Tok::DateTime(days * 86_400 + secs)));
+            return Some((len + tlen, DateLiteral::DateTime(days * 86_400 + secs)));
         }
         return None;
     }
-    ends_clean(len).then_some((len, Tok::Date(days)))
+    ends_clean(len).then_some((len, DateLiteral::Date(days)))
 }
 
 /// A stored date value (`2024-01-31`, or the date part of a dateTime) as days.
@@ -133,11 +139,11 @@ mod tests {
 
     #[test]
     fn literals() {
-        assert_eq!(lex_date_literal("2024-01-02 x"), Some((10, Tok::Date(days_from_civil(2024, 1, 2)))));
+        assert_eq!(lex_date_literal("2024-01-02 x"), Some((10, DateLiteral::Date(days_from_civil(2024, 1, 2)))));
         let base = days_from_civil(2024, 1, 2) * 86_400;
-        assert_eq!(lex_date_literal("2024-01-02T10:00:00Z"), Some((20, Tok::DateTime(base + 36_000))));
-        assert_eq!(lex_date_literal("2024-01-02T10:00:00+02:00"), Some((25, Tok::DateTime(base + 28_800))));
-        assert_eq!(lex_date_literal("2024-01-02T10:00:00.000-0100"), Some((28, Tok::DateTime(base + 39_600))));
+        assert_eq!(lex_date_literal("2024-01-02T10:00:00Z"), Some((20, DateLiteral::DateTime(base + 36_000))));
+        assert_eq!(lex_date_literal("2024-01-02T10:00:00+02:00"), Some((25, DateLiteral::DateTime(base + 28_800))));
+        assert_eq!(lex_date_literal("2024-01-02T10:00:00.000-0100"), Some((28, DateLiteral::DateTime(base + 39_600))));
         assert_eq!(lex_date_literal("2024-02-30"), None);
         assert_eq!(lex_date_literal("2024-01-02T10:00:00"), None);
     }

@@ -169,9 +169,12 @@ fn illegal_sequence(seq: &str) -> String {
 fn lex_number_or_date(text: &str, i: &mut usize) -> Tok {
     let start = *i;
     let rest = &text[start..];
-    if let Some((len, tok)) = dates::lex_date_literal(rest) {
+    if let Some((len, literal)) = dates::lex_date_literal(rest) {
         *i = start + len;
-        return tok;
+        return match literal {
+            dates::DateLiteral::Date(days) => Tok::Date(days),
+            dates::DateLiteral::DateTime(secs) => Tok::DateTime(secs),
+        };
     }
     let bytes = text.as_bytes();
     while *i < bytes.len() && (bytes[*i].is_ascii_digit() || bytes[*i] == b'.') {

@@ -26,6 +26,7 @@
 //! ([`Scope::tooling`]) also knows the Tooling-only fields (`Profile.FullName`).
 
 mod ast;
+mod bind;
 mod columns;
 mod dates;
 mod error;
@@ -103,13 +104,13 @@ pub fn execute_in(org: &Org, query: &Query, api_version: &str, scope: Scope) -> 
 
 /// Same as [`execute_in`], with TODAY fixed to `today` (days since 1970-01-01).
 fn execute_on(org: &Org, query: &Query, api_version: &str, today: i64, scope: Scope) -> Result<QueryOutput, SoqlError> {
-    let binder = plan::Binder { org, text: &query.text, today, scope };
+    let binder = bind::Binder { org, text: &query.text, today, scope };
     let plan = binder.plan(&query.select)?;
     let output = eval::run(org, &plan, api_version, scope);
     // The plan already refuses a one-row field without an `Id =` filter; a result of
     // several rows is refused the same way whatever the filter.
     if plan.one_row_only && output.total_size > 1 {
-        return Err(SoqlError::plain(ErrorCode::MalformedQuery, plan::ONE_ROW_MESSAGE));
+        return Err(SoqlError::plain(ErrorCode::MalformedQuery, bind::ONE_ROW_MESSAGE));
     }
     Ok(output)
 }
@@ -121,7 +122,7 @@ pub fn columns(org: &Org, query: &Query) -> Result<serde_json::Value, SoqlError>
 
 /// [`columns`] on a given API surface.
 pub fn columns_in(org: &Org, query: &Query, scope: Scope) -> Result<serde_json::Value, SoqlError> {
-    let binder = plan::Binder { org, text: &query.text, today: dates::today(), scope };
+    let binder = bind::Binder { org, text: &query.text, today: dates::today(), scope };
     let plan = binder.plan(&query.select)?;
     Ok(columns::metadata(&plan))
 }

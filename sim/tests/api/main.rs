@@ -11,6 +11,7 @@ mod query_forms;
 mod real_org;
 mod rest;
 mod rules;
+mod seed_files;
 mod signin;
 mod soap_oauth;
 mod tls;
