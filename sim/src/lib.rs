@@ -7,6 +7,24 @@
 //! It is written from Salesforce's documented format, never from `runner-core`: the
 //! two meet only on the wire.
 //!
+//! # Layers
+//!
+//! Each module imports only modules of the layers below it (no import cycles:
+//! `../shared/tools/cycles.py sim/src`):
+//!
+//! 1. `util`, `timezones`, `error`, `jwt`, `tls`, [`model`] (schema, records, ids);
+//! 2. [`soql`] (lexer → parser; bind → eval → plan), `access` (permission gates),
+//!    `state` (`OrgState`: everything a request can read or change, nothing of HTTP);
+//! 3. `dml`: write → rules (one function per object) → coerce and derived;
+//! 4. `wire` (REST request, response, record shapes), `describe`, `password`, `seed`
+//!    (scenarios), `seed_file` ([`SeedFile`]);
+//! 5. `composite` (given the dispatcher as an argument), then `rest`, the one REST
+//!    dispatcher;
+//! 6. `http` (responses, bearer token, dropped connections), then `gate`: the one
+//!    request gate of REST and SOAP (latency, token, limit, faults, API usage);
+//! 7. the HTTP handlers: `soap`, `oauth`, `storeconnect` (sim-only routes);
+//! 8. `server` (routes, connections, the org a config starts with), and this file.
+//!
 //! # Seed files
 //!
 //! A scenario's seed org holds what the StoreConnect setup meets. A step for anything
