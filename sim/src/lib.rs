@@ -7,6 +7,24 @@
 //! It is written from Salesforce's documented format, never from `runner-core`: the
 //! two meet only on the wire.
 //!
+//! # Layers
+//!
+//! Each module imports only modules of the layers below it (no import cycles:
+//! `../shared/tools/cycles.py sim/src`):
+//!
+//! 1. `util`, `timezones`, `error`, `jwt`, `tls`, [`model`] (schema, records, ids);
+//! 2. [`soql`] (lexer → parser; bind → eval → plan), `access` (permission gates),
+//!    `state` (`OrgState`: everything a request can read or change, nothing of HTTP);
+//! 3. `dml`: write → rules (one function per object) → coerce and derived;
+//! 4. `wire` (REST request, response, record shapes), `describe`, `password`, `seed`
+//!    (scenarios), `seed_file` ([`SeedFile`]);
+//! 5. `composite` (given the dispatcher as an argument), then `rest`, the one REST
+//!    dispatcher;
+//! 6. `http` (responses, bearer token, dropped connections), then `gate`: the one
+//!    request gate of REST and SOAP (latency, token, limit, faults, API usage);
+//! 7. the HTTP handlers: `soap`, `oauth`, `storeconnect` (sim-only routes);
+//! 8. `server` (routes, connections, the org a config starts with), and this file.
+//!
 //! # Seed files
 //!
 //! A scenario's seed org holds what the StoreConnect setup meets. A step for anything
@@ -42,6 +60,8 @@ mod composite;
 mod describe;
 mod dml;
 mod error;
+mod gate;
+mod http;
 mod jwt;
 mod oauth;
 mod password;
@@ -278,7 +298,7 @@ pub struct SimHandle {
     token: String,
     /// PEM of the certificate clients trust, when serving HTTPS.
     certificate_pem: Option<String>,
-    shared: Arc<server::Shared>,
+    server: Arc<gate::ServerState>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -316,13 +336,13 @@ impl SimHandle {
 
     /// REST and SOAP calls served (not the version list, not OAuth).
     pub fn api_calls(&self) -> u64 {
-        self.shared.api_calls()
+        self.server.api_calls()
     }
 
     /// Stops (or resumes) injecting 503s and dropped connections, so that a test can
     /// read the org's final state reliably. Latency, token expiry and the API limit stay.
     pub fn pause_faults(&self, paused: bool) {
-        self.shared.pause_faults(paused);
+        self.server.pause_faults(paused);
     }
 
     /// Stops accepting connections, lets open requests finish, and waits.
@@ -353,19 +373,18 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     }
     let identity = if config.tls { Some(tls::identity()?) } else { None };
     let scheme = if identity.is_some() { "https" } else { "http" };
-    let shared = Arc::new(
-        server::Shared::new(config, format!("{scheme}://{addr}"))
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-    );
+    let org_state = server::build_org(&config, format!("{scheme}://{addr}"))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let server = Arc::new(gate::ServerState::new(config, org_state));
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let acceptor = identity.as_ref().map(|i| i.acceptor.clone());
-    let mut router = server::router(shared.clone());
-    if shared.config.access_log {
+    let mut router = server::router(server.clone());
+    if server.config.access_log {
         router = router.layer(axum::middleware::from_fn(server::access_log));
     }
     let task = tokio::spawn(server::serve(listener, router, rx, acceptor));
     let certificate_pem = identity.map(|i| i.ca_pem);
-    Ok(SimHandle { addr, token, certificate_pem, shared, shutdown, task: Some(task) })
+    Ok(SimHandle { addr, token, certificate_pem, server, shutdown, task: Some(task) })
 }
 
 /// For `fuzz/` only, not an API: SOQL parsed, then run (and its columns read) against

@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::server::{AuthError, Shared, bearer, json_response, limit_error};
+use crate::gate::{Refusal, ServerState};
+use crate::http::{bearer, json_response, limit_error};
 use crate::{jwt, util};
 
 fn oauth_error(error: &str, description: &str) -> Response {
@@ -41,14 +42,14 @@ fn signature(id: &str, issued_at: &str, secret: &str) -> String {
 }
 
 /// `POST /services/oauth2/token`.
-pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(AxState(server): AxState<Arc<ServerState>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = util::parse_query(&String::from_utf8_lossy(&body));
     let param = |name: &str| util::query_param(&form, name).map(str::to_string);
     let (basic_id, basic_secret) = basic_credentials(&headers).unzip();
     let client_id = param("client_id").or(basic_id);
     let client_secret = param("client_secret").or(basic_secret);
     let grant = param("grant_type").unwrap_or_default();
-    let config = &shared.config;
+    let config = &server.config;
     let client = client_id.as_deref().and_then(|id| config.oauth_clients.iter().find(|c| c.client_id == id));
     let mut jwt_user: Option<String> = None;
     match grant.as_str() {
@@ -78,7 +79,7 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
             let Some(assertion) = param("assertion") else {
                 return oauth_error("invalid_request", "assertion parameter is missing");
             };
-            match verify_jwt(&shared, &assertion) {
+            match verify_jwt(&server, &assertion) {
                 Ok(user_id) => jwt_user = Some(user_id),
                 Err(refusal) => return oauth_error(refusal.error, refusal.description),
             }
@@ -86,17 +87,17 @@ pub async fn token(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, bo
         _ => return oauth_error("unsupported_grant_type", "grant type not supported"),
     }
     let secret = client.map(|c| c.client_secret.clone()).unwrap_or_default();
-    let mut state = shared.lock();
-    if !state.tokens.contains_key(&state.current_token) {
+    let mut session = server.lock();
+    if !session.tokens.contains_key(&session.current_token) {
         let fresh = crate::new_token();
-        state.tokens.insert(fresh.clone(), 0);
-        state.current_token = fresh;
+        session.tokens.insert(fresh.clone(), 0);
+        session.current_token = fresh;
     }
-    let access_token = state.current_token.clone();
-    let instance_url = state.org_state.instance_url.clone();
-    let user_id = jwt_user.clone().unwrap_or_else(|| state.org_state.admin_id.clone());
-    let id = format!("{instance_url}/id/{}/{user_id}", state.org_state.org_id);
-    drop(state);
+    let access_token = session.current_token.clone();
+    let instance_url = session.org_state.instance_url.clone();
+    let user_id = jwt_user.clone().unwrap_or_else(|| session.org_state.admin_id.clone());
+    let id = format!("{instance_url}/id/{}/{user_id}", session.org_state.org_id);
+    drop(session);
     if jwt_user.is_some() {
         // The JWT bearer response has neither a signature nor a refresh token.
         let body = json!({
@@ -129,21 +130,21 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const OWN_AUDIENCE_ENV: &str = "RUNNER_SIM_JWT_OWN_AUDIENCE";
 
 /// Checks a JWT bearer assertion; answers the id of the user it names.
-fn verify_jwt(shared: &Shared, assertion: &str) -> Result<String, jwt::Refusal> {
-    let config = &shared.config;
+fn verify_jwt(server: &ServerState, assertion: &str) -> Result<String, jwt::Refusal> {
+    let config = &server.config;
     let client_ids: Vec<&str> = config.oauth_clients.iter().map(|c| c.client_id.as_str()).collect();
-    let state = shared.lock();
-    let is_sandbox = state
+    let session = server.lock();
+    let is_sandbox = session
         .org_state
         .org
         .records("Organization")
         .next()
         .and_then(|o| o.get("IsSandbox").and_then(Value::as_bool))
         .unwrap_or(false);
-    let own_url = std::env::var_os(OWN_AUDIENCE_ENV).map(|_| state.org_state.instance_url.as_str());
+    let own_url = std::env::var_os(OWN_AUDIENCE_ENV).map(|_| session.org_state.instance_url.as_str());
     let audiences = jwt::audiences(is_sandbox, own_url);
     let find_user = |username: &str| {
-        state
+        session
             .org_state
             .org
             .records("User")
@@ -183,16 +184,16 @@ fn str_field(record: &serde_json::Map<String, Value>, name: &str) -> Value {
 }
 
 /// `GET /services/oauth2/userinfo`: OpenID Connect userinfo for the token's user.
-pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap) -> Response {
-    shared.latency().await;
+pub async fn userinfo(AxState(server): AxState<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    server.latency().await;
     let token = bearer(&headers);
-    let mut state = shared.lock();
-    match shared.authorize(&mut state, token.as_deref()) {
-        Err(AuthError::Session) => return bad_oauth_token(),
-        Err(AuthError::Limit) => return json_response(403, &limit_error()),
+    let mut session = server.lock();
+    match server.authorize(&mut session, token.as_deref()) {
+        Err(Refusal::Limit) => return json_response(403, &limit_error()),
+        Err(_) => return bad_oauth_token(),
         Ok(()) => {}
     }
-    let org_state = &state.org_state;
+    let org_state = &session.org_state;
     let Some((_, user)) = org_state.org.get(&org_state.admin_id) else {
         return bad_oauth_token();
     };
@@ -248,20 +249,20 @@ pub async fn userinfo(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
         "utcOffset": 36_000_000,
         "updated_at": str_field(&user, "LastModifiedDate"),
     });
-    drop(state);
+    drop(session);
     json_response(200, &body)
 }
 
 /// `GET /id/<org id>/<user id>`: the identity URL of the token response.
-pub async fn identity(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub async fn identity(AxState(server): AxState<Arc<ServerState>>, headers: HeaderMap) -> Response {
     let token = bearer(&headers);
-    let mut state = shared.lock();
-    match shared.authorize(&mut state, token.as_deref()) {
-        Err(AuthError::Session) => return bad_oauth_token(),
-        Err(AuthError::Limit) => return json_response(403, &limit_error()),
+    let mut session = server.lock();
+    match server.authorize(&mut session, token.as_deref()) {
+        Err(Refusal::Limit) => return json_response(403, &limit_error()),
+        Err(_) => return bad_oauth_token(),
         Ok(()) => {}
     }
-    let org_state = &state.org_state;
+    let org_state = &session.org_state;
     let Some((_, user)) = org_state.org.get(&org_state.admin_id) else {
         return bad_oauth_token();
     };
@@ -297,6 +298,6 @@ pub async fn identity(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap)
             "custom_domain": base,
         },
     });
-    drop(state);
+    drop(session);
     json_response(200, &body)
 }

@@ -1,59 +1,56 @@
 //! HTTP: connections served with hyper (so a fault can really drop one), routes in
-//! axum, the bearer check, API usage, faults, then the one REST dispatcher.
+//! axum, and the REST and SOAP handlers behind the one request gate (`gate`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Extension, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use indexmap::IndexMap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
+use crate::gate::{DEFAULT_API_LIMIT, Protocol, Refusal, ServerState};
+use crate::http::{
+    ConnDrop, bearer, json_response, limit_error, rest_response, session_error, unavailable, with_limit_info,
+};
 use crate::rest::dispatch;
+use crate::seed_file::SeedFileError;
 use crate::state::{Console, OrgState, versions_up_to};
-use crate::wire::{Request, SimResponse};
+use crate::wire::Request;
 use crate::{SimConfig, oauth, seed, seed_file, soap, storeconnect};
 
-pub const DEFAULT_API_LIMIT: u64 = 15_000;
-
-/// What a request found out about its token.
-pub enum AuthError {
-    /// No valid token: 401 INVALID_SESSION_ID.
-    Session,
-    /// The API limit is reached: 403 REQUEST_LIMIT_EXCEEDED.
-    Limit,
-}
-
-/// A fault drawn for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    UnavailableBefore,
-    DropBefore,
-    UnavailableAfter,
-    DropAfter,
-}
-
-/// Mutable state behind one lock: the org and the session bookkeeping.
-pub struct State {
-    pub org_state: OrgState,
-    /// Valid tokens and the authenticated calls each has served.
-    pub tokens: IndexMap<String, u64>,
-    /// The token a new OAuth grant hands out while it stays valid.
-    pub current_token: String,
-    pub usage: u64,
-    pub rng: StdRng,
+/// The org a config starts with: the scenario's seed, then the config's seed files.
+pub fn build_org(config: &SimConfig, instance_url: String) -> Result<OrgState, SeedFileError> {
+    let seed = seed::build_on(config.scenario, &random_pod());
+    let mut org_state = OrgState {
+        org: seed.org,
+        org_id: seed.org_id,
+        admin_id: seed.admin_id,
+        meta: seed.meta,
+        versions: versions_up_to(&config.api_version_latest),
+        cursors: IndexMap::new(),
+        next_cursor: 0,
+        mixed: None,
+        console: Console::default(),
+        instance_url,
+        api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
+    };
+    for file in &config.seed_files {
+        seed_file::apply(&mut org_state, file)?;
+    }
+    org_state.console = storeconnect::seeded_console(&org_state.org);
+    Ok(org_state)
 }
 
 /// Two base-62 characters, different for each simulated org of a process (up to 3,844),
@@ -67,189 +64,26 @@ fn random_pod() -> String {
     [ALPHABET[(n / 62) as usize] as char, ALPHABET[(n % 62) as usize] as char].iter().collect()
 }
 
-pub struct Shared {
-    pub config: SimConfig,
-    state: Mutex<State>,
-    api_calls: AtomicU64,
-    /// Set by tests to read the org's final state without faults in the way.
-    faults_paused: std::sync::atomic::AtomicBool,
-}
-
-impl Shared {
-    /// The seeded org, with the config's seed files applied.
-    pub fn new(config: SimConfig, instance_url: String) -> Result<Self, seed_file::SeedFileError> {
-        let seed = seed::build_on(config.scenario, &random_pod());
-        let mut org_state = OrgState {
-            org: seed.org,
-            org_id: seed.org_id,
-            admin_id: seed.admin_id,
-            meta: seed.meta,
-            versions: versions_up_to(&config.api_version_latest),
-            cursors: IndexMap::new(),
-            next_cursor: 0,
-            mixed: None,
-            console: Console::default(),
-            instance_url,
-            api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
-        };
-        for file in &config.seed_files {
-            seed_file::apply(&mut org_state, file)?;
-        }
-        let mut tokens = IndexMap::new();
-        tokens.insert(config.token.clone(), 0);
-        org_state.console = storeconnect::seeded_console(&org_state.org);
-        let state = State {
-            org_state,
-            tokens,
-            current_token: config.token.clone(),
-            usage: 0,
-            rng: StdRng::seed_from_u64(config.faults.seed),
-        };
-        Ok(Shared {
-            config,
-            state: Mutex::new(state),
-            api_calls: AtomicU64::new(0),
-            faults_paused: std::sync::atomic::AtomicBool::new(false),
-        })
-    }
-
-    /// The state; a poisoned lock still holds a consistent org (writes are atomic
-    /// under the lock), so it is used as is.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn api_calls(&self) -> u64 {
-        self.api_calls.load(Ordering::SeqCst)
-    }
-
-    pub fn pause_faults(&self, paused: bool) {
-        self.faults_paused.store(paused, Ordering::SeqCst);
-    }
-
-    pub fn count_call(&self) {
-        self.api_calls.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub fn limit(&self) -> u64 {
-        self.config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)
-    }
-
-    /// Checks a token (consuming one of its calls when tokens expire) and the API limit.
-    pub fn authorize(&self, state: &mut State, token: Option<&str>) -> Result<(), AuthError> {
-        let token = token.ok_or(AuthError::Session)?;
-        let uses = state.tokens.get_mut(token).ok_or(AuthError::Session)?;
-        if let Some(max) = self.config.faults.expire_token_after
-            && *uses >= max
-        {
-            state.tokens.shift_remove(token);
-            return Err(AuthError::Session);
-        }
-        *uses += 1;
-        if let Some(limit) = self.config.faults.api_limit
-            && state.usage >= limit
-        {
-            return Err(AuthError::Limit);
-        }
-        Ok(())
-    }
-
-    /// Draws a fault for one request from the seeded RNG.
-    pub fn draw_fault(&self, state: &mut State) -> Option<Fault> {
-        let rate = self.config.faults.fail_rate;
-        if rate <= 0.0 || self.faults_paused.load(Ordering::SeqCst) {
-            return None;
-        }
-        if state.rng.random::<f64>() >= rate {
-            return None;
-        }
-        Some(match state.rng.random_range(0..4) {
-            0 => Fault::UnavailableBefore,
-            1 => Fault::DropBefore,
-            2 => Fault::UnavailableAfter,
-            _ => Fault::DropAfter,
-        })
-    }
-
-    pub fn limit_header(&self, state: &State) -> String {
-        format!("api-usage={}/{}", state.usage, self.limit())
-    }
-
-    pub async fn latency(&self) {
-        if self.config.faults.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(self.config.faults.latency_ms)).await;
-        }
-    }
-}
-
-/// Set on every request: notifying it makes the connection task drop the
-/// connection without an HTTP response.
-#[derive(Clone)]
-pub struct ConnDrop(pub Arc<Notify>);
-
-impl ConnDrop {
-    /// Drops the connection; never answers.
-    pub async fn drop_connection(&self) -> Response {
-        self.0.notify_one();
-        std::future::pending::<Response>().await
-    }
-}
-
-/// The token of an `Authorization: Bearer …` or `OAuth …` header.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")).then(|| token.trim().to_string())
-}
-
-pub fn json_response(status: u16, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut resp = Response::new(Body::from(bytes));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
-    resp
-}
-
-fn sim_response(resp: SimResponse, limit_info: &str) -> Response {
-    let mut out = match &resp.body {
-        Some(body) => json_response(resp.status, body),
-        None => {
-            let mut r = Response::new(Body::empty());
-            *r.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            r
-        }
-    };
-    for (k, v) in &resp.headers {
-        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
-            out.headers_mut().insert(name, value);
-        }
-    }
-    if let Ok(value) = HeaderValue::from_str(limit_info) {
-        out.headers_mut().insert("Sforce-Limit-Info", value);
-    }
-    out
-}
-
-pub fn session_error() -> Value {
-    json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
-}
-
-pub fn limit_error() -> Value {
-    json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
-}
-
-pub fn unavailable() -> Value {
-    json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable. Please try again later."}])
-}
-
-async fn versions(AxState(shared): AxState<Arc<Shared>>) -> Response {
-    let list = shared.lock().org_state.version_list();
+async fn versions(AxState(server): AxState<Arc<ServerState>>) -> Response {
+    let list = server.lock().org_state.version_list();
     json_response(200, &list)
+}
+
+/// The REST API at the gate: every answer, refusals too, carries `Sforce-Limit-Info`.
+const REST: Protocol = Protocol { refuse: rest_refusal, finish: with_limit_info };
+
+fn rest_refusal(refusal: Refusal, limit_info: &str) -> Response {
+    let (status, body) = match refusal {
+        Refusal::Session => (401, session_error()),
+        Refusal::Limit => (403, limit_error()),
+        Refusal::Unavailable => (503, unavailable()),
+    };
+    with_limit_info(json_response(status, &body), limit_info)
 }
 
 /// Everything under `/services/data/vXX.X/…` (and anything unknown).
 async fn rest(
-    AxState(shared): AxState<Arc<Shared>>,
+    AxState(server): AxState<Arc<ServerState>>,
     Extension(conn): Extension<ConnDrop>,
     method: Method,
     uri: Uri,
@@ -260,66 +94,12 @@ async fn rest(
     if !uri.path().starts_with("/services/data/") {
         return json_response(404, &crate::error::SfError::not_found().rest_body());
     }
-    shared.latency().await;
     let header_pairs: Vec<(String, String)> =
         headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string()))).collect();
     let token = bearer(&headers);
-    let outcome = {
-        let mut state = shared.lock();
-        handle_rest(&shared, &mut state, token.as_deref(), method.as_str(), &path_and_query, &header_pairs, &body)
-    };
-    match outcome {
-        Outcome::Respond(resp) => resp,
-        Outcome::Drop => conn.drop_connection().await,
-    }
-}
-
-/// What the HTTP layer does with a request once the org has seen it.
-pub enum Outcome {
-    Respond(Response),
-    Drop,
-}
-
-/// Auth, limit, faults and dispatch, all under the lock, with no await.
-fn handle_rest(
-    shared: &Shared,
-    state: &mut State,
-    token: Option<&str>,
-    method: &str,
-    path_and_query: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Outcome {
-    match shared.authorize(state, token) {
-        Err(AuthError::Session) => {
-            let info = shared.limit_header(state);
-            return Outcome::Respond(sim_response(SimResponse::json(401, session_error()), &info));
-        }
-        Err(AuthError::Limit) => {
-            let info = shared.limit_header(state);
-            return Outcome::Respond(sim_response(SimResponse::json(403, limit_error()), &info));
-        }
-        Ok(()) => {}
-    }
-    let fault = shared.draw_fault(state);
-    match fault {
-        Some(Fault::UnavailableBefore) => {
-            let info = shared.limit_header(state);
-            return Outcome::Respond(sim_response(SimResponse::json(503, unavailable()), &info));
-        }
-        Some(Fault::DropBefore) => return Outcome::Drop,
-        _ => {}
-    }
-    state.usage += 1;
-    shared.count_call();
-    state.org_state.api_usage.0 = state.usage;
-    let resp = dispatch(&mut state.org_state, Request { method, path_and_query, headers, body });
-    let info = shared.limit_header(state);
-    match fault {
-        Some(Fault::UnavailableAfter) => Outcome::Respond(sim_response(SimResponse::json(503, unavailable()), &info)),
-        Some(Fault::DropAfter) => Outcome::Drop,
-        _ => Outcome::Respond(sim_response(resp, &info)),
-    }
+    let request =
+        Request { method: method.as_str(), path_and_query: &path_and_query, headers: &header_pairs, body: &body };
+    server.admit(&conn, token.as_deref(), &REST, |org_state| rest_response(dispatch(org_state, request))).await
 }
 
 /// One stderr line per request: method, path (without the query), status.
@@ -342,7 +122,7 @@ async fn not_found() -> Response {
 /// may buffer this much and no runner request comes near 1 MiB. A larger body gets a 413.
 pub const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
 
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(server: Arc<ServerState>) -> Router {
     Router::new()
         .route("/services/data", get(versions))
         .route("/services/data/", get(versions))
@@ -358,7 +138,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(not_found))
         .fallback(rest)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .with_state(shared)
+        .with_state(server)
 }
 
 async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
@@ -470,11 +250,4 @@ pub async fn serve(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
-}
-
-/// Makes an axum response from a status and text body.
-pub fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
-    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
 }

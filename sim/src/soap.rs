@@ -10,7 +10,8 @@ use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
 
-use crate::server::{AuthError, ConnDrop, Fault, Outcome, Shared, State, json_response, text_response, unavailable};
+use crate::gate::{Protocol, Refusal, ServerState};
+use crate::http::{ConnDrop, json_response, text_response, unavailable};
 use crate::state::{OrgState, ProfileMeta, RecordTypeVisibility};
 use crate::util::xml_escape;
 
@@ -155,59 +156,38 @@ pub fn fault(code: &str, message: &str) -> Response {
     text_response(500, CONTENT_TYPE, body)
 }
 
-/// `POST /services/Soap/m/{version}`.
-pub async fn handle(
-    AxState(shared): AxState<Arc<Shared>>,
-    Extension(conn): Extension<ConnDrop>,
-    body: Bytes,
-) -> Response {
-    shared.latency().await;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let doc = match parse(&text) {
-        Ok(doc) => doc,
-        Err(e) => return fault("soapenv:Client", &format!("Unable to parse the request: {e}")),
-    };
-    let session = doc.find("SessionHeader").and_then(|h| h.child_text("sessionId")).map(str::to_string);
-    let outcome = {
-        let mut state = shared.lock();
-        handle_locked(&shared, &mut state, session.as_deref(), &doc)
-    };
-    match outcome {
-        Outcome::Respond(resp) => resp,
-        Outcome::Drop => conn.drop_connection().await,
+/// The Metadata API at the gate: refusals are SOAP faults, an injected 503 is the
+/// REST-shaped one every endpoint gives, and answers carry no limit header.
+const SOAP: Protocol = Protocol { refuse: soap_refusal, finish: |resp, _| resp };
+
+fn soap_refusal(refusal: Refusal, _limit_info: &str) -> Response {
+    match refusal {
+        Refusal::Session => fault(
+            "sf:INVALID_SESSION_ID",
+            "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
+        ),
+        Refusal::Limit => fault("sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."),
+        Refusal::Unavailable => json_response(503, &unavailable()),
     }
 }
 
-fn handle_locked(shared: &Shared, state: &mut State, session: Option<&str>, doc: &Elem) -> Outcome {
-    match shared.authorize(state, session) {
-        Err(AuthError::Session) => {
-            return Outcome::Respond(fault(
-                "sf:INVALID_SESSION_ID",
-                "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
-            ));
+/// `POST /services/Soap/m/{version}`. The session is in the envelope, so the body is
+/// parsed before the gate; a body that does not parse waits the latency all the same.
+pub async fn handle(
+    AxState(server): AxState<Arc<ServerState>>,
+    Extension(conn): Extension<ConnDrop>,
+    body: Bytes,
+) -> Response {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let doc = match parse(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            server.latency().await;
+            return fault("soapenv:Client", &format!("Unable to parse the request: {e}"));
         }
-        Err(AuthError::Limit) => {
-            return Outcome::Respond(fault(
-                "sf:REQUEST_LIMIT_EXCEEDED",
-                "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
-            ));
-        }
-        Ok(()) => {}
-    }
-    let fault_kind = shared.draw_fault(state);
-    match fault_kind {
-        Some(Fault::UnavailableBefore) => return Outcome::Respond(json_response(503, &unavailable())),
-        Some(Fault::DropBefore) => return Outcome::Drop,
-        _ => {}
-    }
-    state.usage += 1;
-    shared.count_call();
-    let response = operate(&mut state.org_state, doc);
-    match fault_kind {
-        Some(Fault::UnavailableAfter) => Outcome::Respond(json_response(503, &unavailable())),
-        Some(Fault::DropAfter) => Outcome::Drop,
-        _ => Outcome::Respond(response),
-    }
+    };
+    let session = doc.find("SessionHeader").and_then(|h| h.child_text("sessionId")).map(str::to_string);
+    server.admit(&conn, session.as_deref(), &SOAP, |org_state| operate(org_state, &doc)).await
 }
 
 fn operate(org_state: &mut OrgState, doc: &Elem) -> Response {

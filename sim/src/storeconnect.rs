@@ -1,6 +1,6 @@
 //! A sim-only stand-in for StoreConnect's Console: "Change Sync User → Apply
 //! permissions → Enter verification code" (the procedure in
-//! `/work/shared/seeds/000_f450f65864bdbe47.txt`, salesforce-api.md F). A person signs
+//! `/work/server/seeds/000_f450f65864bdbe47.txt`, salesforce-api.md F). A person signs
 //! in as the new sync user there, so the route takes no bearer token and isn't API
 //! usage; it still waits the configured latency and works under the state lock.
 //!
@@ -22,8 +22,9 @@ use ring::hmac;
 use serde_json::{Map, Value, json};
 
 use crate::access;
+use crate::gate::ServerState;
+use crate::http::json_response;
 use crate::model::{Org, Record, normalize_id};
-use crate::server::{Shared, State, json_response};
 use crate::state::{Console, OrgState};
 use crate::{dml, password, util};
 
@@ -253,21 +254,21 @@ fn configure(org_state: &mut OrgState, user_id: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn change(state: &mut State, body: &[u8]) -> Result<String, Refusal> {
+fn change(org_state: &mut OrgState, body: &[u8]) -> Result<String, Refusal> {
     let req = parse(body)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let id = check(&state.org_state.org, &req, now)?;
-    configure(&mut state.org_state, &id)?;
-    state.org_state.console.authenticated_user = Some(id.clone());
+    let id = check(&org_state.org, &req, now)?;
+    configure(org_state, &id)?;
+    org_state.console.authenticated_user = Some(id.clone());
     Ok(id)
 }
 
 /// `POST /_sim/storeconnect/change-sync-user`.
-pub async fn change_sync_user(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
-    shared.latency().await;
+pub async fn change_sync_user(AxState(server): AxState<Arc<ServerState>>, body: Bytes) -> Response {
+    server.latency().await;
     let outcome = {
-        let mut state = shared.lock();
-        change(&mut state, &body)
+        let mut session = server.lock();
+        change(&mut session.org_state, &body)
     };
     match outcome {
         Ok(id) => json_response(200, &json!({"ok": true, "user_id": id})),
@@ -279,13 +280,13 @@ pub async fn change_sync_user(AxState(shared): AxState<Arc<Shared>>, body: Bytes
 }
 
 /// `GET /_sim/storeconnect/state`.
-pub async fn state(AxState(shared): AxState<Arc<Shared>>) -> Response {
-    shared.latency().await;
+pub async fn state(AxState(server): AxState<Arc<ServerState>>) -> Response {
+    server.latency().await;
     let body = {
-        let state = shared.lock();
+        let session = server.lock();
         json!({
-            "configured_user_id": configured_user(&state.org_state.org),
-            "authenticated_user_id": state.org_state.console.authenticated_user,
+            "configured_user_id": configured_user(&session.org_state.org),
+            "authenticated_user_id": session.org_state.console.authenticated_user,
         })
     };
     json_response(200, &body)

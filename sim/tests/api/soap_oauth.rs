@@ -268,3 +268,38 @@ async fn a_request_body_over_the_cap_gets_413() {
     let versions = sim.send(Method::GET, &sim.url("/services/data/"), None, None).await;
     assert_eq!(versions.status.as_u16(), 200);
 }
+
+/// One request gate for REST and SOAP: a Metadata call is API usage, seen by
+/// `Sforce-Limit-Info`, `/limits` and the API limit; the sim-only StoreConnect routes
+/// and the version list are not.
+#[tokio::test]
+async fn soap_calls_count_as_api_usage() {
+    let sim = sim().await;
+    let first = sim.get("limits").await;
+    assert_eq!(first.header("Sforce-Limit-Info").as_deref(), Some("api-usage=1/15000"));
+    soap_call(&sim, &read_profile(PROFILE)).await;
+    soap_call(&sim, &read_profile(PROFILE)).await;
+    let state = sim.send(Method::GET, &sim.url("/_sim/storeconnect/state"), None, None).await;
+    assert_eq!(state.status, 200);
+    let versions = sim.send(Method::GET, &sim.url("/services/data/"), None, None).await;
+    assert_eq!(versions.status, 200);
+    let after = sim.get("limits").await;
+    assert_eq!(after.header("Sforce-Limit-Info").as_deref(), Some("api-usage=4/15000"));
+    assert_eq!(after.body["DailyApiRequests"], json!({"Max": 15000, "Remaining": 15000 - 4}));
+    assert_eq!(sim.handle.api_calls(), 4);
+}
+
+#[tokio::test]
+async fn the_api_limit_counts_soap_calls() {
+    let config = SimConfig { faults: Faults { api_limit: Some(2), ..Faults::default() }, ..SimConfig::default() };
+    let sim = sim_with(config).await;
+    soap_call(&sim, &read_profile(PROFILE)).await;
+    assert_eq!(sim.get("limits").await.status, 200);
+    let token = sim.handle.token().to_string();
+    let (status, xml) = soap(&sim, &token, &read_profile(PROFILE)).await;
+    assert_eq!(status, 500);
+    assert!(xml.contains("sf:REQUEST_LIMIT_EXCEEDED"), "{xml}");
+    let refused = sim.get("limits").await;
+    assert_eq!((refused.status.as_u16(), error_of(&refused).0.as_str()), (403, "REQUEST_LIMIT_EXCEEDED"));
+    assert_eq!(refused.header("Sforce-Limit-Info").as_deref(), Some("api-usage=2/2"));
+}
