@@ -17,21 +17,30 @@ use crate::engine::{
 };
 use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
-use crate::target::{ConnectOptions, Target, connect};
+use crate::target::{ConfigError, ConnectOptions, Inventory, Target, connect};
 
 #[derive(Args)]
 pub struct PlayArgs {
     /// The playbook: a file, or the name of a built-in playbook (`runner playbooks`).
     pub playbook: String,
     /// The org(s) to run against: `sim`, `sim:SCENARIO`, an instance URL, a named org
-    /// from runner.toml, or an sf CLI alias or username.
+    /// from runner.toml, `@GROUP` (a group of runner.toml), or an sf CLI alias or username.
     #[arg(short = 'o', long = "org", default_value = "sim")]
     pub orgs: Vec<String>,
+    /// Read this runner.toml (named orgs, groups, their vars) instead of the working directory's and the
+    /// user's.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run only slice K of N (1-based) of the selected orgs, for a CI matrix: the orgs sorted by name, every
+    /// N-th from the K-th.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     /// Check mode: send no writes, show what would change.
     #[arg(long)]
     pub check: bool,
-    /// A playbook variable, `key=value` (repeatable); read as `vars.key`. `{org}` in the value stands for each
-    /// org (`--var credentials_file=creds/{org}.creds`); several orgs may not share a credentials file.
+    /// A playbook variable, `key=value` (repeatable); read as `vars.key`. Beats the org's and its groups' vars
+    /// in runner.toml. `{org}` in the value stands for each org's name (`--var credentials_file=creds/{org}.creds`),
+    /// `{{` for a literal `{`; several orgs may not share a credentials file.
     #[arg(long = "var", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Print one JSON document (shaped like the sf CLI's) instead of lines.
@@ -59,6 +68,53 @@ fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
         return Err("a request needs some time: give more than 0s".into());
     }
     Ok(duration)
+}
+
+/// `--shard K/N`: slice K (1-based) of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || format!("`{text}` is not a shard: give K/N with 1 <= K <= N, e.g. --shard 2/4");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, count): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if index == 0 || count == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+/// The orgs of shard `shard`, in the order given: the selection sorted by name (so the slicing depends on
+/// nothing but the selection), then every N-th from the K-th.
+pub fn shard_of(selected: Vec<String>, shard: Shard) -> Vec<String> {
+    let mut sorted: Vec<(usize, &String)> = selected.iter().enumerate().collect();
+    sorted.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+    let mut kept: Vec<usize> = sorted
+        .iter()
+        .enumerate()
+        .filter(|(rank, _)| rank % shard.count == shard.index - 1)
+        .map(|(_, (i, _))| *i)
+        .collect();
+    kept.sort_unstable();
+    kept.into_iter().filter_map(|i| selected.get(i).cloned()).collect()
+}
+
+/// A name of its own for each org of a run: its `--org`, or `sim#K` for the K-th of several identical ones
+/// (several `--org sim` are as many simulated orgs).
+pub fn org_names(selected: &[String]) -> Vec<String> {
+    let mut seen: IndexMap<&str, usize> = IndexMap::new();
+    selected
+        .iter()
+        .map(|org| {
+            let total = selected.iter().filter(|o| *o == org).count();
+            let nth = seen.entry(org.as_str()).or_insert(0);
+            *nth += 1;
+            if total > 1 { format!("{org}#{nth}") } else { org.clone() }
+        })
+        .collect()
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -150,19 +206,54 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
             return Outcome::InvalidPlaybook;
         }
     };
+    // The inventory is read only when something needs it, so that `--org sim` runs whatever runner.toml is
+    // around, as before there were groups.
+    let explicit = args.config.is_some();
+    let needs_inventory =
+        explicit || args.orgs.iter().any(|o| o.starts_with('@') || matches!(Target::parse(o), Ok(Target::Named(_))));
+    let files = crate::target::config_files(args.config.as_deref());
+    let inventory = if needs_inventory {
+        match Inventory::load(&files, explicit) {
+            Ok(inventory) => inventory,
+            Err(err) => return inventory_failed(err, explicit),
+        }
+    } else {
+        Inventory::default()
+    };
+    let mut selected = match inventory.select(&args.orgs) {
+        Ok(selected) => selected,
+        Err(err) => return inventory_failed(err, explicit),
+    };
+    if let Some(shard) = args.shard {
+        let of = selected.len();
+        selected = shard_of(selected, shard);
+        eprintln!("shard {}/{}: {} of {of} org(s)", shard.index, shard.count, selected.len());
+    }
+    let names = org_names(&selected);
     let mut targets = Vec::new();
-    for org in &args.orgs {
+    for (org, name) in selected.iter().zip(&names) {
         match Target::parse(org) {
-            Ok(target) => targets.push((org.clone(), target)),
+            Ok(target) => targets.push((name.clone(), target)),
             Err(err) => {
                 eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
                 return Outcome::BadInput;
             }
         }
     }
+    // Lowest precedence first: the org's groups' vars, its own, then --var. The playbook's own defaults
+    // (`vars.x ?? …`) apply to what none of them sets.
+    let layered: Vec<crate::vars::OrgVars> = selected
+        .iter()
+        .zip(&names)
+        .map(|(org, name)| {
+            let mut vars = inventory.vars_for(org);
+            vars.extend(args.vars.iter().map(|(k, v)| (k.clone(), v.clone(), crate::vars::command_line())));
+            crate::vars::OrgVars { name: name.clone(), vars }
+        })
+        .collect();
     // Refused before anything runs: a credentials file shared by two orgs ends with every org but one holding
     // secrets that nobody has.
-    let per_org_vars = match crate::vars::per_org(&args.vars, &args.orgs) {
+    let per_org_vars = match crate::vars::per_org(&layered) {
         Ok(vars) => vars,
         Err(err) => {
             eprintln!("{:?}", Report::new(*err));
@@ -195,8 +286,11 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
         let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
         let options = RunOptions { vars, ..options.clone() };
-        let connect_options =
-            ConnectOptions { request_timeout: args.request_timeout, sim_seeds: ctx.sim_seeds.clone() };
+        let connect_options = ConnectOptions {
+            request_timeout: args.request_timeout,
+            sim_seeds: ctx.sim_seeds.clone(),
+            config: args.config.clone(),
+        };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (index, run_one(label, target, playbook, registry, options, connect_options).await)
@@ -255,6 +349,19 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         }
         None => outcome,
     }
+}
+
+/// runner.toml cannot give the run its orgs: nothing ran. A group that is not there, or a `--config` file that
+/// cannot be read, is the command line's mistake (2); a runner.toml that is wrong is, as for connecting to a
+/// named org in it, an org that could not be resolved (4).
+fn inventory_failed(err: ConfigError, explicit: bool) -> Outcome {
+    let outcome = match &err {
+        ConfigError::UnknownGroup { .. } => Outcome::BadInput,
+        ConfigError::Read { .. } if explicit => Outcome::BadInput,
+        _ => Outcome::Unreachable,
+    };
+    eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+    outcome
 }
 
 /// Connects to one target and runs the playbook there. Never fails: a failure is in the report.

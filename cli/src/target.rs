@@ -14,9 +14,9 @@ use miette::Diagnostic;
 use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
 
-pub use config::ConfigError;
 #[cfg(fuzzing)]
 pub use config::fuzz_parse as fuzz_config;
+pub use config::{ConfigError, Inventory, VarSource};
 
 /// Reads a secret from a file only its owner can read (mode 0600), as runner.toml's
 /// `*_file` keys are read.
@@ -201,11 +201,22 @@ pub struct ConnectOptions {
     /// What an in-process simulated org (`sim`, `sim:SCENARIO`) is seeded with after its scenario: the objects
     /// a binary's own steps work on.
     pub sim_seeds: Vec<runner_sim::SeedFile>,
+    /// `--config FILE`: the one runner.toml to read, instead of the working directory's and the user's.
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// The runner.toml files named orgs are looked up in: `--config FILE` alone, else the working directory's,
+/// then the user config directory's.
+pub fn config_files(config: Option<&std::path::Path>) -> Vec<std::path::PathBuf> {
+    match config {
+        Some(file) => vec![file.to_path_buf()],
+        None => config::candidate_files(),
+    }
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT, sim_seeds: Vec::new() }
+        ConnectOptions { request_timeout: DEFAULT_REQUEST_TIMEOUT, sim_seeds: Vec::new(), config: None }
     }
 }
 
@@ -266,7 +277,7 @@ pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connec
             Ok(Connection { client, simulated: false, sim: None })
         }
         Target::Named(name) => {
-            let files = config::candidate_files();
+            let files = config_files(options.config.as_deref());
             let client = match config::find_org(name, &files)? {
                 Some(org) => {
                     // Every URL is checked and every secret read before any request.

@@ -6,8 +6,9 @@
 //! last one winning, so every other org's sync user would be left with a password and an authenticator that
 //! nobody holds. So, before anything runs, when more than one org is targeted:
 //!
-//! - `{org}` in any `--var` value is replaced by a file-name-safe form of each org's `--org` (for a URL, its
-//!   host and port), so `--var credentials_file=creds/{org}.creds` gives every org a file of its own;
+//! - `{org}` in any var's value (from `--var`, `[orgs.NAME.vars]` or `[group_vars.NAME]`) is replaced by a
+//!   file-name-safe form of each org's name (for a URL, its host and port; `sim#2` becomes `sim_2`), so
+//!   `--var credentials_file=creds/{org}.creds` gives every org a file of its own; `{{` is a literal `{`;
 //! - then a var whose name ends in `_file` and that names a credentials path is refused when two orgs get the
 //!   same path. A credentials path is what `credentials_file`, `totp_file` or `secret_file` names, or what any
 //!   other `*_file` var names if there is no file there yet (a step would create it) or the file there starts
@@ -22,6 +23,8 @@ use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use crate::target::VarSource;
+
 /// What `{org}` in a `--var` value stands for.
 pub const ORG_PLACEHOLDER: &str = "{org}";
 
@@ -31,8 +34,8 @@ const CREDENTIALS_VARS: &[&str] = &["credentials_file", "totp_file", "secret_fil
 /// Several orgs of one run would share a credentials file.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error(
-    "--var {var}={value} names the same credentials file, {}, for {} orgs ({}): each org's run would write its own \
-     sync user's secrets there, and the last would overwrite the others'",
+    "{given} names the same credentials file, {}, for {} orgs ({}): each org's run would write its own sync \
+     user's secrets there, and the last would overwrite the others'",
     path.display(),
     orgs.len(),
     orgs.join(", ")
@@ -47,46 +50,106 @@ const CREDENTIALS_VARS: &[&str] = &["credentials_file", "totp_file", "secret_fil
 pub struct SharedCredentialsFile {
     /// The var's name.
     pub var: String,
-    /// Its value as given (before `{org}` was replaced).
+    /// Its value as given (before `{org}` was replaced), for the first of the orgs.
     pub value: String,
+    /// Where it was given, for the first of the orgs: `--var`, `[orgs.NAME.vars]`, `[group_vars.NAME]`.
+    pub from: VarSource,
+    /// `--var k=v`, or `k = "v" in [group_vars.NAME]`.
+    given: String,
     /// The file they would share.
     pub path: PathBuf,
-    /// The `--org`s that would share it, in command-line order.
+    /// The orgs that would share it, by name, in the run's order.
     pub orgs: Vec<String>,
 }
 
-/// Each org's vars, with `{org}` replaced; refuses a credentials file shared by two orgs. `orgs` are the
-/// `--org` values as given.
-pub fn per_org(
-    vars: &[(String, String)],
-    orgs: &[String],
-) -> Result<Vec<IndexMap<String, String>>, Box<SharedCredentialsFile>> {
-    let expanded: Vec<IndexMap<String, String>> = orgs
+/// Where `--var`s come from.
+pub fn command_line() -> VarSource {
+    VarSource("--var".to_string())
+}
+
+/// One org of a run: its name and its vars, lowest precedence first (a later one of the same name wins).
+pub struct OrgVars {
+    pub name: String,
+    pub vars: Vec<(String, String, VarSource)>,
+}
+
+/// `value` with `{org}` replaced by `slug`, and `{{` read as one literal `{` (so `{{org}` stays `{org}`).
+pub fn expand(value: &str, slug: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix(ORG_PLACEHOLDER) {
+            out.push_str(slug);
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Each org's vars, layered and with `{org}` replaced by a file-name-safe form of the org's name; refuses a
+/// credentials file shared by two orgs.
+pub fn per_org(orgs: &[OrgVars]) -> Result<Vec<IndexMap<String, String>>, Box<SharedCredentialsFile>> {
+    // The winning value of each var, with where it came from, per org.
+    let layered: Vec<IndexMap<&str, (&str, &VarSource)>> = orgs
         .iter()
         .map(|org| {
-            let slug = org_slug(org);
-            vars.iter().map(|(key, value)| (key.clone(), value.replace(ORG_PLACEHOLDER, &slug))).collect()
+            let mut vars = IndexMap::new();
+            for (key, value, source) in &org.vars {
+                vars.insert(key.as_str(), (value.as_str(), source));
+            }
+            vars
+        })
+        .collect();
+    let expanded: Vec<IndexMap<String, String>> = orgs
+        .iter()
+        .zip(&layered)
+        .map(|(org, vars)| {
+            let slug = org_slug(&org.name);
+            vars.iter().map(|(key, (value, _))| (key.to_string(), expand(value, &slug))).collect()
         })
         .collect();
     if orgs.len() < 2 {
         return Ok(expanded);
     }
-    // Last one wins for a var given twice, as in the playbook's `vars`.
-    let given: IndexMap<&str, &str> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for (var, value) in given {
+    let names: indexmap::IndexSet<&str> = layered.iter().flat_map(|vars| vars.keys().copied()).collect();
+    for var in names {
         if !var.ends_with("_file") {
             continue;
         }
-        let mut by_path: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-        for (org, org_vars) in orgs.iter().zip(&expanded) {
+        let mut by_path: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+        for (index, org_vars) in expanded.iter().enumerate() {
             let Some(path) = org_vars.get(var).filter(|p| !p.is_empty()) else { continue };
             if !names_credentials(var, Path::new(path)) {
                 continue;
             }
-            by_path.entry(comparable(Path::new(path))).or_default().push(org.clone());
+            by_path.entry(comparable(Path::new(path))).or_default().push(index);
         }
-        if let Some((path, orgs)) = by_path.into_iter().find(|(_, orgs)| orgs.len() > 1) {
-            return Err(Box::new(SharedCredentialsFile { var: var.to_string(), value: value.to_string(), path, orgs }));
+        if let Some((path, sharing)) = by_path.into_iter().find(|(_, orgs)| orgs.len() > 1) {
+            let first = sharing.first().copied().unwrap_or_default();
+            // Always there: the org's path came from this var.
+            let Some((value, from)) = layered.get(first).and_then(|vars| vars.get(var)).copied() else { continue };
+            let given = if from.0 == "--var" {
+                format!("--var {var}={value}")
+            } else {
+                format!("{var} = {value:?} in {}", from.0)
+            };
+            return Err(Box::new(SharedCredentialsFile {
+                var: var.to_string(),
+                value: value.to_string(),
+                from: from.clone(),
+                given,
+                path,
+                orgs: sharing.iter().filter_map(|i| orgs.get(*i)).map(|o| o.name.clone()).collect(),
+            }));
         }
     }
     Ok(expanded)
@@ -150,12 +213,49 @@ mod tests {
 
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String, VarSource)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string(), command_line())).collect()
     }
 
     fn orgs(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| n.to_string()).collect()
+    }
+
+    /// Every org with the same vars, as `--var`s give them.
+    fn per_org(
+        vars: &[(String, String, VarSource)],
+        orgs: &[String],
+    ) -> Result<Vec<IndexMap<String, String>>, Box<SharedCredentialsFile>> {
+        let orgs: Vec<OrgVars> = orgs.iter().map(|name| OrgVars { name: name.clone(), vars: vars.to_vec() }).collect();
+        super::per_org(&orgs)
+    }
+
+    #[test]
+    fn braces_expand_org_and_escape() {
+        assert_eq!(expand("s/{org}.creds", "acme"), "s/acme.creds");
+        assert_eq!(expand("{{org}", "acme"), "{org}");
+        assert_eq!(expand("{{{org}}", "acme"), "{acme}");
+        assert_eq!(expand("a{b}{", "acme"), "a{b}{");
+    }
+
+    #[test]
+    fn a_later_layer_wins_and_the_message_names_where_the_value_came_from() {
+        let group = VarSource("[group_vars.clients]".into());
+        let org = VarSource("[orgs.a.vars]".into());
+        let layers = |name: &str| OrgVars {
+            name: name.into(),
+            vars: vec![
+                ("username".into(), "g".into(), group.clone()),
+                ("username".into(), "o".into(), org.clone()),
+                ("credentials_file".into(), "shared.creds".into(), group.clone()),
+            ],
+        };
+        let err = super::per_org(&[layers("a"), layers("b")]).unwrap_err();
+        assert_eq!(err.from, group);
+        assert!(err.to_string().contains("credentials_file = \"shared.creds\" in [group_vars.clients]"), "{err}");
+        let mut one = layers("a");
+        one.vars.push(("username".into(), "cli".into(), command_line()));
+        assert_eq!(super::per_org(&[one]).unwrap()[0]["username"], "cli");
     }
 
     #[test]

@@ -37,8 +37,12 @@ codes! {
     // --- config
     /// An org in runner.toml names an environment variable whose name is not valid.
     CONFIG_ENV_NAME = "runner::config::env_name";
+    /// Groups in runner.toml contain each other, directly or through other groups.
+    CONFIG_GROUP_CYCLE = "runner::config::group_cycle";
     /// An org in runner.toml is incomplete or contradictory (for example, two ways to sign in).
     CONFIG_INVALID = "runner::config::invalid";
+    /// runner.toml's inventory cannot be used: an org and a group of one name, vars for a group that is not there, a var name --var would refuse.
+    CONFIG_INVENTORY = "runner::config::inventory";
     /// runner.toml is not valid TOML or has keys runner does not know.
     CONFIG_PARSE = "runner::config::parse";
     /// The JWT private key file does not hold a usable RSA private key.
@@ -51,6 +55,8 @@ codes! {
     CONFIG_SECRET_FILE = "runner::config::secret_file";
     /// A secret file is readable by other users, so runner refuses to use it.
     CONFIG_SECRET_FILE_MODE = "runner::config::secret_file_mode";
+    /// `--org @NAME` (or a group's member, or [group_vars.NAME]) names a group runner.toml does not define.
+    CONFIG_UNKNOWN_GROUP = "runner::config::unknown_group";
     // --- create_user
     /// The username is taken, in this or another Salesforce org.
     CREATE_USER_DUPLICATE_USERNAME = "runner::create_user::duplicate_username";

@@ -11,7 +11,10 @@
 //! # refresh_token: refresh_token_env = "…" / refresh_token_file = "…"
 //! ```
 //!
-//! The file is looked for in the working directory, then in the user config directory.
+//! It is also the inventory: `[orgs.NAME.vars]` (that org's playbook vars), `[groups]` (`clients = ["acme-prod",
+//! "@eu"]`, a member being an org or another group) and `[group_vars.NAME]` (vars for every org of a group).
+//!
+//! The file is looked for in the working directory, then in the user config directory (or is `--config FILE`).
 //! Relative paths in it are relative to the file's own folder. Secrets come from
 //! environment variables, or from files that only their owner can read (mode 0600).
 
@@ -21,6 +24,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use indexmap::IndexMap;
 use miette::Diagnostic;
 use runner_core::client::{Auth, check_secure};
 use secrecy::SecretString;
@@ -37,7 +41,7 @@ const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Biggest runner.toml, secret or key file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file";
+const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file, and a [orgs.NAME.vars] table; besides them, [groups] (NAME = [\"org-a\", \"@other-group\"]) and [group_vars.NAME] tables";
 
 /// runner.toml is not valid: its syntax, or a key that is not known. It names the
 /// line, the column and the key, never the text there: a line may hold a secret.
@@ -99,13 +103,67 @@ pub enum ConfigError {
         )
     )]
     PrivateKey { path: PathBuf, reason: String },
+    #[error("{} {reason}", describe_files(.files))]
+    #[diagnostic(code(runner::config::inventory), help("{help}"))]
+    Inventory { files: Vec<PathBuf>, reason: String, help: String },
+    #[error("no group `{name}` in {}", describe_files(.files))]
+    #[diagnostic(code(runner::config::unknown_group), help("{help}"))]
+    UnknownGroup { name: String, files: Vec<PathBuf>, help: String },
+    #[error("the groups of {} contain each other: {cycle}", describe_files(.files))]
+    #[diagnostic(
+        code(runner::config::group_cycle),
+        help(
+            "a group may name other groups, but never itself, directly or through another: remove one of these members"
+        )
+    )]
+    GroupCycle { files: Vec<PathBuf>, cycle: String },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
     orgs: BTreeMap<String, OrgEntry>,
+    /// `clients = ["acme-prod", "globex-prod", "@eu"]`: a member is an org, or a group (by name or `@name`).
+    #[serde(default)]
+    groups: BTreeMap<String, Vec<String>>,
+    /// `[group_vars.clients]`: vars for every org of a group (Ansible's name for them). Not `[groups.vars.NAME]`,
+    /// which would make `vars` a name no group could have.
+    #[serde(default)]
+    group_vars: BTreeMap<String, IndexMap<String, VarText>>,
+}
+
+/// A var's value in runner.toml: a string, or a number or boolean written as TOML does, which the playbook
+/// reads as text like a `--var`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarText(pub String);
+
+impl<'de> Deserialize<'de> for VarText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = VarText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<VarText, E> {
+                Ok(VarText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<VarText, E> {
+                Ok(VarText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<VarText, E> {
+                Ok(VarText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<VarText, E> {
+                Ok(VarText(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<VarText, E> {
+                Ok(VarText(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -161,6 +219,9 @@ struct OrgEntry {
     audience: Option<String>,
     refresh_token_env: Option<String>,
     refresh_token_file: Option<String>,
+    /// `[orgs.NAME.vars]`: this org's playbook vars.
+    #[serde(default)]
+    vars: IndexMap<String, VarText>,
 }
 
 impl OrgEntry {
@@ -228,17 +289,234 @@ pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, Confi
     Ok(None)
 }
 
+/// Where a var of one org came from, for messages: `--var`, `[orgs.acme.vars]`, `[group_vars.clients]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarSource(pub String);
+
+/// The inventory: runner.toml's named orgs, groups and their vars, from every file searched (the first file
+/// that defines a name wins, as for connecting to it).
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// The files searched, for messages.
+    files: Vec<PathBuf>,
+    orgs: BTreeMap<String, NamedOrg>,
+    groups: BTreeMap<String, Vec<String>>,
+    group_vars: BTreeMap<String, IndexMap<String, String>>,
+}
+
+/// Whether `text` is a var name, as `--var` takes them: letters, digits and `_`.
+pub fn is_var_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Inventory {
+    /// Reads `files`: every one that exists, or, when `explicit` (`--config FILE`), every one, which must.
+    pub fn load(files: &[PathBuf], explicit: bool) -> Result<Inventory, ConfigError> {
+        let mut inventory = Inventory { files: files.to_vec(), ..Inventory::default() };
+        for file in files {
+            if !explicit && !file.is_file() {
+                continue;
+            }
+            let config = load_file(file)?;
+            for (name, entry) in config.orgs {
+                inventory.orgs.entry(name.clone()).or_insert(NamedOrg { name, file: file.clone(), entry });
+            }
+            for (name, members) in config.groups {
+                inventory.groups.entry(name).or_insert(members);
+            }
+            for (name, vars) in config.group_vars {
+                let vars = vars.into_iter().map(|(k, v)| (k, v.0)).collect();
+                inventory.group_vars.entry(name).or_insert(vars);
+            }
+        }
+        inventory.validate()?;
+        Ok(inventory)
+    }
+
+    fn invalid(&self, reason: String, help: &str) -> ConfigError {
+        ConfigError::Inventory { files: self.files.clone(), reason, help: help.to_string() }
+    }
+
+    /// Refuses what no run could use: a name that is an org and a group, vars for a group that does not
+    /// exist, a var name `--var` would refuse, a member naming an unknown group, and groups in a cycle.
+    fn validate(&self) -> Result<(), ConfigError> {
+        for name in self.groups.keys() {
+            if self.orgs.contains_key(name) {
+                return Err(self.invalid(
+                    format!("has an org and a group both named `{name}`"),
+                    "rename one: `--org NAME` would not say which is meant",
+                ));
+            }
+        }
+        for name in self.group_vars.keys() {
+            if !self.groups.contains_key(name) {
+                return Err(self.unknown_group(name, &format!("[group_vars.{name}] is for a group of [groups]")));
+            }
+        }
+        let tables = self
+            .orgs
+            .iter()
+            .map(|(name, org)| (format!("[orgs.{name}.vars]"), &org.entry.vars))
+            .map(|(table, vars)| (table, vars.keys().cloned().collect::<Vec<_>>()))
+            .chain(self.group_vars.iter().map(|(n, v)| (format!("[group_vars.{n}]"), v.keys().cloned().collect())));
+        for (table, keys) in tables {
+            if let Some(bad) = keys.iter().find(|k| !is_var_name(k)) {
+                return Err(self.invalid(
+                    format!("{table}: `{bad}` is not a var name"),
+                    "var names are letters, digits and _, as with --var",
+                ));
+            }
+        }
+        for (group, members) in &self.groups {
+            for member in members {
+                if let Some(inner) = member.strip_prefix('@')
+                    && !self.groups.contains_key(inner)
+                {
+                    return Err(self.unknown_group(inner, &format!("[groups] {group} names it")));
+                }
+            }
+            self.members(group, &mut Vec::new(), &mut Vec::new())?;
+        }
+        Ok(())
+    }
+
+    /// The group a member names, if it names one: `@name`, or a bare name that is a group.
+    fn member_group<'a>(&self, member: &'a str) -> Option<&'a str> {
+        let name = member.strip_prefix('@').unwrap_or(member);
+        self.groups.contains_key(name).then_some(name)
+    }
+
+    /// Appends `group`'s orgs, groups expanded, to `out`; `path` is the groups being expanded, to find a cycle.
+    fn members(&self, group: &str, path: &mut Vec<String>, out: &mut Vec<String>) -> Result<(), ConfigError> {
+        if let Some(at) = path.iter().position(|g| g == group) {
+            let mut cycle: Vec<&str> = path[at..].iter().map(String::as_str).collect();
+            cycle.push(group);
+            return Err(ConfigError::GroupCycle { files: self.files.clone(), cycle: cycle.join(" → ") });
+        }
+        let Some(members) = self.groups.get(group) else {
+            return Err(self.unknown_group(group, "--org @NAME selects a group of [groups]"));
+        };
+        path.push(group.to_string());
+        for member in members {
+            match self.member_group(member) {
+                Some(inner) => self.members(inner, path, out)?,
+                None => out.push(member.clone()),
+            }
+        }
+        path.pop();
+        Ok(())
+    }
+
+    fn unknown_group(&self, name: &str, why: &str) -> ConfigError {
+        let closest = self
+            .groups
+            .keys()
+            .map(|g| (strsim::jaro_winkler(name, g), g))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, g)| g.clone());
+        let known = if self.groups.is_empty() {
+            "it defines no groups: add `[groups]` with `NAME = [\"org-a\", \"org-b\"]`".to_string()
+        } else {
+            format!("its groups: {}", self.groups.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
+        };
+        let help = match closest {
+            Some(g) => format!("did you mean `{g}`? {why}; {known}"),
+            None => format!("{why}; {known}"),
+        };
+        ConfigError::UnknownGroup { name: name.to_string(), files: self.files.clone(), help }
+    }
+
+    /// The `--org` values with every `@group` replaced by its orgs, in order, each org once. `sim` and
+    /// `sim:SCENARIO` are kept each time they are given: each starts an org of its own.
+    pub fn select(&self, given: &[String]) -> Result<Vec<String>, ConfigError> {
+        let mut selected: Vec<String> = Vec::new();
+        for text in given {
+            let mut orgs = Vec::new();
+            match text.strip_prefix('@') {
+                Some(group) => self.members(group, &mut Vec::new(), &mut orgs)?,
+                None => orgs.push(text.clone()),
+            }
+            for org in orgs {
+                let fresh = org == "sim" || org.starts_with("sim:");
+                if fresh || !selected.contains(&org) {
+                    selected.push(org);
+                }
+            }
+        }
+        Ok(selected)
+    }
+
+    /// The vars runner.toml gives `org` (an `--org` value), lowest precedence first: its groups' (outer groups
+    /// before the groups inside them, then by name), then its own `[orgs.NAME.vars]`.
+    pub fn vars_for(&self, org: &str) -> Vec<(String, String, VarSource)> {
+        let mut groups: Vec<(usize, &str)> = Vec::new();
+        for group in self.groups.keys() {
+            let mut orgs = Vec::new();
+            // Validated at load: no cycle, no unknown group.
+            if self.members(group, &mut Vec::new(), &mut orgs).is_ok() && orgs.iter().any(|o| o == org) {
+                groups.push((self.depth(group), group));
+            }
+        }
+        groups.sort();
+        let mut vars = Vec::new();
+        for (_, group) in groups {
+            if let Some(group_vars) = self.group_vars.get(group) {
+                let source = VarSource(format!("[group_vars.{group}]"));
+                vars.extend(group_vars.iter().map(|(k, v)| (k.clone(), v.clone(), source.clone())));
+            }
+        }
+        if let Some(named) = self.orgs.get(org) {
+            let source = VarSource(format!("[orgs.{org}.vars]"));
+            vars.extend(named.entry.vars.iter().map(|(k, v)| (k.clone(), v.0.clone(), source.clone())));
+        }
+        vars
+    }
+
+    /// How deep `group` is nested: 0 when no group contains it, else one more than the deepest that does.
+    fn depth(&self, group: &str) -> usize {
+        // Bounded by the number of groups: there is no cycle (validated at load).
+        let mut depth = 0;
+        let mut level = vec![group.to_string()];
+        while depth <= self.groups.len() {
+            let parents: Vec<String> = self
+                .groups
+                .iter()
+                .filter(|(_, members)| {
+                    members.iter().any(|m| self.member_group(m).is_some_and(|g| level.iter().any(|l| l == g)))
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            if parents.is_empty() {
+                break;
+            }
+            level = parents;
+            depth += 1;
+        }
+        depth
+    }
+}
+
 fn load(path: &Path) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    load_file(path).map(|config| config.orgs)
+}
+
+#[cfg(any(test, fuzzing))]
+fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    parse_file(path, text).map(|config| config.orgs)
+}
+
+fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let mut text = String::new();
     file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(read_error)?;
-    parse(path, text)
+    parse_file(path, text)
 }
 
-fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+fn parse_file(path: &Path, text: String) -> Result<ConfigFile, ConfigError> {
     match toml::from_str::<ConfigFile>(&text) {
-        Ok(config) => Ok(config.orgs),
+        Ok(config) => Ok(config),
         Err(err) => {
             let message = without_values(err.message().trim());
             let key = err.span().and_then(|span| key_at(&text, span.start));
