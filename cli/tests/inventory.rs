@@ -308,6 +308,19 @@ fn an_unknown_group_and_a_cycle_are_clear_errors() {
 }
 
 #[test]
+fn a_config_file_that_is_not_there_exits_2() {
+    let work = Work::new("");
+    std::fs::remove_file(work.config()).expect("rm");
+    let out = work.play(&["--org", "sim"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("runner::config::read") && stderr(&out).contains("inventory.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn several_sims_are_each_reported_by_a_name_of_their_own() {
     let work = Work::new("");
     let out = work.play(&["--org", "sim", "--org", "sim", "--org", "sim", "--org", "sim:scratch"], &[]);
@@ -367,6 +380,11 @@ fn shards_partition_the_selection_and_bad_shards_exit_2() {
     let mut expected = reported(&work.play(&["--org", "@fleet", "--shard", "1/2"], &[]));
     expected.sort();
     assert_eq!(first, expected);
+
+    // More shards than orgs: the last ones are empty, and run nothing.
+    let out = work.play(&["--org", "@fleet", "--shard", "6/6"], &[]);
+    assert_ok(&out);
+    assert!(reported(&out).is_empty());
 
     for bad in ["0/2", "3/2", "1/0", "x/2", "2"] {
         let out = work.play(&["--org", "@fleet", "--shard", bad], &[]);

@@ -882,6 +882,67 @@ mod tests {
         Ok(NamedOrg { name, file: PathBuf::from("/cfg/runner.toml"), entry })
     }
 
+    fn inventory(text: &str) -> Result<Inventory, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("runner.toml");
+        std::fs::write(&file, text).expect("write");
+        Inventory::load(&[file], true)
+    }
+
+    fn values(vars: Vec<(String, String, VarSource)>, key: &str) -> Vec<String> {
+        vars.into_iter().filter(|(k, _, _)| k == key).map(|(_, v, s)| format!("{v} from {}", s.0)).collect()
+    }
+
+    #[test]
+    fn inner_groups_beat_outer_ones_and_the_org_beats_its_groups() {
+        let inv = inventory(
+            "[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_id = \"x\"\n[orgs.a.vars]\nk = \"org\"\n\
+             [groups]\nall = [\"@eu\", \"b\"]\neu = [\"a\", \"b\"]\nzz = [\"b\"]\n\
+             [group_vars.all]\nk = \"all\"\nn = 3\n[group_vars.eu]\nk = \"eu\"\n[group_vars.zz]\nk = \"zz\"\n",
+        )
+        .expect("valid");
+        // Lowest first: the last one wins.
+        assert_eq!(
+            values(inv.vars_for("a"), "k"),
+            ["all from [group_vars.all]", "eu from [group_vars.eu]", "org from [orgs.a.vars]"]
+        );
+        // all (depth 0) < zz (depth 0, later name) < eu (depth 1).
+        assert_eq!(
+            values(inv.vars_for("b"), "k"),
+            ["all from [group_vars.all]", "zz from [group_vars.zz]", "eu from [group_vars.eu]"]
+        );
+        assert_eq!(values(inv.vars_for("b"), "n"), ["3 from [group_vars.all]"], "numbers are text");
+        assert!(inv.vars_for("c").is_empty());
+        assert_eq!(
+            inv.select(&["@all".into(), "a".into(), "sim".into(), "sim".into()]).expect("selects"),
+            ["a", "b", "sim", "sim"]
+        );
+    }
+
+    #[test]
+    fn inventory_mistakes_are_refused() {
+        let err = inventory("[groups]\na = [\"@a\"]\n").expect_err("cycle");
+        assert!(matches!(&err, ConfigError::GroupCycle { cycle, .. } if cycle == "a → a"), "{err}");
+        let err = inventory("[groups]\na = [\"@nope\"]\n").expect_err("unknown");
+        assert!(matches!(err, ConfigError::UnknownGroup { .. }), "{err}");
+        let err = inventory(
+            "[orgs.a]\ninstance_url = \"https://a.example\"\nauth = \"jwt\"\nclient_id = \"x\"\n[groups]\na = []\n",
+        )
+        .expect_err("both");
+        assert!(err.to_string().contains("an org and a group both named `a`"), "{err}");
+        let err = inventory("[groups]\na = []\n[group_vars.a]\n\"bad-name\" = \"x\"\n").expect_err("name");
+        assert!(err.to_string().contains("`bad-name` is not a var name"), "{err}");
+        let err = inventory("[group_vars.a]\nx = 1\n").expect_err("no group");
+        assert!(err.help().is_some_and(|h| h.to_string().contains("[group_vars.a] is for a group")), "{err}");
+        let secret = "hunter2-in-a-var";
+        let err = inventory(&format!("[groups]\na = []\n[group_vars.a]\nx = [\"{secret}\"]\n")).expect_err("type");
+        let report = format!("{:?}", miette::Report::new(err));
+        assert!(report.contains("a string, a number or a boolean") && !report.contains(secret), "{report}");
+        let err = Inventory::load(&[PathBuf::from("/nonexistent/runner.toml")], true).expect_err("named, missing");
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(Inventory::load(&[PathBuf::from("/nonexistent/runner.toml")], false).is_ok(), "searched, missing");
+    }
+
     #[test]
     fn unknown_keys_name_the_key_and_the_file() {
         let err = org(
