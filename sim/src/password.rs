@@ -1,6 +1,6 @@
 //! Users' passwords: the hidden per-user password and the REST password resource
 //! `/services/data/vXX.X/sobjects/User/{id}/password` (salesforce-api.md C.2, official
-//! https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_user_password.htm).
+//! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_user_password.htm>).
 //!
 //! The org keeps only a salted SHA-256 digest, in its hidden store (never part of a
 //! record), so no read path, log line or `Debug` output can show a password.
