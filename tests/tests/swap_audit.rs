@@ -228,3 +228,54 @@ async fn audit_names_each_part_of_the_setup_a_user_lacks() {
     assert_eq!(drift.len(), 5, "{drift:?}");
     assert_eq!(org.journal().len(), writes, "an audit writes nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_without_storeconnect_is_drift_not_a_failure() {
+    let org = TestOrg::start(Scenario::NoPackage).await;
+    let report = org.play(&scripts_dir().join("audit.rhai"), &[], false).await;
+    assert_eq!(failure_code(&report), None, "{:?}", report.error);
+    let drift = drift_of(&report);
+    assert!(
+        drift.contains(&(
+            report.target.clone(),
+            "StoreConnect".into(),
+            "package".into(),
+            json!("installed"),
+            json!("absent")
+        )),
+        "{drift:?}"
+    );
+    assert_eq!(outcome_of(&report, "StoreConnect's sync user"), "ok", "the refused query is the answer, not a failure");
+    assert_eq!(report.recap.failed, 0);
+    assert!(org.journal().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_recorded_once_per_call_and_redacted_as_a_change_is() {
+    let org = TestOrg::start(Scenario::StoreConnect).await;
+    let text = r#"
+        drift("User u@client.example", "permission set", "storeConnect_Sync_standard", "absent");
+        drift("User u@client.example", "password", "hunter2-secret", ());
+        drift("Account", "count", 2, 1);
+    "#;
+    let report = org.play_text(text, &[], false).await.expect("compiles");
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let org_name = report.target.clone();
+    assert_eq!(
+        drift_of(&report),
+        [
+            (
+                org_name.clone(),
+                "User u@client.example".into(),
+                "permission set".into(),
+                json!("storeConnect_Sync_standard"),
+                json!("absent")
+            ),
+            (org_name.clone(), "User u@client.example".into(), "password".into(), json!("[REDACTED]"), Value::Null),
+            (org_name, "Account".into(), "count".into(), json!(2), json!(1)),
+        ],
+        "the observe and planning passes record none"
+    );
+    let checked = org.play_text(text, &[], true).await.expect("compiles");
+    assert_eq!(checked.drift.len(), 3, "check mode reports drift too");
+}
