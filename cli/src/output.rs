@@ -51,8 +51,12 @@ impl HumanOutput {
         let usage = r.api_usage.map(|u| format!(" · org API usage {}/{}", u.used, u.limit)).unwrap_or_default();
         let mode = if self.check_mode { " · check mode: nothing was written" } else { "" };
         let _guard = self.lock.lock();
+        let drift = match report.drift.len() {
+            0 => String::new(),
+            n => format!(", {n} drift"),
+        };
         println!(
-            "recap {}{org}: {} ok, {} changed, {} failed, {} skipped · {} API calls · {}{usage}{mode}",
+            "recap {}{org}: {} ok, {} changed, {} failed, {} skipped{drift} · {} API calls · {}{usage}{mode}",
             report.target,
             r.ok,
             r.changed,
@@ -61,6 +65,12 @@ impl HumanOutput {
             r.api_calls,
             seconds(r.duration_ms)
         );
+        if !report.drift.is_empty() {
+            println!("  drift ({}):", report.drift.len());
+            for drift in &report.drift {
+                println!("    - {}", runner_core::redact::text(&drift.to_string()));
+            }
+        }
         if let Some(error) = &report.error
             && report.diagnostic.is_none()
         {

@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 
 use crate::Context;
 use crate::engine::{
-    FailureInfo, Journal, Limits, OrgFacts, OrgFailure, OrgReport, Playbook, PlaybookError, Registry, RunObserver,
-    RunOptions, connect_failure_report, run_playbook,
+    FailureInfo, Journal, Limits, OrgFacts, OrgReport, Playbook, PlaybookError, Registry, RunObserver, RunOptions,
+    connect_failure_report, run_playbook,
 };
 use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
@@ -309,7 +309,7 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         }
     }
     reports.sort_by_key(|(index, _)| *index);
-    let mut outcome = outcome_of(reports.iter().map(|(_, (r, _))| r));
+    let mut outcome = exit::of_orgs(reports.iter().map(|(_, (r, _))| r));
     // A write whose result could not be journaled fails the run, even when it was the last.
     let journal_failure = journal.failure();
     if (journal_failure.is_some() || lost) && outcome == Outcome::Done {
@@ -405,19 +405,6 @@ fn connect_failed<E: miette::Diagnostic + Send + Sync + 'static>(
     };
     let report = connect_failure_report(label, info, started.elapsed().as_millis() as u64);
     (report, Some(Report::new(err)))
-}
-
-/// How the orgs' runs ended, together: a stopped playbook anywhere outweighs an org not reached.
-fn outcome_of<'a>(reports: impl Iterator<Item = &'a OrgReport>) -> Outcome {
-    let mut outcome = Outcome::Done;
-    for report in reports {
-        match report.failure {
-            Some(OrgFailure::Playbook) => return Outcome::PlaybookStopped,
-            Some(OrgFailure::Connect) => outcome = Outcome::Unreachable,
-            None => {}
-        }
-    }
-    outcome
 }
 
 fn default_journal_path() -> PathBuf {

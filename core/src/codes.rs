@@ -31,9 +31,6 @@ codes! {
     ASSIGN_PSL_NO_FREE_SEATS = "runner::assign_psl::no_free_seats";
     /// This org has no permission set licence ….
     ASSIGN_PSL_NO_LICENSE = "runner::assign_psl::no_license";
-    // --- audit
-    /// audit.rhai found the org differs from a finished setup.
-    AUDIT_DRIFT = "runner::audit::drift";
     // --- config
     /// An org in runner.toml names an environment variable whose name is not valid.
     CONFIG_ENV_NAME = "runner::config::env_name";

@@ -156,6 +156,31 @@ impl Recap {
     }
 }
 
+/// One way the org differs from what a playbook expects, as the playbook recorded it with
+/// `drift(target, field, expected, actual)`: data for CI and reports, not a message to parse.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    /// The org's name as its report names it ([`OrgReport::target`]), so that a fleet's
+    /// drift can be listed together.
+    pub org: String,
+    /// What differs, for a human: `User storeconnect.sync@client.example`, `StoreConnect`.
+    pub target: String,
+    /// The field or aspect: `permission set`, `password`, `sync user`.
+    pub field: String,
+    pub expected: Value,
+    pub actual: Value,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        write!(f, "{} {}: expected {}, found {}", self.target, self.field, show(&self.expected), show(&self.actual))
+    }
+}
+
 /// Why an org's run did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -185,4 +210,7 @@ pub struct OrgReport {
     /// stopped early, a batch that was not answered), for whoever investigates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What the playbook found differs from what it expects (see [`Drift`]); always
+    /// present in JSON, empty when nothing drifted.
+    pub drift: Vec<Drift>,
 }

@@ -21,42 +21,60 @@ pub use crate::session::{RunObserver, RunOptions, redact_change, redact_failure_
 use crate::step::Registry;
 pub use crate::write::is_rollback_echo;
 
-/// Runs the observe pass and answers the reads it collected in one batch. Best effort:
-/// whatever goes wrong here, the real run reads for itself.
+/// How many observe passes the read-ahead makes at most: each round sees the answers of the rounds before it, so
+/// a playbook that reads who to look at before reading about them (audit.rhai: StoreConnect's configured user, then
+/// that user's licence, sets and authenticator) has both read ahead, in one batch each.
+const READ_AHEAD_ROUNDS: usize = 3;
+
+/// Runs the observe pass and answers the reads it collected in one batch, again while a
+/// pass finds reads the earlier ones did not. Best effort: whatever goes wrong here, the
+/// real run reads for itself.
 fn read_ahead(
     playbook: &Playbook,
     registry: &Registry,
     shared: &Arc<RunShared>,
     vars: &IndexMap<String, String>,
 ) -> Result<(), PlaybookError> {
-    let collector = Arc::new(Collector::default());
-    let engine = playbook.engine_with(&shared.budget, |engine| {
-        bindings::register(engine, registry, shared, Mode::Observe(collector.clone()))
-    });
-    // The pass sees no real results (every read answers nothing), so it may stop early
-    // on what it cannot know; what it collected still counts. A limit, the deadline or an
-    // interrupt are not that: they stop the run.
-    if let Err(stopped) = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode()) {
-        if matches!(stopped.code.as_str(), "runner::playbook::limit" | "runner::playbook::timeout")
-            || stopped.code == crate::interrupt::CODE
+    let mut stopped_early = None;
+    for _ in 0..READ_AHEAD_ROUNDS {
+        let collector = Arc::new(Collector::default());
+        let engine = playbook.engine_with(&shared.budget, |engine| {
+            bindings::register(engine, registry, shared, Mode::Observe(collector.clone()))
+        });
+        // The pass sees no results of steps (and no rows of queries not answered yet), so it may stop early on
+        // what it cannot know; what it collected still counts. A limit, the deadline or an interrupt are not
+        // that: they stop the run.
+        stopped_early = None;
+        if let Err(stopped) = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode())
         {
-            return Err(stopped);
+            if matches!(stopped.code.as_str(), "runner::playbook::limit" | "runner::playbook::timeout")
+                || stopped.code == crate::interrupt::CODE
+            {
+                return Err(stopped);
+            }
+            stopped_early = Some(stopped);
         }
+        // Only what no earlier round answered: a pass that finds nothing new ends the read-ahead.
+        let reads: Vec<_> =
+            collector.take().into_iter().filter(|r| shared.read_ahead.get(&r.key()).is_none()).collect();
+        if reads.is_empty() {
+            break;
+        }
+        let (answers, unanswered) = shared.block_on(crate::read::answer(&shared.client, reads));
+        shared.read_ahead.fill(answers);
+        if let Some(why) = unanswered {
+            // The org is not answering batches now: another round would only cost more.
+            shared.note(format!("read-ahead: {why}; the steps read for themselves"));
+            break;
+        }
+    }
+    if let Some(stopped) = stopped_early {
         let at = stopped.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
         shared.note(format!(
             "read-ahead: the observe pass stopped early{at} ({}); the reads after it are sent when they come",
             stopped.message
         ));
     }
-    let reads = collector.take();
-    if reads.is_empty() {
-        return Ok(());
-    }
-    let (answers, unanswered) = shared.block_on(crate::read::answer(&shared.client, reads));
-    if let Some(why) = unanswered {
-        shared.note(format!("read-ahead: {why}; the steps read for themselves"));
-    }
-    shared.read_ahead.fill(answers);
     Ok(())
 }
 
@@ -163,6 +181,7 @@ pub async fn run_playbook(
 
     let steps = shared.records.lock().map(|r| r.clone()).unwrap_or_default();
     let notes = shared.notes.lock().map(|n| n.clone()).unwrap_or_default();
+    let drift = shared.drift.lock().map(|d| d.clone()).unwrap_or_default();
     let mut recap = Recap::default();
     for step in &steps {
         recap.count(step.outcome);
@@ -187,6 +206,7 @@ pub async fn run_playbook(
         error,
         diagnostic,
         notes,
+        drift,
     }
 }
 
@@ -202,5 +222,6 @@ pub fn connect_failure_report(target: &str, mut failure: FailureInfo, duration_m
         error: Some(failure),
         diagnostic: None,
         notes: Vec::new(),
+        drift: Vec::new(),
     }
 }

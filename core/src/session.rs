@@ -12,7 +12,7 @@ use crate::facts::OrgFacts;
 use crate::interrupt::Interrupt;
 use crate::journal::Journal;
 use crate::plan::{Finding, PlanPass};
-use crate::report::{Change, FailureInfo, StepRecord};
+use crate::report::{Change, Drift, FailureInfo, StepRecord};
 use crate::write::JournalContext;
 
 /// Receives what a run does as it happens (the CLI prints it).
@@ -58,6 +58,9 @@ pub struct RunShared {
     pub(crate) groups: Mutex<Vec<Group>>,
     /// See [`crate::report::OrgReport::notes`].
     pub(crate) notes: Mutex<Vec<String>>,
+    /// What the playbook recorded with `drift(…)`; a planning pass keeps its own, which
+    /// is dropped, so each drift is reported once, from the run.
+    pub(crate) drift: Mutex<Vec<Drift>>,
     pub(crate) runtime: tokio::runtime::Handle,
     /// Shared by the observe pass, the planning passes and the run.
     pub(crate) budget: Arc<crate::sandbox::Budget>,
@@ -111,6 +114,28 @@ impl RunShared {
     pub(crate) fn note(&self, note: String) {
         if let Ok(mut notes) = self.notes.lock() {
             notes.push(crate::redact::text(&note).into_owned());
+        }
+    }
+
+    /// Records one drift, redacted as a change is: the target's text, and the values of a
+    /// secret-named field.
+    pub(crate) fn record_drift(
+        &self,
+        target: &str,
+        field: &str,
+        expected: serde_json::Value,
+        actual: serde_json::Value,
+    ) {
+        use crate::redact;
+        let drift = Drift {
+            org: self.facts.target.clone(),
+            target: redact::text(target).into_owned(),
+            field: redact::text(field).into_owned(),
+            expected: redact::field(field, &expected),
+            actual: redact::field(field, &actual),
+        };
+        if let Ok(mut all) = self.drift.lock() {
+            all.push(drift);
         }
     }
 
@@ -170,6 +195,7 @@ impl RunShared {
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
+            drift: Mutex::new(Vec::new()),
             runtime: tokio::runtime::Handle::current(),
             budget: crate::sandbox::Budget::new(options.limits),
             interrupt: options.interrupt.clone(),
@@ -192,6 +218,7 @@ impl RunShared {
             records: Mutex::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
+            drift: Mutex::new(Vec::new()),
             runtime: self.runtime.clone(),
             budget: self.budget.clone(),
             interrupt: self.interrupt.clone(),

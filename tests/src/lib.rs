@@ -91,6 +91,14 @@ impl TestOrg {
         body["id"].as_str().expect("an id").to_string()
     }
 
+    /// Updates a record over plain REST.
+    pub async fn patch(&self, sobject: &str, id: &str, body: Value) {
+        let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());
+        let response =
+            self.http.patch(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("update answered");
+        assert_eq!(response.status().as_u16(), 204, "update {sobject} {id}");
+    }
+
     /// Deletes a record over plain REST.
     pub async fn delete(&self, sobject: &str, id: &str) {
         let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());

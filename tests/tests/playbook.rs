@@ -185,18 +185,31 @@ async fn an_endless_loop_hits_the_operations_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_ahead_that_stops_early_says_so_and_the_run_goes_on() {
     let org = TestOrg::start(Scenario::StoreConnect).await;
-    // The observe pass sees no rows, so indexing the first one stops it early.
-    let text = r#"
-        let first = sf::query("SELECT Id, Username FROM User ORDER BY Username")[0];
-        print(`first user: ${first.Username}`);
-    "#;
-    let report = org.play_text(text, &[], false).await.expect("compiles");
+    // The observe pass never sees a step's results, so using one stops it early, in every round.
+    let text = format!(
+        r#"
+        let licence = assign_psl(#{{ user: "{}" }}).license;
+        print(`licence: ${{licence.len()}} characters`);
+    "#,
+        runner_sim::SYNC_USERNAME
+    );
+    let report = org.play_text(&text, &[], false).await.expect("compiles");
     assert!(report.error.is_none(), "the run itself reads and goes on: {:?}", report.error);
     assert!(
         report.notes.iter().any(|n| n.contains("read-ahead") && n.contains("stopped early")),
         "the early stop is not silent: {:?}",
         report.notes
     );
+    // Rows it had no answer for stop only the first round: the next one has them, and is not stopped.
+    let text = r#"
+        let first = sf::query("SELECT Id, Username FROM User ORDER BY Username")[0];
+        let again = sf::query(`SELECT Id FROM User WHERE Username = '${first.Username}'`);
+        print(`first user: ${first.Username}, ${again.len()} row`);
+    "#;
+    let rounds = org.play_text(text, &[], false).await.expect("compiles");
+    assert!(rounds.error.is_none(), "{:?}", rounds.error);
+    assert!(rounds.notes.is_empty(), "{:?}", rounds.notes);
+    assert_eq!(rounds.recap.api_calls, 5, "connection (3), then one batch for each query, read ahead (2)");
     let quiet = org.play_text(r#"sf::query("SELECT Id FROM User");"#, &[], false).await.expect("compiles");
     assert!(quiet.notes.is_empty(), "{:?}", quiet.notes);
 }

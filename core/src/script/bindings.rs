@@ -248,14 +248,24 @@ pub(crate) fn sf_function_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// The functions a playbook may call besides the steps and the `sf` module.
-pub(crate) const PLAYBOOK_FUNCTIONS: &[&str] = &["step", "with_check_mode"];
+pub(crate) const PLAYBOOK_FUNCTIONS: &[&str] = &["step", "with_check_mode", "drift"];
 
 fn sf_query(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
     let (s, mode) = (shared.clone(), mode.clone());
     module.set_native_fn(name, move |ctx: NativeCallContext, soql: &str| -> Result<rhai::Array, Box<EvalAltResult>> {
         if let Mode::Observe(collector) = &mode {
-            collector.add(Read::new("sf::query", soql));
-            return Ok(rhai::Array::new());
+            // A query an earlier round of the read-ahead answered gives its rows, so that the reads which depend
+            // on them (the user StoreConnect is configured with, then that user's state) are found in this round.
+            return match s.read_ahead.get(soql) {
+                Some(Ok(answer)) => {
+                    Ok(answer.records.into_iter().map(|r| to_dynamic(strip_attributes(Value::Object(r)))).collect())
+                }
+                Some(Err(refused)) => Err(failure_to_rhai("sf::query", &refused, ctx.call_position())),
+                None => {
+                    collector.add(Read::new("sf::query", soql));
+                    Ok(rhai::Array::new())
+                }
+            };
         }
         let timer = Timer::start(&s);
         let answer = match s.read_ahead.get(soql) {
@@ -515,7 +525,7 @@ fn step_failed(shared: &RunShared, timer: Timer, name: &str, failure: StepFailur
 }
 
 /// Registers the playbook's functions for `mode`: every native step, `step(name, fn)`,
-/// `with_check_mode(fn)`, the `sf` module and `print`.
+/// `with_check_mode(fn)`, `drift(…)`, the `sf` module and `print`.
 pub(crate) fn register(engine: &mut rhai::Engine, registry: &Registry, shared: &Arc<RunShared>, mode: Mode) {
     for step in registry.iter() {
         let name = step.meta().name;
@@ -540,6 +550,19 @@ pub(crate) fn register(engine: &mut rhai::Engine, registry: &Registry, shared: &
         Mode::Run => call_in_check_mode(&s, &ctx, &body),
         Mode::Observe(_) => Ok(body.call_within_context::<Dynamic>(&ctx, ()).unwrap_or(Dynamic::UNIT)),
     });
+    // `drift(target, field, expected, actual)`: the one way a playbook reports that the org differs from what it
+    // expects, collected into the org's report (and the exit code) instead of parsed out of a message. The observe
+    // pass cannot know any; a planning pass records into its own copy of the run, which is dropped.
+    let (s, m) = (shared.clone(), mode.clone());
+    engine.register_fn(
+        "drift",
+        move |target: &str, field: &str, expected: Dynamic, actual: Dynamic| -> Result<(), Box<EvalAltResult>> {
+            if let Mode::Run = &m {
+                s.record_drift(target, field, from_dynamic(&expected)?, from_dynamic(&actual)?);
+            }
+            Ok(())
+        },
+    );
     let mut module = rhai::Module::new();
     for (name, bind) in SF {
         bind(&mut module, name, shared, &mode);
