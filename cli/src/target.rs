@@ -15,6 +15,11 @@ use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
 
 pub use config::ConfigError;
+
+/// The module folders the runner.toml files name (`lib_path`), the working directory's first.
+pub fn config_lib_path() -> Result<Vec<std::path::PathBuf>, ConfigError> {
+    config::lib_path(&config::candidate_files())
+}
 #[cfg(fuzzing)]
 pub use config::fuzz_parse as fuzz_config;
 

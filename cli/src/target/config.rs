@@ -37,7 +37,7 @@ const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Biggest runner.toml, secret or key file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file";
+const KEYS_HELP: &str = "runner.toml has lib_path = [\"folder\", …] (where `import` looks after the playbook's folder) and [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file";
 
 /// runner.toml is not valid: its syntax, or a key that is not known. It names the
 /// line, the column and the key, never the text there: a line may hold a secret.
@@ -106,6 +106,9 @@ pub enum ConfigError {
 struct ConfigFile {
     #[serde(default)]
     orgs: BTreeMap<String, OrgEntry>,
+    /// Folders `import` looks in after the playbook's own, relative to this file's folder.
+    #[serde(default)]
+    lib_path: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -228,17 +231,53 @@ pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, Confi
     Ok(None)
 }
 
+/// The module folders of every runner.toml of `files` that exists, in that order, each
+/// relative to its file's folder (`~/…` under the home directory).
+pub fn lib_path(files: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut dirs = Vec::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        let config = load_file(file)?;
+        dirs.extend(config.lib_path.iter().map(|dir| relative_to(file, dir)));
+    }
+    Ok(dirs)
+}
+
+/// `text`, a path from the runner.toml `file`: `~/…` is under the home directory, a
+/// relative path is relative to the file's folder.
+fn relative_to(file: &Path, text: &str) -> PathBuf {
+    if let Some(rest) = text.strip_prefix("~/")
+        && let Some(dirs) = directories::BaseDirs::new()
+    {
+        return dirs.home_dir().join(rest);
+    }
+    let path = Path::new(text);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
+}
+
 fn load(path: &Path) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    Ok(load_file(path)?.orgs)
+}
+
+fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let mut text = String::new();
     file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(read_error)?;
-    parse(path, text)
+    parse_file(path, text)
 }
 
+/// The orgs only; what the fuzzer and the tests parse.
+#[cfg(any(test, fuzzing))]
 fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    Ok(parse_file(path, text)?.orgs)
+}
+
+fn parse_file(path: &Path, text: String) -> Result<ConfigFile, ConfigError> {
     match toml::from_str::<ConfigFile>(&text) {
-        Ok(config) => Ok(config.orgs),
+        Ok(config) => Ok(config),
         Err(err) => {
             let message = without_values(err.message().trim());
             let key = err.span().and_then(|span| key_at(&text, span.start));
@@ -403,16 +442,7 @@ impl NamedOrg {
     /// A path from this org's table: `~/…` is under the home directory, a relative
     /// path is relative to the runner.toml's folder.
     fn path(&self, text: &str) -> PathBuf {
-        if let Some(rest) = text.strip_prefix("~/")
-            && let Some(dirs) = directories::BaseDirs::new()
-        {
-            return dirs.home_dir().join(rest);
-        }
-        let path = Path::new(text);
-        if path.is_absolute() {
-            return path.to_path_buf();
-        }
-        self.file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
+        relative_to(&self.file, text)
     }
 
     /// A secret from `{what}_env` or `{what}_file`; `None` when neither is set.
