@@ -27,6 +27,10 @@ enum Command {
         /// Playbook files (or names of built-in playbooks).
         #[arg(required = true)]
         playbooks: Vec<String>,
+        /// A folder to look for imported modules in, after the playbook's own (repeatable; before RUNNER_LIB and
+        /// runner.toml's lib_path).
+        #[arg(long = "lib", value_name = "DIR")]
+        lib: Vec<std::path::PathBuf>,
     },
     /// List the native steps, or describe one with its parameters.
     Steps { name: Option<String> },
@@ -183,7 +187,7 @@ pub(crate) fn run(ctx: &Context, args: Vec<std::ffi::OsString>) -> Outcome {
     runtime.block_on(async move {
         match cli.command {
             Command::Play(args) => play::play(ctx, args).await,
-            Command::Check { playbooks } => play::check(ctx, &playbooks),
+            Command::Check { playbooks, lib } => play::check(ctx, &playbooks, &lib),
             Command::Steps { name } => output::steps(&ctx.steps, name.as_deref()),
             Command::Sim { command: SimCommand::Serve(args) } => sim_serve(ctx, args).await,
             Command::Totp { command: TotpCommand::Code { secret_file } } => credentials::totp_code(&secret_file),

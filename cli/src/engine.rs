@@ -5,7 +5,7 @@
 pub use runner_core::client::{Auth, ClientOptions, SfClient};
 pub use runner_core::facts::OrgFacts;
 pub use runner_core::journal::Journal;
-pub use runner_core::playbook::{Playbook, PlaybookError};
+pub use runner_core::playbook::{Playbook, PlaybookError, PlaybookRoot};
 pub use runner_core::report::{FailureInfo, OrgFailure, OrgReport, Outcome as StepOutcome, StepRecord};
 pub use runner_core::run::{RunObserver, RunOptions, connect_failure_report, run_playbook};
 pub use runner_core::sandbox::Limits;

@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 
 use crate::Context;
 use crate::engine::{
-    FailureInfo, Journal, Limits, OrgFacts, OrgReport, Playbook, PlaybookError, Registry, RunObserver, RunOptions,
-    connect_failure_report, run_playbook,
+    FailureInfo, Journal, Limits, OrgFacts, OrgReport, Playbook, PlaybookError, PlaybookRoot, Registry, RunObserver,
+    RunOptions, connect_failure_report, run_playbook,
 };
 use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
@@ -59,6 +59,10 @@ pub struct PlayArgs {
     /// How long one request to an org may take, retries included (e.g. 30s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_request_timeout)]
     pub request_timeout: std::time::Duration,
+    /// A folder to look for imported modules in, after the playbook's own (repeatable; before RUNNER_LIB and
+    /// runner.toml's lib_path).
+    #[arg(long = "lib", value_name = "DIR")]
+    pub lib: Vec<PathBuf>,
 }
 
 fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
@@ -126,8 +130,26 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
-/// Finds a playbook: a file that exists, else a built-in one of that name.
-pub fn load_playbook(ctx: &Context, name: &str) -> Result<Playbook, PlaybookError> {
+/// Where imports are looked for after the playbook's own folder, in order: the `--lib` folders, `RUNNER_LIB`
+/// (colon-separated, as `ANSIBLE_LIBRARY`), runner.toml's `lib_path`, then the built-in playbooks, so that
+/// `import "lib/storeconnect"` works from any folder.
+pub fn module_roots(ctx: &Context, lib: &[PathBuf], config: Option<&Path>) -> Result<Vec<PlaybookRoot>, ConfigError> {
+    let mut dirs: Vec<PathBuf> = lib.to_vec();
+    if let Some(paths) = std::env::var_os("RUNNER_LIB") {
+        dirs.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs.extend(crate::target::config_lib_path(config)?);
+    let mut roots: Vec<PlaybookRoot> = dirs.into_iter().map(|dir| PlaybookRoot::Dir { dir }).collect();
+    roots.push(PlaybookRoot::Embedded { files: ctx.playbooks, dir: String::new() });
+    Ok(roots)
+}
+
+/// Finds a playbook (a file that exists, else a built-in one of that name) and gives it `lib` to import from.
+pub fn load_playbook(ctx: &Context, name: &str, lib: &[PlaybookRoot]) -> Result<Playbook, PlaybookError> {
+    Ok(find_playbook(ctx, name)?.with_lib(lib.iter().cloned()))
+}
+
+fn find_playbook(ctx: &Context, name: &str) -> Result<Playbook, PlaybookError> {
     let path = Path::new(name);
     if path.is_file() {
         return Playbook::load_file(path);
@@ -150,10 +172,17 @@ pub fn load_playbook(ctx: &Context, name: &str) -> Result<Playbook, PlaybookErro
     .with_help("`runner playbooks` lists the built-in playbooks"))
 }
 
-pub fn check(ctx: &Context, playbooks: &[String]) -> Outcome {
+pub fn check(ctx: &Context, playbooks: &[String], lib: &[PathBuf]) -> Outcome {
+    let roots = match module_roots(ctx, lib, None) {
+        Ok(roots) => roots,
+        Err(err) => {
+            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+            return Outcome::Unreachable;
+        }
+    };
     let mut findings = 0usize;
     for name in playbooks {
-        match load_playbook(ctx, name) {
+        match load_playbook(ctx, name, &roots) {
             Err(err) => {
                 findings += 1;
                 eprintln!("{:?}", Report::new(err));
@@ -185,7 +214,15 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     crate::stdout::stop_runs_on_close(interrupt.clone());
     let registry = ctx.steps.clone();
     // Pre-flight before touching any org: a typo should not cost a half-run.
-    let findings = match load_playbook(ctx, &args.playbook) {
+    let roots = match module_roots(ctx, &args.lib, args.config.as_deref()) {
+        Ok(roots) => roots,
+        // As a bad runner.toml met when resolving an org.
+        Err(err) => {
+            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+            return Outcome::Unreachable;
+        }
+    };
+    let findings = match load_playbook(ctx, &args.playbook, &roots) {
         Ok(playbook) => {
             let findings = playbook.check(&registry);
             if findings.is_empty() { Ok(playbook) } else { Err(findings) }

@@ -14,6 +14,11 @@ use miette::Diagnostic;
 use runner_core::client::{Auth, ClientOptions, SfClient};
 use secrecy::SecretString;
 
+/// The module folders the runner.toml files name (`lib_path`): `--config`'s file, or the working
+/// directory's file then the user's.
+pub fn config_lib_path(config: Option<&std::path::Path>) -> Result<Vec<std::path::PathBuf>, ConfigError> {
+    config::lib_path(&config_files(config))
+}
 #[cfg(fuzzing)]
 pub use config::fuzz_parse as fuzz_config;
 pub use config::{ConfigError, Inventory, VarSource};

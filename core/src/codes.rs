@@ -152,7 +152,7 @@ codes! {
     PLAYBOOK_LIMIT = "runner::playbook::limit";
     /// The playbook needs a --var that was not given.
     PLAYBOOK_MISSING_VAR = "runner::playbook::missing_var";
-    /// A playbook imports a module that is not there.
+    /// An import is in no folder of the module search path, or the file found is refused (a link out, a folder).
     PLAYBOOK_MODULE_NOT_FOUND = "runner::playbook::module_not_found";
     /// … is a folder, not a playbook file.
     PLAYBOOK_NOT_FOUND = "runner::playbook::not_found";
@@ -170,7 +170,7 @@ codes! {
     PLAYBOOK_THROWN = "runner::playbook::thrown";
     /// The playbook ran past its deadline (--timeout).
     PLAYBOOK_TIMEOUT = "runner::playbook::timeout";
-    /// A call names a function or step that does not exist.
+    /// A call names a function or step that does not exist, or passes a playbook or module function the wrong number of arguments.
     PLAYBOOK_UNKNOWN_FUNCTION = "runner::playbook::unknown_function";
     /// The playbook uses a variable it never declared.
     PLAYBOOK_UNKNOWN_VARIABLE = "runner::playbook::unknown_variable";

@@ -44,6 +44,9 @@ pub struct Location {
 /// The longest message shown: Rhai quotes tokens and values, which can be huge.
 pub(crate) const MAX_MESSAGE: usize = 4_000;
 
+/// Where imports are looked for, for messages about one that is not found.
+pub(crate) const MODULE_SEARCH_HELP: &str = "an import is looked for in the playbook's own folder, then in each --lib folder, RUNNER_LIB, runner.toml's lib_path, and the built-in playbooks (lib/storeconnect); e.g. import \"lib/acme\" as acme;";
+
 /// The longest part of a line a diagnostic shows: one 2 MB line (a huge literal) would
 /// otherwise be printed whole.
 const MAX_SHOWN_LINE: usize = 160;
@@ -316,15 +319,18 @@ fn leaf_details(leaf: &EvalAltResult, step_names: &[&str]) -> (String, String, O
                 (
                     s("runner::playbook::unknown_function"),
                     format!("unknown function or step: {sig}"),
-                    Some(s("`runner steps` lists the steps; `runner check` finds these before a run")),
+                    // Check finds a name no file defines and a call to the file's or a
+                    // module's function with the wrong number of arguments; not a call
+                    // through `Fn(…)`, a method call, or arguments of the wrong type.
+                    Some(s(
+                        "`runner steps` lists the steps; if the function exists, check the number and types of its arguments",
+                    )),
                 )
             }
         }
-        E::ErrorModuleNotFound(what, _) => (
-            s("runner::playbook::module_not_found"),
-            format!("cannot import {what}"),
-            Some(s("modules are loaded from the playbook's own folder, e.g. import \"lib/acme\" as acme;")),
-        ),
+        E::ErrorModuleNotFound(what, _) => {
+            (s("runner::playbook::module_not_found"), format!("cannot import {what}"), Some(s(MODULE_SEARCH_HELP)))
+        }
         E::ErrorRuntime(value, _) => match value.clone().try_cast::<rhai::Map>() {
             Some(map) if map.contains_key("code") => {
                 let get = |k: &str| map.get(k).map(|v| v.to_string()).filter(|v| !v.is_empty() && v != "()");

@@ -41,7 +41,7 @@ const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Biggest runner.toml, secret or key file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-const KEYS_HELP: &str = "runner.toml has [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file, and a [orgs.NAME.vars] table; besides them, [groups] (NAME = [\"org-a\", \"@other-group\"]) and [group_vars.NAME] tables";
+const KEYS_HELP: &str = "runner.toml has lib_path = [\"folder\", …] (where `import` looks after the playbook's folder), [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file, and a [orgs.NAME.vars] table; besides them, [groups] (NAME = [\"org-a\", \"@other-group\"]) and [group_vars.NAME] tables";
 
 /// runner.toml is not valid: its syntax, or a key that is not known. It names the
 /// line, the column and the key, never the text there: a line may hold a secret.
@@ -124,6 +124,9 @@ pub enum ConfigError {
 struct ConfigFile {
     #[serde(default)]
     orgs: BTreeMap<String, OrgEntry>,
+    /// Folders `import` looks in after the playbook's own, relative to this file's folder.
+    #[serde(default)]
+    lib_path: Vec<String>,
     /// `clients = ["acme-prod", "globex-prod", "@eu"]`: a member is an org, or a group (by name or `@name`).
     #[serde(default)]
     groups: BTreeMap<String, Vec<String>>,
@@ -287,6 +290,32 @@ pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, Confi
         }
     }
     Ok(None)
+}
+
+/// The module folders of every runner.toml of `files` that exists, in that order, each
+/// relative to its file's folder (`~/…` under the home directory).
+pub fn lib_path(files: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut dirs = Vec::new();
+    for file in files.iter().filter(|f| f.is_file()) {
+        let config = load_file(file)?;
+        dirs.extend(config.lib_path.iter().map(|dir| relative_to(file, dir)));
+    }
+    Ok(dirs)
+}
+
+/// `text`, a path from the runner.toml `file`: `~/…` is under the home directory, a
+/// relative path is relative to the file's folder.
+fn relative_to(file: &Path, text: &str) -> PathBuf {
+    if let Some(rest) = text.strip_prefix("~/")
+        && let Some(dirs) = directories::BaseDirs::new()
+    {
+        return dirs.home_dir().join(rest);
+    }
+    let path = Path::new(text);
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
 }
 
 /// Where a var of one org came from, for messages: `--var`, `[orgs.acme.vars]`, `[group_vars.clients]`.
@@ -681,16 +710,7 @@ impl NamedOrg {
     /// A path from this org's table: `~/…` is under the home directory, a relative
     /// path is relative to the runner.toml's folder.
     fn path(&self, text: &str) -> PathBuf {
-        if let Some(rest) = text.strip_prefix("~/")
-            && let Some(dirs) = directories::BaseDirs::new()
-        {
-            return dirs.home_dir().join(rest);
-        }
-        let path = Path::new(text);
-        if path.is_absolute() {
-            return path.to_path_buf();
-        }
-        self.file.parent().map_or_else(|| path.to_path_buf(), |dir| dir.join(path))
+        relative_to(&self.file, text)
     }
 
     /// A secret from `{what}_env` or `{what}_file`; `None` when neither is set.

@@ -19,41 +19,102 @@ use crate::step::Registry;
 /// Where a playbook and the modules it imports come from.
 #[derive(Debug, Clone)]
 pub enum PlaybookRoot {
-    /// A folder on disk. Imports resolve inside it and nowhere else.
+    /// A folder on disk. What is read resolves inside it and nowhere else.
     Dir { dir: PathBuf },
     /// Playbooks built into the binary: (path, text), and the folder (`""` or
     /// `"examples/"`) that plays the role of the playbook's own folder.
     Embedded { files: &'static [(&'static str, &'static str)], dir: String },
 }
 
+/// The biggest playbook or module read: reading an endless file (a device file in the
+/// folder) must end. Far above any playbook, and above Rhai's 1 MiB string limit, so that a
+/// file with a huge literal is still compiled and the literal named at its line.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// What looking a path up in one root found.
+pub(crate) enum Lookup {
+    /// (display name, text).
+    Found(String, String),
+    /// Not in this root: where it was looked for, for the message listing every root.
+    Missing(String),
+    /// There, but refused (a link out of the root, a folder, too big, unreadable): the
+    /// search stops, since a later root's file of that name is not what was meant.
+    Refused(String),
+}
+
 impl PlaybookRoot {
     /// Reads `rel` (a path relative to the root): (display name, text).
     pub(crate) fn read(&self, rel: &str) -> Result<(String, String), String> {
+        match self.lookup(rel) {
+            Lookup::Found(name, text) => Ok((name, text)),
+            Lookup::Missing(display) => Err(format!("{display} does not exist")),
+            Lookup::Refused(why) => Err(why),
+        }
+    }
+
+    /// Looks `rel` (a path relative to the root) up.
+    pub(crate) fn lookup(&self, rel: &str) -> Lookup {
         match self {
             PlaybookRoot::Dir { dir } => {
-                let root = dir.canonicalize().map_err(|e| format!("cannot open folder {}: {e}", dir.display()))?;
                 let candidate = dir.join(rel);
                 let display = candidate.strip_prefix(".").unwrap_or(&candidate).display().to_string();
-                let real = candidate.canonicalize().map_err(|_| format!("{display} does not exist"))?;
+                let Ok(root) = dir.canonicalize() else {
+                    return Lookup::Missing(format!("{display} (no folder {})", dir.display()));
+                };
+                // A dangling link is refused below rather than reported as missing: it is
+                // there, pointing somewhere it should not.
+                if std::fs::symlink_metadata(&candidate).is_err() {
+                    return Lookup::Missing(display);
+                }
+                let Ok(real) = candidate.canonicalize() else {
+                    return Lookup::Refused(format!("{display} is a link to nothing"));
+                };
                 if !real.starts_with(&root) {
-                    return Err(format!("{display} leads outside the playbook's folder {}", dir.display()));
+                    return Lookup::Refused(format!("{display} leads outside its folder {}", dir.display()));
                 }
                 if real.is_dir() {
-                    return Err(format!("{display} is a folder, not a playbook file"));
+                    return Lookup::Refused(format!("{display} is a folder, not a playbook file"));
                 }
-                let text = std::fs::read_to_string(&real).map_err(|e| format!("cannot read {display}: {e}"))?;
-                Ok((display, without_bom(text)))
+                match read_capped(&real) {
+                    Ok(text) => Lookup::Found(display, without_bom(text)),
+                    Err(why) => Lookup::Refused(format!("cannot read {display}: {why}")),
+                }
             }
             PlaybookRoot::Embedded { files, dir } => {
                 let path = format!("{dir}{rel}");
-                files
-                    .iter()
-                    .find(|(name, _)| *name == path)
-                    .map(|(name, text)| (format!("{name} (built in)"), without_bom(text.to_string())))
-                    .ok_or_else(|| format!("{path} is not a built-in playbook file"))
+                match files.iter().find(|(name, _)| *name == path) {
+                    Some((name, text)) => Lookup::Found(format!("{name} (built in)"), without_bom(text.to_string())),
+                    None => Lookup::Missing(format!("{path} (built in)")),
+                }
             }
         }
     }
+}
+
+/// Reads a file of at most [`MAX_FILE_BYTES`].
+fn read_capped(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("it is larger than {} KiB", MAX_FILE_BYTES / 1024));
+    }
+    Ok(text)
+}
+
+/// Finds the module `rel` in the first of `search` that has it: (display name, text), or
+/// why not, listing every place looked in.
+pub(crate) fn find_module(search: &[PlaybookRoot], rel: &str) -> Result<(String, String), String> {
+    let mut looked = Vec::new();
+    for root in search {
+        match root.lookup(rel) {
+            Lookup::Found(name, text) => return Ok((name, text)),
+            Lookup::Refused(why) => return Err(why),
+            Lookup::Missing(place) => looked.push(place),
+        }
+    }
+    Err(format!("not found; looked for {}", looked.join(", ")))
 }
 
 /// Editors on Windows start UTF-8 files with a byte-order mark, which Rhai reads as an
@@ -75,9 +136,11 @@ pub(crate) fn import_path(path: &str) -> Result<String, String> {
     if inside { Ok(with_ext) } else { Err(format!("`{path}` is not a path inside the playbook's folder")) }
 }
 
-/// Loads `import`ed modules from the playbook's root only, remembering their text.
+/// Loads `import`ed modules from the first root of the search path that has them, and
+/// from nowhere else, remembering their text.
 struct ConfinedResolver {
-    root: PlaybookRoot,
+    /// The playbook's own root, then the library roots, in order.
+    search: Vec<PlaybookRoot>,
     sources: Arc<Sources>,
     cache: Mutex<HashMap<String, SharedModule>>,
     /// The playbook, then every module being loaded, outermost first (paths relative to
@@ -111,7 +174,7 @@ impl ConfinedResolver {
         if global.level >= engine.max_call_levels() {
             return Err(Box::new(EvalAltResult::ErrorStackOverflow(pos)));
         }
-        let (name, text) = self.root.read(&rel).map_err(not_found)?;
+        let (name, text) = find_module(&self.search, &rel).map_err(not_found)?;
         self.sources.add(&name, text.clone());
         let mut ast = engine
             .compile_with_scope(&constants_scope_for_compile(), &text)
@@ -189,9 +252,9 @@ pub(crate) fn constants_scope_for_compile() -> Scope<'static> {
 
 /// Builds the hardened engine: bounded operations (shared by every pass of a run, see
 /// [`Budget`]), wall time, depth and sizes; strict variables; no `eval`, no `sleep`;
-/// imports confined to the playbook's folder.
+/// imports confined to the roots of `search`.
 pub(crate) fn hardened_engine(
-    root: &PlaybookRoot,
+    search: &[PlaybookRoot],
     sources: &Arc<Sources>,
     entry: &str,
     budget: &Arc<Budget>,
@@ -208,7 +271,7 @@ pub(crate) fn hardened_engine(
         .set_max_functions(1_000)
         .set_strict_variables(true)
         .set_module_resolver(ConfinedResolver {
-            root: root.clone(),
+            search: search.to_vec(),
             sources: sources.clone(),
             cache: Mutex::new(HashMap::new()),
             loading: Mutex::new(Vec::new()),
@@ -225,9 +288,10 @@ pub(crate) fn hardened_engine(
 /// A compiled playbook.
 pub struct Playbook {
     pub(crate) name: String,
-    /// Its path relative to `root`.
+    /// Its path relative to its own root, `search[0]`.
     pub(crate) entry: String,
-    pub(crate) root: PlaybookRoot,
+    /// Where its imports are looked for, in order: its own root, then the library roots.
+    pub(crate) search: Vec<PlaybookRoot>,
     pub(crate) ast: AST,
     pub(crate) sources: Arc<Sources>,
 }
@@ -244,7 +308,8 @@ impl Playbook {
         let sources = Arc::new(Sources::default());
         let (name, text) = root.read(entry).map_err(|why| PlaybookError::plain("runner::playbook::not_found", why))?;
         let text = sources.add(&name, text);
-        let engine = hardened_engine(&root, &sources, entry, &Budget::new(sandbox::Limits::default()));
+        let search = vec![root];
+        let engine = hardened_engine(&search, &sources, entry, &Budget::new(sandbox::Limits::default()));
         let mut ast = engine
             .compile_with_scope(&constants_scope_for_compile(), text.as_str())
             .map_err(|err| diagnose(&EvalAltResult::from(err), &sources, &name, &[]))?;
@@ -256,7 +321,7 @@ impl Playbook {
         }
         sources.assigned_roots.add(&ast);
         ast.set_source(name.as_str());
-        Ok(Playbook { name, entry: entry.to_string(), root, ast, sources })
+        Ok(Playbook { name, entry: entry.to_string(), search, ast, sources })
     }
 
     /// Loads a built-in playbook by its path among `files` (`setup.rhai`, `examples/hello.rhai`).
@@ -278,13 +343,20 @@ impl Playbook {
         Playbook::load(PlaybookRoot::Dir { dir: dir.to_path_buf() }, &file)
     }
 
+    /// Adds library roots to look for imports in, after the playbook's own folder and
+    /// any added before. Imports resolve when the playbook runs, so this may follow loading.
+    pub fn with_lib(mut self, lib: impl IntoIterator<Item = PlaybookRoot>) -> Playbook {
+        self.search.extend(lib);
+        self
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The hardened engine, counting against `budget`, with functions registered by `register`.
     pub(crate) fn engine_with(&self, budget: &Arc<Budget>, register: impl FnOnce(&mut Engine)) -> Engine {
-        let mut engine = hardened_engine(&self.root, &self.sources, &self.entry, budget);
+        let mut engine = hardened_engine(&self.search, &self.sources, &self.entry, budget);
         register(&mut engine);
         engine
     }
