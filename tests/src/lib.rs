@@ -148,21 +148,8 @@ pub fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
     vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-/// The outcome of the named step in a report (the last one of that name).
-pub fn outcome_of<'a>(report: &'a OrgReport, step: &str) -> &'a str {
-    report
-        .steps
-        .iter()
-        .rev()
-        .find(|s| s.name == step)
-        .map(|s| s.outcome.as_str())
-        .unwrap_or_else(|| panic!("no step {step} in {:#?}", report.steps))
-}
-
-/// The failure code that ended the run, if any.
-pub fn failure_code(report: &OrgReport) -> Option<&str> {
-    report.error.as_ref().map(|e| e.code.as_str())
-}
+/// The report helpers a partner's tests use too, from the one harness runner ships.
+pub use runner_cli::testing::{failure_code, outcome_of};
 
 /// What `runner credentials show` gives a consultant: username, password, current code.
 pub struct SignInDetails {
