@@ -330,4 +330,54 @@ mod tests {
     fn a_cell_cannot_end_early_or_span_lines() {
         assert_eq!(cell("a|b\\|c\nd"), "a\\|b\\\\\\|c d");
     }
+
+    fn info(targets: &[&str]) -> RunInfo {
+        RunInfo {
+            version: "9.9.9",
+            playbook: "audit.rhai".into(),
+            check_mode: true,
+            started: SystemTime::UNIX_EPOCH,
+            duration: Duration::from_millis(1500),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn unreachable(name: &str) -> OrgReport {
+        let failure = crate::engine::FailureInfo {
+            code: "runner::target::connect".into(),
+            message: "cannot reach <host> & \"it\"\u{1b}[31m".into(),
+            error_code: None,
+            fields: Vec::new(),
+            hint: None,
+            location: None,
+        };
+        crate::engine::connect_failure_report(name, failure, 7)
+    }
+
+    #[test]
+    fn an_org_not_reached_is_one_escaped_error_testcase_and_an_unreachable_row() {
+        let reports = [unreachable("a<b>&\"c\"|d")];
+        let xml = String::from_utf8(junit(&info(&["https://x.example"]), &reports).expect("xml")).expect("utf-8");
+        assert!(
+            xml.contains(r#"<testsuite name="a&lt;b&gt;&amp;&quot;c&quot;|d" tests="1" failures="0" errors="1""#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<testcase name="connect""#), "{xml}");
+        assert!(
+            xml.contains(
+                r#"<error message="cannot reach &lt;host&gt; &amp; &quot;it&quot;[31m" type="runner::target::connect">"#
+            ),
+            "{xml}"
+        );
+        assert!(!xml.contains('\u{1b}'), "no control character: {xml}");
+        let md = summary(&info(&["x"]), &reports);
+        assert!(md.contains("| a<b>&\"c\"\\|d | unreachable | 0 | 0 | 0 |"), "{md}");
+        assert!(md.contains("(check mode: nothing was written)"), "{md}");
+        assert!(md.contains("1 org(s): 0 ok, 0 drift, 0 failed, 1 unreachable"), "{md}");
+        let run = info(&["https://x.example"]).json(&reports);
+        assert_eq!(run["started_at"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(run["duration_ms"], 1500);
+        assert_eq!(run["orgs"][0]["outcome"], "unreachable");
+        assert_eq!(run["orgs"][0]["target"], "https://x.example");
+    }
 }
