@@ -46,6 +46,7 @@ mod init;
 mod interrupt;
 mod output;
 mod play;
+mod reports;
 mod sim_cert;
 mod stdout;
 mod target;

@@ -142,11 +142,11 @@ impl RunObserver for StderrPrints {
     }
 }
 
-/// The `--json` document, shaped like the sf CLI's envelope.
-pub fn render_json(status: u8, reports: &[OrgReport], warnings: &[String]) -> String {
+/// The `--json` document, shaped like the sf CLI's envelope; `run` is the run's metadata (`result.run`).
+pub fn render_json(status: u8, run: serde_json::Value, reports: &[OrgReport], warnings: &[String]) -> String {
     let document = json!({
         "status": status,
-        "result": { "orgs": reports },
+        "result": { "run": run, "orgs": reports },
         "warnings": warnings,
     });
     // The reports are redacted as recorded; this is the last line of defence.

@@ -63,6 +63,14 @@ pub struct PlayArgs {
     /// runner.toml's lib_path).
     #[arg(long = "lib", value_name = "DIR")]
     pub lib: Vec<PathBuf>,
+    /// After the run, write a JUnit XML report to FILE: a testsuite per org, a testcase per step and per drift
+    /// entry (replaced whole; a symbolic link is refused).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// After the run, append a Markdown summary to FILE: a table row per org and a totals line
+    /// (`--summary "$GITHUB_STEP_SUMMARY"`; a symbolic link is refused).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 fn parse_request_timeout(text: &str) -> Result<std::time::Duration, String> {
@@ -243,6 +251,17 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
             return Outcome::InvalidPlaybook;
         }
     };
+    // A report that could not be written at the end is refused now, before any org is touched.
+    let report_paths = [(args.junit.as_deref(), "--junit"), (args.summary.as_deref(), "--summary")];
+    for (path, what) in report_paths {
+        if let Some(path) = path
+            && let Err(err) = crate::reports::check_path(path, what)
+        {
+            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+            return Outcome::BadInput;
+        }
+    }
+    let started = (std::time::SystemTime::now(), Instant::now());
     // The inventory is read only when something needs it, so that `--org sim` runs whatever runner.toml is
     // around, as before there were groups.
     let explicit = args.config.is_some();
@@ -267,6 +286,7 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         eprintln!("shard {}/{}: {} of {of} org(s)", shard.index, shard.count, selected.len());
     }
     let names = org_names(&selected);
+    let org_targets = selected.clone();
     let mut targets = Vec::new();
     for (org, name) in selected.iter().zip(&names) {
         match Target::parse(org) {
@@ -352,9 +372,24 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     if (journal_failure.is_some() || lost) && outcome == Outcome::Done {
         outcome = Outcome::PlaybookStopped;
     }
+    let info = crate::reports::RunInfo {
+        version: ctx.version.unwrap_or(env!("CARGO_PKG_VERSION")),
+        playbook: playbook.name().to_string(),
+        check_mode: args.check,
+        started: started.0,
+        duration: started.1.elapsed(),
+        targets: org_targets,
+    };
+    // Written before the JSON document, whose status must say if they could not be: a CI job that reads a
+    // green status must find its reports.
+    if !write_reports(&args, &info, reports.iter().map(|(_, (r, _))| r))
+        && matches!(outcome, Outcome::Done | Outcome::Drift)
+    {
+        outcome = Outcome::PlaybookStopped;
+    }
     if args.json {
         let reports: Vec<OrgReport> = reports.into_iter().map(|(_, (r, _))| r).collect();
-        println!("{}", render_json(exit::code(outcome), &reports, &[]));
+        println!("{}", render_json(exit::code(outcome), info.json(&reports), &reports, &[]));
         eprintln!("journal: {}", journal.path().display());
     } else {
         let several = reports.len() > 1;
@@ -386,6 +421,37 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         }
         None => outcome,
     }
+}
+
+/// Writes `--junit` and `--summary`, each whole; says on stderr why one could not be. False when one failed.
+fn write_reports<'a>(
+    args: &PlayArgs,
+    info: &crate::reports::RunInfo,
+    reports: impl Iterator<Item = &'a OrgReport>,
+) -> bool {
+    if args.junit.is_none() && args.summary.is_none() {
+        return true;
+    }
+    let reports: Vec<OrgReport> = reports.cloned().collect();
+    let mut written = true;
+    let mut failed = |err: crate::reports::ReportError| {
+        eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+        written = false;
+    };
+    if let Some(path) = &args.junit {
+        let result = crate::reports::junit(info, &reports)
+            .map_err(|source| crate::reports::ReportError::Write { path: path.clone(), what: "--junit", source })
+            .and_then(|xml| crate::reports::write_whole(path, "--junit", &xml));
+        if let Err(err) = result {
+            failed(err);
+        }
+    }
+    if let Some(path) = &args.summary
+        && let Err(err) = crate::reports::append(path, "--summary", &crate::reports::summary(info, &reports))
+    {
+        failed(err);
+    }
+    written
 }
 
 /// runner.toml cannot give the run its orgs: nothing ran. A group that is not there, or a `--config` file that

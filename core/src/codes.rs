@@ -174,6 +174,11 @@ codes! {
     PLAYBOOK_UNKNOWN_FUNCTION = "runner::playbook::unknown_function";
     /// The playbook uses a variable it never declared.
     PLAYBOOK_UNKNOWN_VARIABLE = "runner::playbook::unknown_variable";
+    // --- report
+    /// A report file (--junit, --summary) is a symbolic link, a folder or not a regular file; runner does not write through it.
+    REPORT_NOT_A_FILE = "runner::report::not_a_file";
+    /// A report file (--junit, --summary) could not be written.
+    REPORT_WRITE = "runner::report::write";
     // --- sandbox
     /// The run's deadline passed while the playbook ran.
     SANDBOX_DEADLINE = "runner::sandbox::deadline";
