@@ -286,6 +286,12 @@ pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connec
             let files = config_files(options.config.as_deref());
             let client = match config::find_org(name, &files, options.config.is_some())? {
                 Some(org) => {
+                    if config::is_sf_alias(name) {
+                        eprintln!(
+                            "warning: [orgs.{name}] in {} shadows the sf CLI alias `{name}`: runner connects to the named org",
+                            org.file().display()
+                        );
+                    }
                     // Every URL is checked and every secret read before any request.
                     let resolved = org.resolve()?;
                     SfClient::connect(&resolved.instance_url, resolved.auth, client_options(options)?).await?

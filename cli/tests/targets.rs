@@ -544,11 +544,18 @@ async fn the_user_config_runner_toml_is_read_and_a_named_org_wins_over_an_sf_ali
     work.fake_sf(&served, Some("00Dwrong!token"), Show::Token("00Dwrong!token"));
     let toml =
         client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\"").replace("acme", "my-alias");
-    work.write("config/runner/runner.toml", &toml, 0o644);
+    let user_toml = work.write("config/runner/runner.toml", &toml, 0o644);
+    // The sf CLI's own alias file knows `my-alias` too: the named org still wins, with a warning.
+    work.write("home/.sfdx/alias.json", r#"{"orgs": {"my-alias": "admin@storeconnect-demo.example"}}"#, 0o600);
     let out = work.play("my-alias", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
     assert_eq!(accounts(&served).await, 1);
     assert_eq!(work.sf_log(), "", "the sf CLI was not asked");
+    let warning = format!(
+        "warning: [orgs.my-alias] in {} shadows the sf CLI alias `my-alias`: runner connects to the named org",
+        user_toml.display()
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&warning), "{}", stderr(&out));
 }
 
 #[test]

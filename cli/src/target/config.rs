@@ -283,6 +283,20 @@ pub fn candidate_files() -> Vec<PathBuf> {
     files
 }
 
+/// Whether the sf CLI has an alias `name`, read from its alias file without running `sf`: `~/.sfdx/alias.json`,
+/// `{"orgs": {"ALIAS": "username"}}`, where @salesforce/core keeps aliases (forcedotcom/sfdx-core,
+/// src/stateAggregator/accessors/aliasAccessor.ts: `FILENAME = 'alias.json'` in `Global.DIR`, `~/.sfdx`). Only
+/// for a warning: a file that is missing or unreadable means no alias.
+pub fn is_sf_alias(name: &str) -> bool {
+    let Some(dirs) = directories::BaseDirs::new() else { return false };
+    let Ok(file) = std::fs::File::open(dirs.home_dir().join(".sfdx").join("alias.json")) else { return false };
+    let mut text = String::new();
+    if file.take(MAX_FILE_BYTES).read_to_string(&mut text).is_err() {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|aliases| aliases["orgs"].get(name).is_some())
+}
+
 /// `a/runner.toml, b/runner.toml` for messages.
 pub fn describe_files(files: &[PathBuf]) -> String {
     files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" and ")
@@ -752,6 +766,11 @@ pub(crate) fn shell_quote(path: &Path) -> String {
 }
 
 impl NamedOrg {
+    /// The runner.toml it came from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     fn invalid(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.file.clone(),
