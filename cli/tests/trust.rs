@@ -140,6 +140,11 @@ fn sim_runs_whatever_untrusted_runner_toml_lies_around() {
         assert!(out.status.success(), "{org}: {}", stderr(&out));
         assert!(stderr(&out).contains("who=none"), "its vars are not read: {}", stderr(&out));
     }
+    // Nor does one others could write, which is not used either.
+    std::fs::set_permissions(work.toml(), std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = work.play("sim", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_untrusted(&work.play("@fleet", &[]), &work.toml());
 }
 
 #[test]

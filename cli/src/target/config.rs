@@ -576,16 +576,21 @@ fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, Config
     parse_file(path, text).map(|config| config.orgs)
 }
 
-/// Reads a runner.toml that is to be used: one whose permissions are safe (see [`read_config_bytes`]) and that
+/// Reads a runner.toml that is to be used: one whose permissions are safe (see [`read_config`]) and that
 /// is trusted: named by `--config` (`explicit`), in the user config directory, or trusted with `runner trust`
 /// with the very bytes read here, so the text checked is the text parsed.
 fn load_file(path: &Path, explicit: bool) -> Result<ConfigFile, ConfigError> {
-    let bytes = read_config_bytes(path)?;
+    let (bytes, unsafe_permissions) = read_config(path)?;
+    // Untrusted first: such a file is not used whatever its mode (a run against `sim` ignores it), and `runner
+    // trust` then says what is wrong with its permissions.
     if !explicit && !in_user_config_dir(path) && !crate::trust::is_trusted(path, &bytes) {
         let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         // Written as `runner`: what is printed gets the binary's own name (crate::brand).
         let command = format!("runner trust {}", shell_quote(&shown));
         return Err(ConfigError::Untrusted { path: shown, command });
+    }
+    if let Some(err) = unsafe_permissions {
+        return Err(err);
     }
     let text = String::from_utf8(bytes).map_err(|_| ConfigError::Read {
         path: path.to_path_buf(),
@@ -605,12 +610,22 @@ fn in_user_config_dir(path: &Path) -> bool {
 }
 
 /// A runner.toml's bytes, refused when another user could have written them: the file is group- or
-/// world-writable, or is owned by someone else. The checks are on the open file, so it cannot be swapped
-/// between check and read.
+/// world-writable, or is owned by someone else.
 pub(crate) fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let (bytes, unsafe_permissions) = read_config(path)?;
+    unsafe_permissions.map_or(Ok(bytes), Err)
+}
+
+/// A runner.toml's bytes, and why its permissions are unsafe when they are (another user could have written
+/// it). The checks are on the open file, so it cannot be swapped between check and read.
+fn read_config(path: &Path) -> Result<(Vec<u8>, Option<ConfigError>), ConfigError> {
     let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file")));
+    }
+    let mut unsafe_permissions = None;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt as _;
@@ -619,7 +634,7 @@ pub(crate) fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ConfigError> {
         let quoted = shell_quote(path);
         let mode = meta.mode() & 0o7777;
         if meta.uid() != rustix::process::geteuid().as_raw() {
-            return Err(ConfigError::UnsafePermissions {
+            unsafe_permissions = Some(ConfigError::UnsafePermissions {
                 path: path.to_path_buf(),
                 reason: format!(
                     "it is owned by another user (uid {}), who could change where runner connects",
@@ -627,21 +642,17 @@ pub(crate) fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ConfigError> {
                 ),
                 fix: format!("if you checked its contents, make it yours: `chown \"$(id -u)\" {quoted}`, or copy it"),
             });
-        }
-        if mode & 0o022 != 0 {
-            return Err(ConfigError::UnsafePermissions {
+        } else if mode & 0o022 != 0 {
+            unsafe_permissions = Some(ConfigError::UnsafePermissions {
                 path: path.to_path_buf(),
                 reason: format!("its mode is {mode:04o}, so other users can change where runner connects"),
                 fix: format!("run `chmod go-w {quoted}`"),
             });
         }
     }
-    if !meta.is_file() {
-        return Err(read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file")));
-    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(read_error)?;
-    Ok(bytes)
+    Ok((bytes, unsafe_permissions))
 }
 
 fn parse_file(path: &Path, text: String) -> Result<ConfigFile, ConfigError> {
