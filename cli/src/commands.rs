@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{Context, brand, builtin, credentials, init, interrupt, output, play, sim_cert, stdout, target};
+use crate::{Context, brand, builtin, credentials, init, interrupt, output, play, sim_cert, stdout, target, trust};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Trust a runner.toml (default ./runner.toml) as it is now: one outside ~/.config/runner/ is used only once
+    /// trusted, and again only after an edit is trusted.
+    Trust(trust::TrustArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -199,6 +202,7 @@ pub(crate) fn run(ctx: &Context, args: Vec<std::ffi::OsString>) -> Outcome {
                 Outcome::Done
             }
             Command::Init { dir, force } => init::init(ctx.playbooks, &dir, force),
+            Command::Trust(args) => trust::run(args),
             Command::Completions { shell } => {
                 // Into memory first: clap_complete panics when a write fails.
                 let mut script = Vec::new();

@@ -52,6 +52,7 @@ mod stdout;
 mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trust;
 mod vars;
 
 use std::ffi::OsString;

@@ -17,11 +17,12 @@ use secrecy::SecretString;
 /// The module folders the runner.toml files name (`lib_path`): `--config`'s file, or the working
 /// directory's file then the user's.
 pub fn config_lib_path(config: Option<&std::path::Path>) -> Result<Vec<std::path::PathBuf>, ConfigError> {
-    config::lib_path(&config_files(config))
+    config::lib_path(&config_files(config), config.is_some())
 }
 #[cfg(fuzzing)]
 pub use config::fuzz_parse as fuzz_config;
 pub use config::{ConfigError, Inventory, VarSource};
+pub(crate) use config::{FILE_NAME as CONFIG_FILE_NAME, read_config_bytes, shell_quote};
 
 /// Reads a secret from a file only its owner can read (mode 0600), as runner.toml's
 /// `*_file` keys are read.
@@ -283,8 +284,14 @@ pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connec
         }
         Target::Named(name) => {
             let files = config_files(options.config.as_deref());
-            let client = match config::find_org(name, &files)? {
+            let client = match config::find_org(name, &files, options.config.is_some())? {
                 Some(org) => {
+                    if config::is_sf_alias(name) {
+                        eprintln!(
+                            "warning: [orgs.{name}] in {} shadows the sf CLI alias `{name}`: runner connects to the named org",
+                            org.file().display()
+                        );
+                    }
                     // Every URL is checked and every secret read before any request.
                     let resolved = org.resolve()?;
                     SfClient::connect(&resolved.instance_url, resolved.auth, client_options(options)?).await?

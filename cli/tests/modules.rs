@@ -51,11 +51,29 @@ fn a_client_playbook_imports_a_module_from_the_lib_path_of_runner_toml_and_runs_
         ],
     );
     let clients = work.path().join("clients");
-    let out = runner(&clients, work.path())
-        .args(["play", "a/p.rhai", "--org", "sim", "--journal"])
-        .arg(work.path().join("j.jsonl"))
-        .output()
-        .expect("runs");
+    let play = || {
+        runner(&clients, work.path())
+            .args(["play", "a/p.rhai", "--org", "sim", "--journal"])
+            .arg(work.path().join("j.jsonl"))
+            .output()
+            .expect("runs")
+    };
+    // Untrusted, its lib_path is not searched: the run against sim goes on, and says how to trust the file.
+    let out = play();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("runner::playbook::module_not_found") && !stderr.contains("shared/acme.rhai"), "{stderr}");
+    let toml = clients.canonicalize().expect("canonical").join("runner.toml");
+    assert!(
+        stderr.contains(&format!(
+            "warning: ignoring lib_path of untrusted {} (run `runner trust {}`",
+            toml.display(),
+            toml.display()
+        )),
+        "{stderr}"
+    );
+    runner(&clients, work.path()).arg("trust").assert().success();
+    let out = play();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.lines().any(|l| l.starts_with("changed") && l.contains("acme: account Acme Client A")), "{stdout}");

@@ -61,13 +61,33 @@ impl Workdir {
         self.dir.path().canonicalize().expect("canonical")
     }
 
+    /// Writes `relative`; the working directory's `runner.toml` is then trusted with `runner trust`, as a user
+    /// would before using it (tests/trust.rs is about an untrusted one).
     fn write(&self, relative: &str, text: &str, mode: u32) -> PathBuf {
         use std::os::unix::fs::PermissionsExt as _;
         let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, text).expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        if relative == "runner.toml" {
+            self.runner().args(["trust", "runner.toml"]).assert().success();
+        }
         path
+    }
+
+    /// The state folder (XDG_STATE_HOME), where `runner trust` keeps its list.
+    fn state(&self) -> String {
+        self.path().join("state").to_string_lossy().into_owned()
+    }
+
+    /// `runner` in this directory, with its own home, config and state folders.
+    fn runner(&self) -> Command {
+        let mut cmd = Command::cargo_bin("runner").expect("the runner binary");
+        cmd.current_dir(self.path())
+            .env("HOME", self.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_STATE_HOME", self.path().join("state"));
+        cmd
     }
 
     /// `runner play examples/hello.rhai --org ORG` from this directory, with `bin/` (the
@@ -83,6 +103,7 @@ impl Workdir {
             .env("NO_COLOR", "1")
             .env("HOME", self.path().join("home"))
             .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_STATE_HOME", self.path().join("state"))
             .env("PATH", path)
             .envs(envs.iter().copied())
             .args(["play", "examples/hello.rhai", "--org", org, "--journal"])
@@ -523,11 +544,18 @@ async fn the_user_config_runner_toml_is_read_and_a_named_org_wins_over_an_sf_ali
     work.fake_sf(&served, Some("00Dwrong!token"), Show::Token("00Dwrong!token"));
     let toml =
         client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\"").replace("acme", "my-alias");
-    work.write("config/runner/runner.toml", &toml, 0o644);
+    let user_toml = work.write("config/runner/runner.toml", &toml, 0o644);
+    // The sf CLI's own alias file knows `my-alias` too: the named org still wins, with a warning.
+    work.write("home/.sfdx/alias.json", r#"{"orgs": {"my-alias": "admin@storeconnect-demo.example"}}"#, 0o600);
     let out = work.play("my-alias", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)]);
     assert_ran_without_leaking(&work, &out, &[CLIENT_SECRET]);
     assert_eq!(accounts(&served).await, 1);
     assert_eq!(work.sf_log(), "", "the sf CLI was not asked");
+    let warning = format!(
+        "warning: [orgs.my-alias] in {} shadows the sf CLI alias `my-alias`: runner connects to the named org",
+        user_toml.display()
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&warning), "{}", stderr(&out));
 }
 
 #[test]
@@ -572,9 +600,9 @@ async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
         &client_credentials_toml(&served.url, "client_secret_env = \"ACME_CLIENT_SECRET\""),
         0o644,
     );
-    let out = Command::cargo_bin("runner")
-        .expect("the runner binary")
-        .current_dir(work.path())
+    let state = work.state();
+    let out = work
+        .runner()
         .env("NO_COLOR", "1")
         .env("ACME_CLIENT_SECRET", CLIENT_SECRET)
         .args(["play", "setup.rhai", "--org", "acme", "--var", "username=cc.sync@client.example"])
@@ -586,7 +614,11 @@ async fn client_credentials_refresh_an_expired_token_and_the_setup_completes() {
             "--journal",
             "journal.jsonl",
         ])
-        .args(common::record_type_vars("acme", &[("ACME_CLIENT_SECRET", CLIENT_SECRET)], &work.path()))
+        .args(common::record_type_vars(
+            "acme",
+            &[("ACME_CLIENT_SECRET", CLIENT_SECRET), ("XDG_STATE_HOME", &state)],
+            &work.path(),
+        ))
         .output()
         .expect("runs");
     // The setup makes far more than 5 calls: it only completes by getting new tokens.
@@ -619,7 +651,9 @@ async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
     work.write("runner.toml", &toml, 0o644);
     let failing = work.write("fail.rhai", "sf::query(\"SELECT Nope FROM Account\");\n", 0o644);
     let failing = failing.to_string_lossy().to_string();
-    let defaults = common::record_type_vars("cc", &[("CC_SECRET", CLIENT_SECRET)], &work.path());
+    let state = work.state();
+    let defaults =
+        common::record_type_vars("cc", &[("CC_SECRET", CLIENT_SECRET), ("XDG_STATE_HOME", &state)], &work.path());
     let mut setup =
         vec!["setup.rhai", "--var", "username=scan.sync@client.example", "--var", "email=ops@client.example"];
     setup.extend(defaults.iter().map(String::as_str));
@@ -639,8 +673,8 @@ async fn no_secret_reaches_any_output_journal_or_json_on_success_or_failure() {
     ];
     let mut everything = String::new();
     for (args, envs) in runs {
-        let mut cmd = Command::cargo_bin("runner").expect("the runner binary");
-        cmd.current_dir(work.path()).env("NO_COLOR", "1").env_remove("SF_ACCESS_TOKEN").arg("play").args(&args);
+        let mut cmd = work.runner();
+        cmd.env("NO_COLOR", "1").env_remove("SF_ACCESS_TOKEN").arg("play").args(&args);
         cmd.args(["--journal", "journal.jsonl"]);
         for (k, v) in envs {
             cmd.env(k, v);

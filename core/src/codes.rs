@@ -54,6 +54,10 @@ codes! {
     CONFIG_SECRET_FILE_MODE = "runner::config::secret_file_mode";
     /// `--org @NAME` (or a group's member, or [group_vars.NAME]) names a group runner.toml does not define.
     CONFIG_UNKNOWN_GROUP = "runner::config::unknown_group";
+    /// A runner.toml that another user could have written (group- or world-writable, or owned by someone else) is refused.
+    CONFIG_UNSAFE_PERMISSIONS = "runner::config::unsafe_permissions";
+    /// A runner.toml outside the user config directory that is not trusted (new, or edited since `runner trust`): it is not used.
+    CONFIG_UNTRUSTED = "runner::config::untrusted";
     // --- create_user
     /// The username is taken, in this or another Salesforce org.
     CREATE_USER_DUPLICATE_USERNAME = "runner::create_user::duplicate_username";
@@ -322,6 +326,9 @@ codes! {
     TOTP_RANDOM = "runner::totp::random";
     /// Unsupported otpauth URI: ….
     TOTP_UNSUPPORTED_URI = "runner::totp::unsupported_uri";
+    // --- trust
+    /// `runner trust` could not write its list of trusted runner.toml files in the state directory, or refused a path it cannot store.
+    TRUST_WRITE = "runner::trust::write";
     // --- verify
     /// Salesforce accepted the secret but TwoFactorMethodsInfo does not show TOTP for ….
     VERIFY_NOT_CONFIRMED = "runner::verify::not_confirmed";

@@ -117,6 +117,17 @@ pub enum ConfigError {
         )
     )]
     GroupCycle { files: Vec<PathBuf>, cycle: String },
+    #[error("{} is not trusted: a runner.toml outside ~/.config/runner/ is used only once trusted, and this one is new or was edited since", .path.display())]
+    #[diagnostic(
+        code(runner::config::untrusted),
+        help(
+            "read it (it chooses the hosts your secrets and key files are sent to), then run `{command}`; or name it for one run with --config"
+        )
+    )]
+    Untrusted { path: PathBuf, command: String },
+    #[error("refusing {}: {reason}", .path.display())]
+    #[diagnostic(code(runner::config::unsafe_permissions), help("{fix}"))]
+    UnsafePermissions { path: PathBuf, reason: String, fix: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -272,6 +283,20 @@ pub fn candidate_files() -> Vec<PathBuf> {
     files
 }
 
+/// Whether the sf CLI has an alias `name`, read from its alias file without running `sf`: `~/.sfdx/alias.json`,
+/// `{"orgs": {"ALIAS": "username"}}`, where @salesforce/core keeps aliases (forcedotcom/sfdx-core,
+/// src/stateAggregator/accessors/aliasAccessor.ts: `FILENAME = 'alias.json'` in `Global.DIR`, `~/.sfdx`). Only
+/// for a warning: a file that is missing or unreadable means no alias.
+pub fn is_sf_alias(name: &str) -> bool {
+    let Some(dirs) = directories::BaseDirs::new() else { return false };
+    let Ok(file) = std::fs::File::open(dirs.home_dir().join(".sfdx").join("alias.json")) else { return false };
+    let mut text = String::new();
+    if file.take(MAX_FILE_BYTES).read_to_string(&mut text).is_err() {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|aliases| aliases["orgs"].get(name).is_some())
+}
+
 /// `a/runner.toml, b/runner.toml` for messages.
 pub fn describe_files(files: &[PathBuf]) -> String {
     files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" and ")
@@ -279,12 +304,12 @@ pub fn describe_files(files: &[PathBuf]) -> String {
 
 /// Looks `name` up in the first of `files` that defines it. A file that exists but
 /// cannot be read or parsed is an error even when a later one would define the org.
-pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, ConfigError> {
+pub fn find_org(name: &str, files: &[PathBuf], explicit: bool) -> Result<Option<NamedOrg>, ConfigError> {
     for file in files {
         if !file.is_file() {
             continue;
         }
-        let mut orgs = load(file)?;
+        let mut orgs = load(file, explicit)?;
         if let Some(entry) = orgs.remove(name) {
             return Ok(Some(NamedOrg { name: name.to_string(), file: file.clone(), entry }));
         }
@@ -293,11 +318,27 @@ pub fn find_org(name: &str, files: &[PathBuf]) -> Result<Option<NamedOrg>, Confi
 }
 
 /// The module folders of every runner.toml of `files` that exists, in that order, each
-/// relative to its file's folder (`~/…` under the home directory).
-pub fn lib_path(files: &[PathBuf]) -> Result<Vec<PathBuf>, ConfigError> {
+/// relative to its file's folder (`~/…` under the home directory). An untrusted file's are
+/// left out, with a warning naming the command that trusts it: a run against `sim` works
+/// whatever runner.toml lies in the folder, but never imports from where that file points.
+pub fn lib_path(files: &[PathBuf], explicit: bool) -> Result<Vec<PathBuf>, ConfigError> {
     let mut dirs = Vec::new();
     for file in files.iter().filter(|f| f.is_file()) {
-        let config = load_file(file)?;
+        let config = match load_file(file, explicit) {
+            Ok(config) => config,
+            Err(ConfigError::Untrusted { path, command }) => {
+                // Parsed only to tell whether there is anything to warn about; nothing in it is used.
+                let has_lib_path = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| toml::from_str::<ConfigFile>(&text).ok())
+                    .is_some_and(|config| !config.lib_path.is_empty());
+                if has_lib_path {
+                    eprintln!("warning: ignoring lib_path of untrusted {} (run `{command}` to use it)", path.display());
+                }
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         dirs.extend(config.lib_path.iter().map(|dir| relative_to(file, dir)));
     }
     Ok(dirs)
@@ -346,7 +387,7 @@ impl Inventory {
             if !explicit && !file.is_file() {
                 continue;
             }
-            let config = load_file(file)?;
+            let config = load_file(file, explicit)?;
             for (name, entry) in config.orgs {
                 inventory.orgs.entry(name.clone()).or_insert(NamedOrg { name, file: file.clone(), entry });
             }
@@ -526,8 +567,8 @@ impl Inventory {
     }
 }
 
-fn load(path: &Path) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
-    load_file(path).map(|config| config.orgs)
+fn load(path: &Path, explicit: bool) -> Result<BTreeMap<String, OrgEntry>, ConfigError> {
+    load_file(path, explicit).map(|config| config.orgs)
 }
 
 #[cfg(any(test, fuzzing))]
@@ -535,12 +576,83 @@ fn parse(path: &Path, text: String) -> Result<BTreeMap<String, OrgEntry>, Config
     parse_file(path, text).map(|config| config.orgs)
 }
 
-fn load_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+/// Reads a runner.toml that is to be used: one whose permissions are safe (see [`read_config`]) and that
+/// is trusted: named by `--config` (`explicit`), in the user config directory, or trusted with `runner trust`
+/// with the very bytes read here, so the text checked is the text parsed.
+fn load_file(path: &Path, explicit: bool) -> Result<ConfigFile, ConfigError> {
+    let (bytes, unsafe_permissions) = read_config(path)?;
+    // Untrusted first: such a file is not used whatever its mode (a run against `sim` ignores it), and `runner
+    // trust` then says what is wrong with its permissions.
+    if !explicit && !in_user_config_dir(path) && !crate::trust::is_trusted(path, &bytes) {
+        let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // Written as `runner`: what is printed gets the binary's own name (crate::brand).
+        let command = format!("runner trust {}", shell_quote(&shown));
+        return Err(ConfigError::Untrusted { path: shown, command });
+    }
+    if let Some(err) = unsafe_permissions {
+        return Err(err);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"),
+    })?;
+    parse_file(path, text)
+}
+
+/// Whether `path` is the user's own runner.toml, in the user config directory (`~/.config/runner/`), which is
+/// trusted as the user's own file is. Compared canonically, so `./runner.toml` run from that folder is too.
+fn in_user_config_dir(path: &Path) -> bool {
+    let Some(dirs) = directories::ProjectDirs::from("", "", "runner") else { return false };
+    let (Ok(dir), Ok(file)) = (std::fs::canonicalize(dirs.config_dir()), std::fs::canonicalize(path)) else {
+        return false;
+    };
+    file.parent() == Some(dir.as_path())
+}
+
+/// A runner.toml's bytes, refused when another user could have written them: the file is group- or
+/// world-writable, or is owned by someone else.
+pub(crate) fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let (bytes, unsafe_permissions) = read_config(path)?;
+    unsafe_permissions.map_or(Ok(bytes), Err)
+}
+
+/// A runner.toml's bytes, and why its permissions are unsafe when they are (another user could have written
+/// it). The checks are on the open file, so it cannot be swapped between check and read.
+fn read_config(path: &Path) -> Result<(Vec<u8>, Option<ConfigError>), ConfigError> {
     let read_error = |source| ConfigError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(read_error)?;
-    parse_file(path, text)
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file")));
+    }
+    let mut unsafe_permissions = None;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        // Named in full, so that the command given can be pasted from anywhere.
+        let path = &std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let quoted = shell_quote(path);
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            unsafe_permissions = Some(ConfigError::UnsafePermissions {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "it is owned by another user (uid {}), who could change where runner connects",
+                    meta.uid()
+                ),
+                fix: format!("if you checked its contents, make it yours: `chown \"$(id -u)\" {quoted}`, or copy it"),
+            });
+        } else if mode & 0o022 != 0 {
+            unsafe_permissions = Some(ConfigError::UnsafePermissions {
+                path: path.to_path_buf(),
+                reason: format!("its mode is {mode:04o}, so other users can change where runner connects"),
+                fix: format!("run `chmod go-w {quoted}`"),
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(read_error)?;
+    Ok((bytes, unsafe_permissions))
 }
 
 fn parse_file(path: &Path, text: String) -> Result<ConfigFile, ConfigError> {
@@ -658,13 +770,18 @@ pub fn without_userinfo(text: &str) -> String {
 }
 
 /// `'path'` when it needs quoting for a POSIX shell.
-fn shell_quote(path: &Path) -> String {
+pub(crate) fn shell_quote(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=~".contains(c));
     if plain && !text.is_empty() { text } else { format!("'{}'", text.replace('\'', r"'\''")) }
 }
 
 impl NamedOrg {
+    /// The runner.toml it came from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
     fn invalid(&self, reason: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.file.clone(),

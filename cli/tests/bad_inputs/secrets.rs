@@ -26,8 +26,11 @@ fn jwt() -> String {
 }
 
 /// `runner play examples/hello.rhai --org acme` with a journal in the case's folder.
+/// Named with `--config`, which trusts it for the run: these cases are about what a trusted file may say.
 fn play_acme(name: &'static str, exit: &'static [i32], names: &[&str]) -> Case {
-    Case::new(name, &["play", "examples/hello.rhai", "--org", "acme", "--journal", "{dir}/j.jsonl"], exit, names)
+    let args =
+        ["play", "examples/hello.rhai", "--org", "acme", "--config", "{dir}/runner.toml", "--journal", "{dir}/j.jsonl"];
+    Case::new(name, &args, exit, names)
 }
 
 #[test]
