@@ -47,6 +47,7 @@ mod interrupt;
 mod output;
 mod play;
 mod sim_cert;
+mod sim_fleet;
 mod stdout;
 mod target;
 #[cfg(feature = "testing")]
