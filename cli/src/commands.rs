@@ -168,19 +168,11 @@ struct SimServeArgs {
 }
 
 /// What a fleet's orgs choose each for themselves (a port, their secrets), or what its
-/// runner.toml cannot pass on (a certificate to trust).
-const FLEET_CONFLICTS: [&str; 10] = [
-    "port",
-    "token",
-    "token_file",
-    "client_id",
-    "client_secret",
-    "client_secret_file",
-    "refresh_token",
-    "refresh_token_file",
-    "tls",
-    "cert_file",
-];
+/// runner.toml cannot pass on (a certificate to trust). --token, --client-secret and
+/// --refresh-token are not here, since clap would count their RUNNER_SIM_* variables as
+/// given: a fleet warns that it ignores them instead.
+const FLEET_CONFLICTS: [&str; 7] =
+    ["port", "token_file", "client_id", "client_secret_file", "refresh_token_file", "tls", "cert_file"];
 
 /// The command line as clap sees it, under the running binary's name.
 fn command(ctx: &Context) -> clap::Command {
@@ -276,10 +268,25 @@ async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
         seed_files: ctx.sim_seeds.clone(),
         ..Default::default()
     };
+    if args.config_out.is_some()
+        && (args.token.is_some() || args.client_secret.is_some() || args.refresh_token.is_some())
+    {
+        eprintln!(
+            "{}: warning: with --orgs each org has a token and secrets of its own; --token, --client-secret, \
+                 --refresh-token and RUNNER_SIM_TOKEN, RUNNER_SIM_CLIENT_SECRET, RUNNER_SIM_REFRESH_TOKEN are ignored",
+            brand::name()
+        );
+    }
+    // A fleet's orgs each make their own (serve_fleet); the warning above says these go unused.
+    let (token_arg, client_secret_arg, refresh_token_arg) = if args.config_out.is_some() {
+        (None, None, None)
+    } else {
+        (args.token, args.client_secret, args.refresh_token)
+    };
     let secrets = (
-        sim_secret(args.token, args.token_file.as_deref(), "token"),
-        sim_secret(args.client_secret, args.client_secret_file.as_deref(), "client secret"),
-        sim_secret(args.refresh_token, args.refresh_token_file.as_deref(), "refresh token"),
+        sim_secret(token_arg, args.token_file.as_deref(), "token"),
+        sim_secret(client_secret_arg, args.client_secret_file.as_deref(), "client secret"),
+        sim_secret(refresh_token_arg, args.refresh_token_file.as_deref(), "refresh token"),
     );
     let (token, client_secret, refresh_token) = match secrets {
         (Ok(token), Ok(client_secret), Ok(refresh_token)) => (token, client_secret, refresh_token),

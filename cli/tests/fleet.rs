@@ -155,6 +155,12 @@ async fn a_fleet_of_three_gets_three_sync_users_and_audits_clean() {
     assert_eq!(targets, ["sim-1", "sim-2", "sim-3"], "{report}");
     let ids: std::collections::BTreeSet<_> = orgs.iter().filter_map(|o| o["org_id"].as_str()).collect();
     assert_eq!(ids.len(), 3, "three orgs, three org ids: {ids:?}");
+
+    // It serves until SIGTERM, then stops every org and exits 0.
+    let mut fleet = fleet;
+    let pid = fleet.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert_eq!(fleet.child.wait().expect("wait").code(), Some(0), "stops cleanly on SIGTERM");
 }
 
 #[test]
@@ -166,4 +172,27 @@ fn config_out_never_replaces_a_file_it_did_not_write() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("runner::sim::fleet_not_ours"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&config).expect("read"), "[orgs.prod]\n");
+}
+
+#[test]
+fn a_fleet_refuses_a_fixed_port_and_ignores_a_sim_token_in_the_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("C.toml");
+    let out = runner().args(["sim", "serve", "--orgs", "2", "--port", "4999", "--config-out"]).arg(&config).output();
+    assert_eq!(out.expect("runs").status.code(), Some(2), "one port cannot serve two orgs");
+    assert!(!config.exists());
+    // RUNNER_SIM_TOKEN set for another sim does not stop a fleet, and no org takes it.
+    let mut child = runner()
+        .env("RUNNER_SIM_TOKEN", "00DSIM0000000001!AQ.one-token-for-all")
+        .args(["sim", "serve", "--orgs", "2", "--config-out"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|line| line.starts_with("config: "));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "the fleet started");
 }
