@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit::Outcome;
-use crate::{Context, brand, builtin, credentials, init, interrupt, output, play, sim_cert, stdout, target, trust};
+use crate::{
+    Context, brand, builtin, credentials, init, interrupt, output, play, sim_cert, sim_fleet, stdout, target, trust,
+};
 
 #[derive(Parser)]
 #[command(
@@ -158,7 +160,24 @@ struct SimServeArgs {
     /// added after the scenario's seed; repeatable, applied in order.
     #[arg(long, value_name = "FILE")]
     seed_file: Vec<PathBuf>,
+    /// Serve this many independent simulated orgs (each its own port, data, token and
+    /// client secret), with their inventory in --config-out.
+    #[arg(long, requires = "config_out", value_parser = clap::value_parser!(u32).range(1..=1000),
+          conflicts_with_all = FLEET_CONFLICTS)]
+    orgs: Option<u32>,
+    /// Write a runner.toml for the orgs served (sim-1 … sim-N, group `sim`, a username and
+    /// email each); their client secrets go beside it in files of mode 0600. Replaces only a
+    /// file runner sim serve wrote.
+    #[arg(long, value_name = "FILE", conflicts_with_all = FLEET_CONFLICTS)]
+    config_out: Option<PathBuf>,
 }
+
+/// What a fleet's orgs choose each for themselves (a port, their secrets), or what its
+/// runner.toml cannot pass on (a certificate to trust). --token, --client-secret and
+/// --refresh-token are not here, since clap would count their RUNNER_SIM_* variables as
+/// given: a fleet warns that it ignores them instead.
+const FLEET_CONFLICTS: [&str; 7] =
+    ["port", "token_file", "client_id", "client_secret_file", "refresh_token_file", "tls", "cert_file"];
 
 /// The command line as clap sees it, under the running binary's name.
 fn command(ctx: &Context) -> clap::Command {
@@ -255,10 +274,25 @@ async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
         seed_files: ctx.sim_seeds.clone(),
         ..Default::default()
     };
+    if args.config_out.is_some()
+        && (args.token.is_some() || args.client_secret.is_some() || args.refresh_token.is_some())
+    {
+        eprintln!(
+            "{}: warning: with --orgs each org has a token and secrets of its own; --token, --client-secret, \
+                 --refresh-token and RUNNER_SIM_TOKEN, RUNNER_SIM_CLIENT_SECRET, RUNNER_SIM_REFRESH_TOKEN are ignored",
+            brand::name()
+        );
+    }
+    // A fleet's orgs each make their own (serve_fleet); the warning above says these go unused.
+    let (token_arg, client_secret_arg, refresh_token_arg) = if args.config_out.is_some() {
+        (None, None, None)
+    } else {
+        (args.token, args.client_secret, args.refresh_token)
+    };
     let secrets = (
-        sim_secret(args.token, args.token_file.as_deref(), "token"),
-        sim_secret(args.client_secret, args.client_secret_file.as_deref(), "client secret"),
-        sim_secret(args.refresh_token, args.refresh_token_file.as_deref(), "refresh token"),
+        sim_secret(token_arg, args.token_file.as_deref(), "token"),
+        sim_secret(client_secret_arg, args.client_secret_file.as_deref(), "client secret"),
+        sim_secret(refresh_token_arg, args.refresh_token_file.as_deref(), "refresh token"),
     );
     let (token, client_secret, refresh_token) = match secrets {
         (Ok(token), Ok(client_secret), Ok(refresh_token)) => (token, client_secret, refresh_token),
@@ -313,6 +347,9 @@ async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
             }
         }
     }
+    if let Some(config_out) = &args.config_out {
+        return serve_fleet(config, args.orgs.unwrap_or(1), config_out).await;
+    }
     let handle = match runner_sim::start(config).await {
         Ok(handle) => handle,
         Err(err) => {
@@ -348,5 +385,57 @@ async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
     let _ = std::io::stdout().flush();
     interrupt::until_interrupted().await;
     handle.shutdown().await;
+    Outcome::Done
+}
+
+/// `runner sim serve --orgs N --config-out FILE`: N orgs like `base`, each with secrets of its own.
+async fn serve_fleet(base: runner_sim::SimConfig, orgs: u32, config_out: &std::path::Path) -> Outcome {
+    let mut handles = Vec::new();
+    let mut fleet = Vec::new();
+    for k in 1..=orgs as usize {
+        // A fresh default for each: a random token, refresh token and client secret of its own.
+        let fresh = runner_sim::SimConfig::default();
+        let random = fresh.oauth_clients.first().map(|c| c.client_secret.clone()).unwrap_or_default();
+        let client_secret = sim_fleet::client_secret(&random);
+        let mut config = base.clone();
+        config.port = 0;
+        config.token = fresh.token;
+        config.refresh_tokens = fresh.refresh_tokens;
+        config.oauth_clients = vec![runner_sim::OAuthClient {
+            client_id: sim_fleet::CLIENT_ID.to_string(),
+            client_secret: client_secret.clone(),
+        }];
+        // Each org its own fault sequence, still reproducible from --seed.
+        config.faults.seed = base.faults.seed.wrapping_add(k as u64 - 1);
+        let handle = match runner_sim::start(config).await {
+            Ok(handle) => handle,
+            Err(err) => {
+                eprintln!("{}: cannot start simulated org sim-{k}: {err}", brand::name());
+                return Outcome::Unreachable;
+            }
+        };
+        fleet.push(sim_fleet::FleetOrg::new(k, handle.instance_url(), client_secret));
+        handles.push(handle);
+    }
+    if let Err(err) = sim_fleet::write(config_out, &fleet) {
+        eprintln!("{:?}", miette::Report::new(err));
+        return Outcome::BadInput;
+    }
+    for org in &fleet {
+        println!("{} {} {}", org.name, org.instance_url, org.username);
+    }
+    println!(
+        "try: {} play scripts/setup.rhai --config {} --org @sim --var 'credentials_file=secrets/{{org}}.creds'",
+        brand::name(),
+        config_out.display()
+    );
+    // The last line: scripts wait for it before connecting.
+    println!("config: {}", config_out.display());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    interrupt::until_interrupted().await;
+    for handle in handles {
+        handle.shutdown().await;
+    }
     Outcome::Done
 }

@@ -48,6 +48,7 @@ mod output;
 mod play;
 mod reports;
 mod sim_cert;
+mod sim_fleet;
 mod stdout;
 mod target;
 #[cfg(feature = "testing")]

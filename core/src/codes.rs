@@ -264,6 +264,12 @@ codes! {
     SIM_CERT_NOT_A_FILE = "runner::sim::cert_not_a_file";
     /// … is a symbolic link; runner sim serve does not write the certificate through links.
     SIM_CERT_SYMLINK = "runner::sim::cert_symlink";
+    /// runner sim serve --config-out could not write the fleet's runner.toml or a secret file beside it.
+    SIM_FLEET_IO = "runner::sim::fleet_io";
+    /// … is there and was not written by runner sim serve; --config-out does not replace it.
+    SIM_FLEET_NOT_OURS = "runner::sim::fleet_not_ours";
+    /// … is a symbolic link; runner sim serve --config-out does not write through links.
+    SIM_FLEET_SYMLINK = "runner::sim::fleet_symlink";
     // --- step
     /// The step asked for the read `…`, which its observe does not declare.
     STEP_UNDECLARED_READ = "runner::step::undeclared_read";
