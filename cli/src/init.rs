@@ -7,6 +7,7 @@
 //! `--force`, an existing file is replaced by renaming a temporary file over it, which replaces the folder
 //! entry, never what a link there would point to.
 
+use runner_core::whole_file::{WholeFile, write_whole};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -136,17 +137,11 @@ fn write_one(dir: &Path, relative: &str, text: &str, force: bool) -> Result<Path
         let path = path.to_owned();
         move |source: io::Error| InitError::Io { action, path, source }
     };
-    let folder = file.parent().unwrap_or(dir);
     if force && matches!(look(&file)?, Found::File) {
-        let mut temp = tempfile::Builder::new()
-            .prefix(".runner-init-")
-            .tempfile_in(folder)
-            .map_err(io_error("create a temporary file in", folder))?;
-        temp.write_all(text.as_bytes()).map_err(io_error("write", temp.path()))?;
-        temp.persist(&file).map_err(|err| InitError::Io {
+        write_whole(&file, text.as_bytes(), WholeFile::private(".runner-init-")).map_err(|err| InitError::Io {
             action: "replace",
             path: file.clone(),
-            source: err.error,
+            source: err.source,
         })?;
         return Ok(file);
     }

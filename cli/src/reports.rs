@@ -4,6 +4,7 @@
 //! on the way out, as `--json` is. Files are written once, after the run, whole: a CI job never reads half a
 //! report.
 
+use runner_core::whole_file::{self, WholeFile};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -286,15 +287,11 @@ pub fn check_path(path: &Path, what: &'static str) -> Result<(), ReportError> {
 /// link, and a link there is refused anyway.
 pub fn write_whole(path: &Path, what: &'static str, bytes: &[u8]) -> Result<(), ReportError> {
     check_path(path, what)?;
-    let err = |source| ReportError::Write { path: path.to_owned(), what, source };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.as_file().sync_all().map_err(err)?;
-    file.persist(path).map_err(|e| err(e.error))?;
+    whole_file::write_whole(path, bytes, WholeFile::private(".runner-report-")).map_err(|e| ReportError::Write {
+        path: path.to_owned(),
+        what,
+        source: e.source,
+    })?;
     Ok(())
 }
 

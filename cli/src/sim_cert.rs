@@ -6,6 +6,7 @@
 //! in it with `O_EXCL`; the folder goes when the sim stops. A `--cert-file` the user names is never written
 //! through a link: it is replaced by renaming a temporary file from the same folder over it.
 
+use runner_core::whole_file::{WholeFile, write_whole};
 use std::fs;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
@@ -85,21 +86,11 @@ fn replace(pem: &str, path: &Path) -> Result<(), CertError> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
         Err(source) => return Err(CertError::Io { action: "inspect", path: path.to_owned(), source }),
     }
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".runner-sim-cert-")
-        .tempfile_in(folder)
-        .map_err(|source| CertError::Io { action: "create a temporary file in", path: folder.to_owned(), source })?;
-    temp.write_all(pem.as_bytes()).map_err(|source| CertError::Io {
-        action: "write",
-        path: temp.path().to_owned(),
-        source,
+    write_whole(path, pem.as_bytes(), WholeFile::private(".runner-sim-cert-")).map_err(|err| CertError::Io {
+        action: err.action,
+        path: err.path,
+        source: err.source,
     })?;
-    // A rename replaces the folder entry: a link swapped in meanwhile is replaced, not followed.
-    temp.persist(path).map_err(|err| CertError::Io { action: "write", path: path.to_owned(), source: err.error })?;
     Ok(())
 }
 

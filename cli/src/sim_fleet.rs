@@ -13,8 +13,9 @@
 //! ([`SECRET_PREFIX`]). Both are written to a temporary file (`O_EXCL`, mode 0600) in the
 //! same folder and renamed over the name, so a link there is replaced, never followed.
 
+use runner_core::whole_file::{Existing, WholeFile, write_whole};
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -155,25 +156,16 @@ fn replace(path: &Path, contents: &str, ours: impl Fn(&str) -> bool) -> Result<(
         Err(err) if err.kind() == io::ErrorKind::NotFound => false,
         Err(source) => return Err(FleetError::Io { action: "inspect", path: path.to_owned(), source }),
     };
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    // tempfile opens with O_CREAT|O_EXCL and mode 0600, under a random name; its Drop removes it on failure.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".runner-sim-fleet-")
-        .suffix(".tmp")
-        .tempfile_in(folder)
-        .map_err(io_err("create a temporary file in", folder))?;
-    temp.write_all(contents.as_bytes()).map_err(io_err("write", temp.path()))?;
-    temp.as_file().sync_all().map_err(io_err("write", temp.path()))?;
     // A new file is linked in without replacing: one that appeared since the check is left alone.
-    let persisted = if replacing { temp.persist(path) } else { temp.persist_noclobber(path) };
-    persisted.map_err(|err| {
-        if err.error.kind() == io::ErrorKind::AlreadyExists {
+    let how = WholeFile {
+        existing: if replacing { Existing::Replace } else { Existing::Keep },
+        ..WholeFile::private(".runner-sim-fleet-")
+    };
+    write_whole(path, contents.as_bytes(), how).map_err(|err| {
+        if err.already_exists() {
             FleetError::NotOurs { path: path.to_owned() }
         } else {
-            FleetError::Io { action: "rename a temporary file onto", path: path.to_owned(), source: err.error }
+            FleetError::Io { action: err.action, path: err.path, source: err.source }
         }
     })?;
     Ok(())

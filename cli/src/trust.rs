@@ -8,8 +8,8 @@
 //! `SHA256-HEX  /canonical/path` line per file (the shape of `sha256sum`'s output), written 0600 to a temporary
 //! file and renamed over the old list, never through a symlink.
 
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use runner_core::whole_file::{WholeFile, write_whole};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -110,16 +110,11 @@ fn write_entries(entries: &[Entry]) -> Result<(), TrustError> {
     for entry in entries {
         text.push_str(&format!("{}  {}\n", entry.hash, entry.path.display()));
     }
-    // As the credentials file is stored (core/src/credentials.rs): tempfile creates with O_EXCL, which never
-    // follows a link, at mode 0600; its Drop removes it if anything below fails.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".runner-trusted-")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(&dir)
-        .map_err(failed("create a temporary file in", &dir))?;
-    temp.write_all(text.as_bytes()).and_then(|()| temp.as_file().sync_all()).map_err(failed("write", temp.path()))?;
-    temp.persist(&file).map_err(|err| TrustError::Write { action: "write", path: file.clone(), source: err.error })?;
+    write_whole(&file, text.as_bytes(), WholeFile::private(".runner-trusted-")).map_err(|err| TrustError::Write {
+        action: err.action,
+        path: err.path,
+        source: err.source,
+    })?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@
 //! output or panic message contains them.
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -37,6 +37,7 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::totp::{self, TotpError, TotpSecret};
+use crate::whole_file::{Existing, WholeFile, folder_of, write_whole};
 
 /// The first line of every credentials file runner writes. Files are recognised by its first words,
 /// [`HEADER_PREFIX`] and the version, so the warning can be reworded without orphaning old files.
@@ -502,34 +503,20 @@ impl Credentials {
                 other => return Err(other.refusal(path)),
             },
         };
-        let folder = folder_of(path);
-        let io_error = |action: &'static str, at: &Path| {
-            let at = at.to_owned();
-            move |source: io::Error| CredentialsError::Io { action, path: at, source }
+        let how = WholeFile {
+            temp_prefix: ".runner-credentials-",
+            mode: Some(0o600),
+            existing: if replacing { Existing::Replace } else { Existing::Keep },
+            // The password may already be on its way to the org: the file must survive a crash.
+            sync_folder: true,
         };
-        // tempfile opens with O_CREAT|O_EXCL (which never follows a link) and the mode given here, under a random
-        // name; its Drop removes the file if anything below fails.
-        let mut temp = tempfile::Builder::new()
-            .prefix(".runner-credentials-")
-            .suffix(".tmp")
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(folder)
-            .map_err(io_error("create a temporary file in", folder))?;
-        temp.write_all(contents.as_bytes()).map_err(io_error("write", temp.path()))?;
-        temp.as_file().sync_all().map_err(io_error("write", temp.path()))?;
-        let persisted = if replacing { temp.persist(path) } else { temp.persist_noclobber(path) };
-        persisted.map_err(|err| {
-            if err.error.kind() == io::ErrorKind::AlreadyExists {
+        write_whole(path, contents.as_bytes(), how).map_err(|err| {
+            if err.already_exists() {
                 CredentialsError::Exists { path: path.to_owned() }
             } else {
-                CredentialsError::Io {
-                    action: "rename the temporary file onto",
-                    path: path.to_owned(),
-                    source: err.error,
-                }
+                CredentialsError::Io { action: err.action, path: err.path, source: err.source }
             }
         })?;
-        File::open(folder).and_then(|dir| dir.sync_all()).map_err(io_error("flush the folder", folder))?;
         Ok(())
     }
 
@@ -762,13 +749,6 @@ pub fn fuzz_parse(contents: &str) {
 }
 
 /// The folder `path` is in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
 /// The text of the file at `path` once it passed every check, or `None` if it does not exist (in a folder that
 /// does).
 fn read_checked(path: &Path) -> Result<Option<Zeroizing<String>>, CredentialsError> {
@@ -877,6 +857,7 @@ fn refuse_unless_regular(path: &Path, meta: &Metadata) -> Result<(), Credentials
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::io::Write as _;
     use std::os::unix::fs::symlink;
     use std::sync::mpsc;
     use std::time::{Duration, UNIX_EPOCH};

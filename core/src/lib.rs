@@ -34,6 +34,7 @@ pub mod sandbox;
 pub mod session;
 pub mod step;
 pub mod totp;
+pub mod whole_file;
 pub mod write;
 
 pub use report::{Change, OrgReport, Outcome, Recap, StepRecord};
