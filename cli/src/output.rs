@@ -97,9 +97,9 @@ impl RunObserver for HumanOutput {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}{status} {:<24} {}  ({}, {} API call{})",
+            "{}{status} {} {}  ({}, {} API call{})",
             self.prefix(target),
-            record.name,
+            name_column(&record.name),
             record.summary,
             seconds(record.duration_ms),
             record.api_calls,
@@ -167,12 +167,19 @@ pub fn render_invalid_json(status: u8, findings: &[FailureInfo]) -> String {
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| format!("{{\"status\":{status}}}"))
 }
 
+/// A step's name as a column 24 wide; a longer name (a playbook's `step("…")` often is) still
+/// ends at least two spaces before what follows, so the summary does not run into it.
+fn name_column(name: &str) -> String {
+    let width = 24.max(name.chars().count() + 1);
+    format!("{name:<width$}")
+}
+
 /// `runner steps [NAME]`: the steps of the binary that runs.
 pub fn steps(registry: &Registry, name: Option<&str>) -> exit::Outcome {
     let Some(name) = name else {
         for step in registry.iter() {
             let meta = step.meta();
-            println!("{:<24} {}", meta.name, meta.summary);
+            println!("{} {}", name_column(meta.name), meta.summary);
         }
         println!("\n`runner steps NAME` shows a step's parameters.");
         return exit::Outcome::Done;

@@ -40,6 +40,24 @@ fn hello_runs_against_the_embedded_sim_with_changed_and_ok_lines_and_a_recap() {
 }
 
 #[test]
+fn a_long_step_name_does_not_run_into_its_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = dir.path().join("long.rhai");
+    std::fs::write(&playbook, r#"step("View All Data on StoreConnect Sync Standard Permission", || "all good");"#)
+        .expect("write the playbook");
+    let out = runner()
+        .arg("play")
+        .arg(&playbook)
+        .args(["--org", "sim", "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Sync Standard Permission  all good"), "{stdout}");
+}
+
+#[test]
 fn json_output_is_one_envelope_shaped_like_the_sf_cli() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = runner()
