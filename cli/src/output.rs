@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use serde_json::json;
 
-use crate::engine::{FailureInfo, OrgReport, ParamDoc, Registry, RunObserver, StepOutcome as Outcome, StepRecord};
+use crate::engine::{
+    FailureInfo, OrgReport, ParamDoc, Registry, RunObserver, StepOutcome as Outcome, StepRecord, playbook_function_docs,
+};
 use crate::exit;
 
 /// Prints one line per step or call as it finishes, and the recap per org.
@@ -180,6 +182,10 @@ pub fn steps(registry: &Registry, name: Option<&str>) -> exit::Outcome {
         for step in registry.iter() {
             let meta = step.meta();
             println!("{} {}", name_column(meta.name), meta.summary);
+        }
+        println!("\nBesides the native steps, a playbook may call:");
+        for function in playbook_function_docs() {
+            println!("{} {}", name_column(function.signature), function.summary);
         }
         println!("\n`runner steps NAME` shows a step's parameters.");
         return exit::Outcome::Done;

@@ -145,6 +145,14 @@ fn steps_are_documented() {
     for param in ["username", "email", "profile", "reactivate"] {
         assert!(stdout.contains(param), "{param} documented: {stdout}");
     }
+    // The list documents the playbook's own functions too, not only the native steps.
+    let out = runner().arg("steps").output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for function in ["step(name", "with_check_mode(", "drift(target", "sf::query(soql)", "sf::update(type, id, fields)"]
+    {
+        assert!(stdout.lines().any(|l| l.starts_with(function)), "{function} documented: {stdout}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,21 +234,64 @@ pub(crate) enum Mode {
     Observe(Arc<Collector>),
 }
 
-/// A function of the `sf` module: its name, and how it registers itself for a mode.
-type SfBinding = (&'static str, fn(&mut rhai::Module, &'static str, &Arc<RunShared>, &Mode));
+/// A playbook function as `runner steps` documents it.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionDoc {
+    pub name: &'static str,
+    pub signature: &'static str,
+    pub summary: &'static str,
+}
+
+/// A function of the `sf` module: its documentation, and how it registers itself for a mode.
+type SfBinding = (FunctionDoc, fn(&mut rhai::Module, &'static str, &Arc<RunShared>, &Mode));
+
+const fn doc(name: &'static str, signature: &'static str, summary: &'static str) -> FunctionDoc {
+    FunctionDoc { name, signature, summary }
+}
 
 /// The `sf` module, each function defined once for both passes: adding one is adding a
 /// line here and its function below.
-const SF: &[SfBinding] =
-    &[("query", sf_query), ("get", sf_get), ("create", sf_create), ("update", sf_update), ("delete", sf_delete)];
+const SF: &[SfBinding] = &[
+    (doc("query", "sf::query(soql)", "the rows of a SOQL query, every page of them"), sf_query),
+    (doc("get", "sf::get(type, id)", "one record by id"), sf_get),
+    (doc("create", "sf::create(type, fields)", "create a record (in check mode, only shown)"), sf_create),
+    (
+        doc("update", "sf::update(type, id, fields)", "update only the fields that differ (in check mode, only shown)"),
+        sf_update,
+    ),
+    (doc("delete", "sf::delete(type, id)", "delete a record (in check mode, only shown)"), sf_delete),
+];
 
 /// The names of the `sf` module's functions, for `runner check`.
 pub(crate) fn sf_function_names() -> impl Iterator<Item = &'static str> {
-    SF.iter().map(|(name, _)| *name)
+    SF.iter().map(|(doc, _)| doc.name)
 }
 
 /// The functions a playbook may call besides the steps and the `sf` module.
-pub(crate) const PLAYBOOK_FUNCTIONS: &[&str] = &["step", "with_check_mode", "drift"];
+const PLAYBOOK_FUNCTION_DOCS: &[FunctionDoc] = &[
+    doc(
+        "step",
+        "step(name, || { … })",
+        "a step of the playbook's own: one line in the recap, changed when anything inside changed",
+    ),
+    doc("with_check_mode", "with_check_mode(|| { … })", "run a block in check mode, whatever the run's mode"),
+    doc(
+        "drift",
+        "drift(target, field, expected, actual)",
+        "record that the org differs from what the playbook expects (exit 5)",
+    ),
+];
+
+/// Their names, for `runner check`.
+pub(crate) fn playbook_function_names() -> impl Iterator<Item = &'static str> {
+    PLAYBOOK_FUNCTION_DOCS.iter().map(|doc| doc.name)
+}
+
+/// Every function a playbook may call besides the native steps: runner's own, then the
+/// `sf` module's.
+pub fn playbook_function_docs() -> impl Iterator<Item = FunctionDoc> {
+    PLAYBOOK_FUNCTION_DOCS.iter().copied().chain(SF.iter().map(|(doc, _)| *doc))
+}
 
 fn sf_query(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShared>, mode: &Mode) {
     let (s, mode) = (shared.clone(), mode.clone());
@@ -564,8 +607,8 @@ pub(crate) fn register(engine: &mut rhai::Engine, registry: &Registry, shared: &
         },
     );
     let mut module = rhai::Module::new();
-    for (name, bind) in SF {
-        bind(&mut module, name, shared, &mode);
+    for (doc, bind) in SF {
+        bind(&mut module, doc.name, shared, &mode);
     }
     engine.register_static_module("sf", module.into());
     if let Mode::Run = mode {

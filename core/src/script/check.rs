@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rhai::{AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, FnAccess, Position, Stmt};
 
-use super::bindings::{PLAYBOOK_FUNCTIONS, sf_function_names};
+use super::bindings::{playbook_function_names, sf_function_names};
 use super::engine::{
     IMPORT_CYCLE_HINT, Playbook, constants_scope_for_compile, cycle, find_module, hardened_engine, import_path,
 };
@@ -268,9 +268,7 @@ fn known_functions(engine: &Engine, registry: &Registry) -> BTreeSet<String> {
         .collect();
     // Keywords the parser turns into calls, and runner's own playbook functions.
     let keywords = ["print", "debug", "type_of", "Fn", "call", "curry", "is_def_var", "is_def_fn", "is_shared"];
-    for keyword in keywords.iter().chain(PLAYBOOK_FUNCTIONS) {
-        known.insert(keyword.to_string());
-    }
+    known.extend(keywords.iter().copied().chain(playbook_function_names()).map(str::to_string));
     known.extend(registry.names().map(str::to_string));
     known
 }

@@ -4,4 +4,5 @@ pub(crate) mod bindings;
 mod check;
 pub mod engine;
 
+pub use bindings::{FunctionDoc, playbook_function_docs};
 pub use engine::{Playbook, PlaybookRoot};
