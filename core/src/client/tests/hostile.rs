@@ -13,21 +13,9 @@ use tokio::net::TcpListener;
 use super::super::*;
 use super::assert_hidden;
 use super::mock::{Reply, mock};
+use super::test_options as options;
 
 const TOKEN: &str = "00Dxx0000001gPL!HOSTILEtokenvalue.3333333333333333333333333333333333";
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        api_version: Some("62.0".into()),
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_retries: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        ..ClientOptions::default()
-    }
-}
 
 async fn client_with(url: &str, options: ClientOptions) -> SfClient {
     SfClient::connect(url, Auth::AccessToken(SecretString::from(TOKEN)), options).await.expect("connect")

@@ -9,6 +9,24 @@ mod server;
 mod yaml;
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ClientOptions, RetryPolicy};
+
+/// Options for a client talking to a test server: API version pinned (no version
+/// round trip), and two retries with millisecond delays so retry tests stay quick.
+pub(super) fn test_options() -> ClientOptions {
+    ClientOptions {
+        api_version: Some("62.0".into()),
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
+        ..ClientOptions::default()
+    }
+}
 
 /// A recorded fixture under the repository's `fixtures/recorded/` (a verbatim copy of
 /// the responses recorded from real orgs, with their licences).

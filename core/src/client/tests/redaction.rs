@@ -2,8 +2,6 @@
 //! `error_description` quoting the refresh token or client secret, REST messages
 //! quoting the token (issue 9, finding 2).
 
-use std::time::Duration;
-
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -15,17 +13,9 @@ const TOKEN: &str = "00Dxx0000009ECH!AQechoedSessionIdvalue.123456789abcdefghijk
 const REFRESH: &str = "5Aep861echoedRefreshTokenValue";
 const CLIENT_SECRET: &str = "echoed-client-secret-9F8E7D";
 
+/// No retries: each test's server answers once.
 fn options() -> ClientOptions {
-    ClientOptions {
-        api_version: Some("62.0".into()),
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_retries: 0,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(1),
-        },
-        ..ClientOptions::default()
-    }
+    ClientOptions { retry: RetryPolicy::none(), ..super::test_options() }
 }
 
 #[tokio::test]

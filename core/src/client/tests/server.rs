@@ -9,24 +9,12 @@ use serde_json::{Map, Value, json};
 
 use super::super::*;
 use super::mock::{Reply, Seen, dropper, mock};
+use super::test_options as options;
 use super::{assert_hidden, fixture};
 
 const TOKEN: &str = "00Dxx0000001gPL!AR8AQJXg5oj8jXSgxJfA0lBog.39AsX.LVpxezPwuX5VAIrrbbHMuol7GQxnMe";
 const FRESH: &str = "00Dxx0000001gPL!FRESHTOKENvalue.2222222222222222222222222222222222222";
 const CLIENT_SECRET: &str = "client-secret-8B3C1F0E9A";
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        api_version: Some("62.0".into()),
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_retries: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        ..ClientOptions::default()
-    }
-}
 
 fn token() -> Auth {
     Auth::AccessToken(SecretString::from(TOKEN))
