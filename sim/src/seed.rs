@@ -15,6 +15,23 @@ pub const ADMIN_USERNAME: &str = "admin@storeconnect-demo.example";
 /// The TOTP secret of the seeded sync user (base32 of 20 bytes).
 pub const SEED_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/// The values of the compound addresses' `…GeocodeAccuracy` picklists (the Account
+/// describe recorded in fixtures/recorded/cumulusci/GET_sobjects_Account_describe.yaml
+/// has them for both Billing and Shipping).
+const GEOCODE_ACCURACY: &[&str] = &[
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
+];
+
 fn s(name: &str) -> FieldDef {
     FieldDef::new(name, FieldType::String)
 }
@@ -421,19 +438,7 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
             FieldDef::new("BillingGeocodeAccuracy", FieldType::Picklist)
                 .length(40)
                 .compound("BillingAddress")
-                .picklist(&[
-                    "Address",
-                    "NearAddress",
-                    "Block",
-                    "Street",
-                    "ExtendedZip",
-                    "Zip",
-                    "Neighborhood",
-                    "City",
-                    "County",
-                    "State",
-                    "Unknown",
-                ])
+                .picklist(GEOCODE_ACCURACY)
                 .label("Billing Geocode Accuracy"),
         )
         .with_field(FieldDef::new("BillingAddress", FieldType::Address).read_only().label("Billing Address"))
@@ -483,19 +488,7 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
             FieldDef::new("ShippingGeocodeAccuracy", FieldType::Picklist)
                 .length(40)
                 .compound("ShippingAddress")
-                .picklist(&[
-                    "Address",
-                    "NearAddress",
-                    "Block",
-                    "Street",
-                    "ExtendedZip",
-                    "Zip",
-                    "Neighborhood",
-                    "City",
-                    "County",
-                    "State",
-                    "Unknown",
-                ])
+                .picklist(GEOCODE_ACCURACY)
                 .label("Shipping Geocode Accuracy"),
         )
         .with_field(FieldDef::new("ShippingAddress", FieldType::Address).read_only().label("Shipping Address"))
