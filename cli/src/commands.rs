@@ -6,7 +6,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit::Outcome;
 use crate::{
-    Context, brand, builtin, credentials, init, interrupt, output, play, sim_cert, sim_fleet, stdout, target, trust,
+    Context, brand, builtin, credentials, handover, init, interrupt, output, play, sim_cert, sim_fleet, stdout, target,
+    trust,
 };
 
 #[derive(Parser)]
@@ -34,6 +35,10 @@ enum Command {
         #[arg(long = "lib", value_name = "DIR")]
         lib: Vec<std::path::PathBuf>,
     },
+    /// Write the handover document of an org's sync user (Markdown or one HTML page): the user, its licences
+    /// and permission sets, sign-in, record-type defaults, StoreConnect's configured user, an audit, and where
+    /// the credentials are kept. Never a secret.
+    Report(handover::ReportArgs),
     /// List the native steps, or describe one with its parameters.
     Steps { name: Option<String> },
     /// The simulated Salesforce org.
@@ -210,6 +215,7 @@ pub(crate) fn run(ctx: &Context, args: Vec<std::ffi::OsString>) -> Outcome {
         match cli.command {
             Command::Play(args) => play::play(ctx, args).await,
             Command::Check { playbooks, lib } => play::check(ctx, &playbooks, &lib),
+            Command::Report(args) => handover::report(ctx, args).await,
             Command::Steps { name } => output::steps(&ctx.steps, name.as_deref()),
             Command::Sim { command: SimCommand::Serve(args) } => sim_serve(ctx, args).await,
             Command::Totp { command: TotpCommand::Code { secret_file } } => credentials::totp_code(&secret_file),

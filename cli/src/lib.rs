@@ -42,6 +42,7 @@ mod commands;
 mod credentials;
 mod engine;
 pub mod exit;
+mod handover;
 mod init;
 mod interrupt;
 mod output;

@@ -129,7 +129,7 @@ pub fn org_names(selected: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub fn parse_var(text: &str) -> Result<(String, String), String> {
     let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not key=value"))?;
     let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
@@ -262,61 +262,16 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         }
     }
     let started = (std::time::SystemTime::now(), Instant::now());
-    // The inventory is read only when something needs it, so that `--org sim` runs whatever runner.toml is
-    // around, as before there were groups.
-    let explicit = args.config.is_some();
-    let needs_inventory =
-        explicit || args.orgs.iter().any(|o| o.starts_with('@') || matches!(Target::parse(o), Ok(Target::Named(_))));
-    let files = crate::target::config_files(args.config.as_deref());
-    let inventory = if needs_inventory {
-        match Inventory::load(&files, explicit) {
-            Ok(inventory) => inventory,
-            Err(err) => return inventory_failed(err, explicit),
-        }
-    } else {
-        Inventory::default()
-    };
-    let mut selected = match inventory.select(&args.orgs) {
+    let selected = match select_orgs(&OrgSelection {
+        orgs: &args.orgs,
+        config: args.config.as_deref(),
+        shard: args.shard,
+        vars: &args.vars,
+    }) {
         Ok(selected) => selected,
-        Err(err) => return inventory_failed(err, explicit),
+        Err(outcome) => return outcome,
     };
-    if let Some(shard) = args.shard {
-        let of = selected.len();
-        selected = shard_of(selected, shard);
-        eprintln!("shard {}/{}: {} of {of} org(s)", shard.index, shard.count, selected.len());
-    }
-    let names = org_names(&selected);
-    let org_targets = selected.clone();
-    let mut targets = Vec::new();
-    for (org, name) in selected.iter().zip(&names) {
-        match Target::parse(org) {
-            Ok(target) => targets.push((name.clone(), target)),
-            Err(err) => {
-                eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-                return Outcome::BadInput;
-            }
-        }
-    }
-    // Lowest precedence first: the org's groups' vars, its own, then --var. The playbook's own defaults
-    // (`vars.x ?? …`) apply to what none of them sets.
-    let layered: Vec<crate::vars::OrgVars> = selected
-        .iter()
-        .zip(&names)
-        .map(|(org, name)| {
-            let mut vars = inventory.vars_for(org);
-            vars.extend(args.vars.iter().map(|(k, v)| (k.clone(), v.clone(), crate::vars::command_line())));
-            crate::vars::OrgVars { name: name.clone(), vars }
-        })
-        .collect();
-    // Refused before anything runs: a credentials file shared by two orgs ends with every org but one holding
-    // secrets that nobody has.
-    let per_org_vars = match crate::vars::per_org(&layered) {
-        Ok(vars) => vars,
-        Err(err) => {
-            eprintln!("{:?}", Report::new(*err));
-            return Outcome::BadInput;
-        }
-    };
+    let org_targets: Vec<String> = selected.iter().map(|org| org.target_text.clone()).collect();
     let journal_path = args.journal.clone().unwrap_or_else(default_journal_path);
     let journal = match Journal::open(&journal_path) {
         Ok(journal) => Arc::new(journal),
@@ -327,7 +282,7 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
             return Outcome::PlaybookStopped;
         }
     };
-    let human = Arc::new(HumanOutput::new(targets.len() > 1, args.check));
+    let human = Arc::new(HumanOutput::new(selected.len() > 1, args.check));
     let observer: Arc<dyn RunObserver> = if args.json { Arc::new(crate::output::StderrPrints) } else { human.clone() };
     let options = RunOptions {
         check_mode: args.check,
@@ -340,7 +295,7 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     let playbook = Arc::new(playbook);
     let limit = Arc::new(Semaphore::new(args.jobs as usize));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, ((label, target), vars)) in targets.into_iter().zip(per_org_vars).enumerate() {
+    for (index, SelectedOrg { name: label, target, vars, .. }) in selected.into_iter().enumerate() {
         let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
         let options = RunOptions { vars, ..options.clone() };
         let connect_options = ConnectOptions {
@@ -452,6 +407,91 @@ fn write_reports<'a>(
         failed(err);
     }
     written
+}
+
+/// What selects a command's orgs: `--org` values, `--config`, `--shard` and `--var`.
+pub struct OrgSelection<'a> {
+    pub orgs: &'a [String],
+    pub config: Option<&'a Path>,
+    pub shard: Option<Shard>,
+    pub vars: &'a [(String, String)],
+}
+
+/// One org a command runs against, with the variables it gets.
+pub struct SelectedOrg {
+    /// Its name of its own in this run (`sim#2`).
+    pub name: String,
+    /// What selected it (`--org` or a group's member).
+    pub target_text: String,
+    pub target: Target,
+    /// Its vars: groups', its own, then `--var`, with `{org}` expanded.
+    pub vars: IndexMap<String, String>,
+}
+
+/// The orgs of a command line, each with its vars; on failure it has said why on stderr, and answers how the
+/// command ends.
+pub fn select_orgs(selection: &OrgSelection<'_>) -> Result<Vec<SelectedOrg>, Outcome> {
+    // The inventory is read only when something needs it, so that `--org sim` runs whatever runner.toml is
+    // around, as before there were groups.
+    let explicit = selection.config.is_some();
+    let needs_inventory = explicit
+        || selection.orgs.iter().any(|o| o.starts_with('@') || matches!(Target::parse(o), Ok(Target::Named(_))));
+    let files = crate::target::config_files(selection.config);
+    let inventory = if needs_inventory {
+        match Inventory::load(&files, explicit) {
+            Ok(inventory) => inventory,
+            Err(err) => return Err(inventory_failed(err, explicit)),
+        }
+    } else {
+        Inventory::default()
+    };
+    let mut selected = match inventory.select(selection.orgs) {
+        Ok(selected) => selected,
+        Err(err) => return Err(inventory_failed(err, explicit)),
+    };
+    if let Some(shard) = selection.shard {
+        let of = selected.len();
+        selected = shard_of(selected, shard);
+        eprintln!("shard {}/{}: {} of {of} org(s)", shard.index, shard.count, selected.len());
+    }
+    let names = org_names(&selected);
+    let mut targets = Vec::new();
+    for org in &selected {
+        match Target::parse(org) {
+            Ok(target) => targets.push(target),
+            Err(err) => {
+                eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+                return Err(Outcome::BadInput);
+            }
+        }
+    }
+    // Lowest precedence first: the org's groups' vars, its own, then --var. The playbook's own defaults
+    // (`vars.x ?? …`) apply to what none of them sets.
+    let layered: Vec<crate::vars::OrgVars> = selected
+        .iter()
+        .zip(&names)
+        .map(|(org, name)| {
+            let mut vars = inventory.vars_for(org);
+            vars.extend(selection.vars.iter().map(|(k, v)| (k.clone(), v.clone(), crate::vars::command_line())));
+            crate::vars::OrgVars { name: name.clone(), vars }
+        })
+        .collect();
+    // Refused before anything runs: a credentials file shared by two orgs ends with every org but one holding
+    // secrets that nobody has.
+    let per_org_vars = match crate::vars::per_org(&layered) {
+        Ok(vars) => vars,
+        Err(err) => {
+            eprintln!("{:?}", Report::new(*err));
+            return Err(Outcome::BadInput);
+        }
+    };
+    Ok(selected
+        .into_iter()
+        .zip(names)
+        .zip(targets)
+        .zip(per_org_vars)
+        .map(|(((target_text, name), target), vars)| SelectedOrg { name, target_text, target, vars })
+        .collect())
 }
 
 /// runner.toml cannot give the run its orgs: nothing ran. A group that is not there, or a `--config` file that
