@@ -47,6 +47,7 @@ mod init;
 mod interrupt;
 mod output;
 mod play;
+mod progress;
 mod reports;
 mod sim_cert;
 mod sim_fleet;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
@@ -11,6 +11,7 @@ use crate::engine::{
     FailureInfo, OrgReport, ParamDoc, Registry, RunObserver, StepOutcome as Outcome, StepRecord, playbook_function_docs,
 };
 use crate::exit;
+use crate::progress::FleetProgress;
 
 /// Prints one line per step or call as it finishes, and the recap per org.
 pub struct HumanOutput {
@@ -18,6 +19,7 @@ pub struct HumanOutput {
     check_mode: bool,
     color: bool,
     lock: Mutex<()>,
+    progress: Option<Arc<FleetProgress>>,
 }
 
 impl HumanOutput {
@@ -27,6 +29,22 @@ impl HumanOutput {
             check_mode,
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             lock: Mutex::new(()),
+            progress: None,
+        }
+    }
+
+    /// Prints through `progress`, so that lines scroll above the fleet's bar.
+    pub fn with_progress(mut self, progress: Arc<FleetProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Prints `text` whole, one org's lines at a time.
+    fn emit(&self, text: &str) {
+        let _guard = self.lock.lock();
+        match &self.progress {
+            Some(progress) => progress.suspend(|| print!("{text}")),
+            None => print!("{text}"),
         }
     }
 
@@ -118,13 +136,11 @@ impl RunObserver for HumanOutput {
         {
             let _ = writeln!(out, "{}    hint: {hint}", self.prefix(target));
         }
-        let _guard = self.lock.lock();
-        print!("{out}");
+        self.emit(&out);
     }
 
     fn on_print(&self, target: &str, text: &str) {
-        let _guard = self.lock.lock();
-        println!("{}{text}", self.prefix(target));
+        self.emit(&format!("{}{text}\n", self.prefix(target)));
     }
 }
 

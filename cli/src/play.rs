@@ -1,5 +1,6 @@
 //! `runner play` and `runner check`.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +18,7 @@ use crate::engine::{
 };
 use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
+use crate::progress::FleetProgress;
 use crate::target::{ConfigError, ConnectOptions, Inventory, Target, connect};
 
 #[derive(Args)]
@@ -282,7 +284,8 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
             return Outcome::PlaybookStopped;
         }
     };
-    let human = Arc::new(HumanOutput::new(selected.len() > 1, args.check));
+    let progress = Arc::new(FleetProgress::new(selected.len(), args.json));
+    let human = Arc::new(HumanOutput::new(selected.len() > 1, args.check).with_progress(progress.clone()));
     let observer: Arc<dyn RunObserver> = if args.json { Arc::new(crate::output::StderrPrints) } else { human.clone() };
     let options = RunOptions {
         check_mode: args.check,
@@ -296,7 +299,8 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     let limit = Arc::new(Semaphore::new(args.jobs as usize));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, SelectedOrg { name: label, target, vars, .. }) in selected.into_iter().enumerate() {
-        let (playbook, registry, limit) = (playbook.clone(), registry.clone(), limit.clone());
+        let (playbook, registry, limit, progress) =
+            (playbook.clone(), registry.clone(), limit.clone(), progress.clone());
         let options = RunOptions { vars, ..options.clone() };
         let connect_options = ConnectOptions {
             request_timeout: args.request_timeout,
@@ -305,7 +309,10 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
         };
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (index, run_one(label, target, playbook, registry, options, connect_options).await)
+            progress.started();
+            let done = run_one(label, target, playbook, registry, options, connect_options).await;
+            progress.finished(&done.0);
+            (index, done)
         });
     }
     let mut reports: Vec<(usize, (OrgReport, Option<Report>))> = Vec::new();
@@ -320,6 +327,7 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
             }
         }
     }
+    progress.finish();
     reports.sort_by_key(|(index, _)| *index);
     let mut outcome = exit::of_orgs(reports.iter().map(|(_, (r, _))| r));
     // A write whose result could not be journaled fails the run, even when it was the last.
@@ -356,6 +364,10 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
                 }
                 eprintln!("{}", crate::output::redacted_report(diagnostic));
             }
+        }
+        if several {
+            let reports: Vec<OrgReport> = reports.iter().map(|(_, (r, _))| r.clone()).collect();
+            println!("{}", crate::progress::fleet_table(&reports, std::io::stdout().is_terminal()));
         }
         println!("journal: {}", journal.path().display());
     }
