@@ -39,6 +39,145 @@ fn hello_runs_against_the_embedded_sim_with_changed_and_ok_lines_and_a_recap() {
     assert!(stdout.contains("journal: "), "{stdout}");
 }
 
+/// `runner play FILE --org sim --json ARGS…` of a playbook written to a temporary folder.
+fn play_json(source: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = dir.path().join("own.rhai");
+    std::fs::write(&playbook, source).expect("write the playbook");
+    let out = runner()
+        .arg("play")
+        .arg(&playbook)
+        .args(["--org", "sim", "--json", "--journal"])
+        .arg(dir.path().join("j.jsonl"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let document = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code(), document)
+}
+
+/// A playbook's own step that creates an Account, then reads it back by name.
+const OWN_STEP: &str = r#"
+step("ensure the demo account", || {
+    if sf::query("SELECT Id FROM Account WHERE Name = 'Own Step Demo'").is_empty() {
+        sf::create("Account", #{ Name: "Own Step Demo" });
+    }
+    "created the demo account"
+});
+"#;
+
+#[test]
+fn in_check_mode_a_playbook_step_says_what_it_would_do_and_keeps_its_text_as_what_a_run_does() {
+    let (code, checked) = play_json(OWN_STEP, &["--check"]);
+    assert_eq!(code, Some(0), "{checked}");
+    let step = &checked["result"]["orgs"][0]["steps"].as_array().expect("steps").last().cloned().expect("a step");
+    assert_eq!(step["name"], "ensure the demo account");
+    assert_eq!(step["outcome"], "changed");
+    assert_eq!(step["summary"], "would make 1 change(s); when run: created the demo account", "{step}");
+
+    let (code, run) = play_json(OWN_STEP, &[]);
+    assert_eq!(code, Some(0), "{run}");
+    let step = run["result"]["orgs"][0]["steps"].as_array().expect("steps").last().cloned().expect("a step");
+    assert_eq!(step["summary"], "created the demo account", "a run keeps the text: {step}");
+
+    // A text that already speaks of what would happen is the author's wording, kept as it is.
+    let worded = OWN_STEP
+        .replace(r#""created the demo account""#, r#"if org.check_mode { "would create it" } else { "created it" }"#);
+    let (_, checked) = play_json(&worded, &["--check"]);
+    let step = checked["result"]["orgs"][0]["steps"].as_array().expect("steps").last().cloned().expect("a step");
+    assert_eq!(step["summary"], "would create it", "{step}");
+}
+
+/// A step that tries a write and says what Salesforce's refusal was, so that check mode and a run can be
+/// compared.
+fn caught(write: &str) -> String {
+    format!(
+        r#"step("try", || {{ let said = "written"; try {{ {write}; }} catch (e) {{ said = `refused: ${{e.error_code}} ${{e.fields ?? ""}}`; }} said }});"#
+    )
+}
+
+/// The summary of the step named `try`.
+fn printed(document: &Value) -> Vec<String> {
+    document["result"]["orgs"][0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["name"] == "try")
+        .map(|s| s["summary"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn check_mode_refuses_a_write_with_the_code_the_org_refuses_it_with_in_a_run() {
+    let writes = [
+        (r#"sf::create("Account", #{ Nmae: "Typo" })"#, "INVALID_FIELD"),
+        (r#"sf::create("Acount", #{ Name: "Typo" })"#, "NOT_FOUND"),
+        (
+            r#"sf::update("Account", sf::query("SELECT Id FROM Account LIMIT 1")[0].Id, #{ CreatedDate: "2020-01-01T00:00:00Z" })"#,
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+        ),
+    ];
+    for (write, code) in writes {
+        // In a run the write reaches the simulated org, whose DML rules refuse it; in check mode nothing is
+        // sent, and the describe answers for it.
+        let (_, run) = play_json(&caught(write), &[]);
+        let (_, checked) = play_json(&caught(write), &["--check"]);
+        let (run, checked) = (printed(&run), printed(&checked));
+        assert!(run.first().is_some_and(|p| p.starts_with(&format!("refused: {code}"))), "{write}: run {run:?}");
+        assert_eq!(checked, run, "{write}: check mode says what the run says");
+    }
+    // A good write passes the check.
+    let (code, checked) = play_json(&caught(r#"sf::create("Account", #{ Name: "Fine", Phone: "1" })"#), &["--check"]);
+    assert_eq!((code, printed(&checked)), (Some(0), vec!["would make 1 change(s); when run: written".to_string()]));
+
+    // Uncaught, the check names the field and the one meant, at the call.
+    let (code, document) = play_json(r#"sf::create("Account", #{ Nmae: "Typo" });"#, &["--check"]);
+    assert_eq!(code, Some(1), "{document}");
+    let error = &document["result"]["orgs"][0]["steps"][0]["error"];
+    assert_eq!(error["error_code"], "INVALID_FIELD", "{error}");
+    assert_eq!(error["hint"], "Nmae: did you mean Name?", "{error}");
+}
+
+#[test]
+fn the_describes_check_mode_needs_are_read_in_one_request() {
+    let one = r#"sf::create("Account", #{ Name: "A" });"#;
+    let three = r#"sf::create("Account", #{ Name: "A" }); sf::create("Contact", #{ LastName: "B" }); sf::create("s_c__Store__c", #{ Name: "C" });"#;
+    let calls = |source: &str| {
+        let (code, document) = play_json(source, &["--check"]);
+        assert_eq!(code, Some(0), "{document}");
+        document["result"]["orgs"][0]["recap"]["api_calls"].as_u64().expect("api_calls")
+    };
+    assert_eq!(calls(three), calls(one), "three objects' describes in the request that reads one");
+}
+
+#[test]
+fn a_code_a_playbook_step_throws_is_the_code_on_its_step_record() {
+    let source = r#"
+step("acme settings", || {
+    throw #{ code: "acme::no_settings", message: "Acme_Settings__c has no default record", hint: "create one in Setup" };
+});
+"#;
+    let (code, document) = play_json(source, &[]);
+    assert_eq!(code, Some(1), "{document}");
+    let org = &document["result"]["orgs"][0];
+    let step = org["steps"].as_array().expect("steps").iter().find(|s| s["name"] == "acme settings").expect("the step");
+    assert_eq!(step["outcome"], "failed");
+    assert_eq!(step["error"]["code"], "acme::no_settings", "{step}");
+    assert_eq!(step["error"]["message"], "Acme_Settings__c has no default record");
+    assert_eq!(step["error"]["hint"], "create one in Setup");
+
+    // A string thrown has no code of its own: the step failed, as before.
+    let (_, document) = play_json(r#"step("plain", || { throw "no luck"; });"#, &[]);
+    let step = document["result"]["orgs"][0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "plain")
+        .cloned();
+    assert_eq!(step.expect("the step")["error"]["code"], "runner::playbook::step_failed");
+}
+
 #[test]
 fn a_long_step_name_does_not_run_into_its_summary() {
     let dir = tempfile::tempdir().expect("temp dir");

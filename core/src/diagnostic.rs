@@ -221,6 +221,28 @@ pub fn plain_message(err: &EvalAltResult) -> String {
     leaf_details(leaf, &[]).1
 }
 
+/// What a playbook threw as a map with a `code` (`throw #{ code: "acme::no_settings", message: … }`, or a
+/// step's error caught and thrown again): its own code, message, hint and Salesforce error code.
+pub struct Thrown {
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+    pub error_code: Option<String>,
+}
+
+/// The map a playbook threw, when it threw one with a `code`.
+pub fn thrown(err: &EvalAltResult) -> Option<Thrown> {
+    let (EvalAltResult::ErrorRuntime(value, _), _) = innermost(err) else { return None };
+    let map = value.clone().try_cast::<rhai::Map>()?;
+    let get = |k: &str| map.get(k).map(|v| v.to_string()).filter(|v| !v.is_empty() && v != "()");
+    Some(Thrown {
+        code: get("code")?,
+        message: cut_line(&get("message").unwrap_or_default(), MAX_MESSAGE),
+        hint: get("hint"),
+        error_code: get("error_code"),
+    })
+}
+
 /// Follows nested call and module errors to the one that happened first.
 fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Vec<(&str, Position)>) {
     let mut chain = Vec::new();

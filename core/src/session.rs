@@ -50,6 +50,8 @@ pub struct RunShared {
     /// Answers read ahead for the whole playbook, until the first write; shared with
     /// the planning passes.
     pub(crate) read_ahead: Arc<crate::read::ReadAhead>,
+    /// Describes for check mode's field checks; shared with the planning passes.
+    pub(crate) schema: Arc<crate::schema::Schema>,
     /// Set on a planning pass.
     pub(crate) plan: Option<PlanPass>,
     pub(crate) journal: Option<Arc<Journal>>,
@@ -189,6 +191,7 @@ impl RunShared {
             forced_check: std::sync::atomic::AtomicUsize::new(0),
             planned: Mutex::new(HashSet::new()),
             read_ahead,
+            schema: Arc::default(),
             plan: None,
             journal: options.journal.clone(),
             observer: options.observer.clone(),
@@ -212,6 +215,7 @@ impl RunShared {
             forced_check: std::sync::atomic::AtomicUsize::new(0),
             planned: Mutex::new(HashSet::new()),
             read_ahead: self.read_ahead.clone(),
+            schema: self.schema.clone(),
             plan: Some(PlanPass::new(found, !self.check_mode)),
             journal: None,
             observer: None,

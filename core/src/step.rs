@@ -394,12 +394,8 @@ pub fn decode_params<P: DeserializeOwned>(step: &str, params: &[ParamDoc], args:
 
 fn suggest_field(params: &[ParamDoc], serde_message: &str) -> Option<String> {
     let unknown = serde_message.strip_prefix("unknown field `")?.split('`').next()?;
-    let best = params
-        .iter()
-        .map(|p| (strsim::jaro_winkler(unknown, &p.name), p.name.as_str()))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))?;
-    Some(format!("did you mean `{}`?", best.1))
+    let best = crate::suggest::closest(unknown, params.iter().map(|p| p.name.as_str()))?;
+    Some(format!("did you mean `{best}`?"))
 }
 
 /// The native steps a build of `runner` knows, by name.

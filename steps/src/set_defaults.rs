@@ -307,11 +307,7 @@ fn unknown_record_type(object: &str, asked: &str, types: &[&Map<String, Value>],
 
 fn unknown_object(object: &str, required: &[String]) -> StepFailure {
     let candidates = RECORD_TYPE_OBJECTS.iter().copied().chain(required.iter().map(String::as_str));
-    let best = candidates
-        .map(|c| (strsim::jaro_winkler(&object.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c);
+    let best = runner_core::suggest::closest(object, candidates);
     let suggestion = best.map(|b| format!("; did you mean {b}?")).unwrap_or_default();
     StepFailure::new(
         "runner::set_defaults::unknown_object",

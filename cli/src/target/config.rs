@@ -478,13 +478,7 @@ impl Inventory {
     }
 
     fn unknown_group(&self, name: &str, why: &str) -> ConfigError {
-        let closest = self
-            .groups
-            .keys()
-            .map(|g| (strsim::jaro_winkler(name, g), g))
-            .filter(|(score, _)| *score > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, g)| g.clone());
+        let closest = runner_core::suggest::closest(name, self.groups.keys().map(String::as_str)).map(str::to_string);
         let known = if self.groups.is_empty() {
             "it defines no groups: add `[groups]` with `NAME = [\"org-a\", \"org-b\"]`".to_string()
         } else {

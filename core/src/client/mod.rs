@@ -15,6 +15,7 @@
 
 mod auth;
 mod collections;
+mod describe;
 mod error;
 mod metadata;
 mod query;
@@ -40,6 +41,7 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 pub use auth::{Auth, BoxFuture, Token, TokenEndpoint, TokenSource};
+pub use describe::{FieldAccess, ObjectFields};
 pub use error::{ApiError, ClientError, TlsFailure};
 pub use types::{
     ApiUsage, ClientOptions, CompositeRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUERY_PAGES, NewRecord, QueryResult,

@@ -2,6 +2,7 @@
 //! module and `print`, registered for a run, and for the observe pass that only
 //! collects the reads.
 
+use crate::schema::WriteKind;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -180,15 +181,18 @@ fn call_group(
     match &result {
         Ok(value) => {
             let outcome = if any_changed { Outcome::Changed } else { Outcome::Ok };
-            let summary = value.clone().into_string().unwrap_or_else(|_| {
-                if shared.check_mode() && any_changed {
-                    format!("would make {} change(s)", changes.len())
-                } else if any_changed {
-                    format!("{} change(s)", changes.len())
-                } else {
-                    "nothing to change".to_string()
+            let would_change = shared.check_mode() && any_changed;
+            let summary = match value.clone().into_string().ok() {
+                // The closure's text says what the step did; in check mode it did nothing, so the line says
+                // what it would do, and keeps the text as what a run does.
+                Some(text) if would_change && !text.starts_with("would") => {
+                    format!("would make {} change(s); when run: {text}", changes.len())
                 }
-            });
+                Some(text) => text,
+                None if would_change => format!("would make {} change(s)", changes.len()),
+                None if any_changed => format!("{} change(s)", changes.len()),
+                None => "nothing to change".to_string(),
+            };
             timer.record(shared, name, outcome, summary, changes, None);
         }
         // `exit()` inside the step ends the playbook there; the step itself did not fail.
@@ -197,13 +201,25 @@ fn call_group(
             timer.record(shared, name, outcome, "the playbook ended here (exit)".into(), changes, None);
         }
         Err(err) => {
-            let info = inner_failure.unwrap_or_else(|| FailureInfo {
-                code: "runner::playbook::step_failed".into(),
-                message: plain_message(err),
-                error_code: None,
-                fields: Vec::new(),
-                hint: None,
-                location: None,
+            // A native step's failure inside keeps its code; so does what the closure threw with a code of
+            // its own, so that JSON and JUnit name `acme::no_settings`, not only that a step failed.
+            let info = inner_failure.unwrap_or_else(|| match crate::diagnostic::thrown(err) {
+                Some(thrown) => FailureInfo {
+                    code: thrown.code,
+                    message: thrown.message,
+                    error_code: thrown.error_code,
+                    fields: Vec::new(),
+                    hint: thrown.hint,
+                    location: None,
+                },
+                None => FailureInfo {
+                    code: "runner::playbook::step_failed".into(),
+                    message: plain_message(err),
+                    error_code: None,
+                    fields: Vec::new(),
+                    hint: None,
+                    location: None,
+                },
             });
             timer.record(shared, name, Outcome::Failed, info.message.clone(), changes, Some(info));
         }
@@ -254,9 +270,20 @@ const fn doc(name: &'static str, signature: &'static str, summary: &'static str)
 const SF: &[SfBinding] = &[
     (doc("query", "sf::query(soql)", "the rows of a SOQL query, every page of them"), sf_query),
     (doc("get", "sf::get(type, id)", "one record by id"), sf_get),
-    (doc("create", "sf::create(type, fields)", "create a record (in check mode, only shown)"), sf_create),
     (
-        doc("update", "sf::update(type, id, fields)", "update only the fields that differ (in check mode, only shown)"),
+        doc(
+            "create",
+            "sf::create(type, fields)",
+            "create a record (in check mode, only shown, its fields checked against the describe)",
+        ),
+        sf_create,
+    ),
+    (
+        doc(
+            "update",
+            "sf::update(type, id, fields)",
+            "update only the fields that differ (in check mode, only shown, its fields checked against the describe)",
+        ),
         sf_update,
     ),
     (doc("delete", "sf::delete(type, id)", "delete a record (in check mode, only shown)"), sf_delete),
@@ -272,7 +299,9 @@ const PLAYBOOK_FUNCTION_DOCS: &[FunctionDoc] = &[
     doc(
         "step",
         "step(name, || { … })",
-        "a step of the playbook's own: one line in the recap, changed when anything inside changed",
+        "a step of the playbook's own: one line in the recap, changed when anything inside changed; the closure's \
+         string is its summary (in check mode, after `would make N change(s); when run:` unless it starts with \
+         `would`); `throw #{ code: \"acme::…\", message: … }` fails it with that code",
     ),
     doc("with_check_mode", "with_check_mode(|| { … })", "run a block in check mode, whatever the run's mode"),
     doc(
@@ -366,10 +395,23 @@ fn sf_create(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
         name,
         move |ctx: NativeCallContext, sobject: &str, fields: RhaiMap| -> Result<String, Box<EvalAltResult>> {
             if let Mode::Observe(_) = &mode {
+                s.schema.want(sobject);
                 return Ok(String::new());
             }
             let timer = Timer::start(&s);
             let fields = object_of(&fields)?;
+            if s.check_mode()
+                && let Err(failure) = s.block_on(s.schema.check_write(
+                    &s.client,
+                    "sf::create",
+                    sobject,
+                    &fields,
+                    WriteKind::Create,
+                    s.planning_writes(),
+                ))
+            {
+                return Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position()));
+            }
             let label = record_label(sobject, &fields);
             let write = Write::Create {
                 sobject: sobject.to_string(),
@@ -412,10 +454,23 @@ fn sf_update(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
         name,
         move |ctx: NativeCallContext, sobject: &str, id: &str, fields: RhaiMap| -> Result<(), Box<EvalAltResult>> {
             if let Mode::Observe(_) = &mode {
+                s.schema.want(sobject);
                 return Ok(());
             }
             let timer = Timer::start(&s);
             let wanted = object_of(&fields)?;
+            if s.check_mode()
+                && let Err(failure) = s.block_on(s.schema.check_write(
+                    &s.client,
+                    "sf::update",
+                    sobject,
+                    &wanted,
+                    WriteKind::Update,
+                    s.planning_writes(),
+                ))
+            {
+                return Err(step_failed(&s, timer, "sf::update", failure, ctx.call_position()));
+            }
             if s.check_mode() && is_planned_id(id) {
                 let changes: Vec<Change> = wanted
                     .iter()

@@ -274,12 +274,10 @@ fn known_functions(engine: &Engine, registry: &Registry) -> BTreeSet<String> {
 }
 
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .filter(|c| !c.contains("::") && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_'))
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::suggest::closest(
+        name,
+        candidates.filter(|c| !c.contains("::") && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')),
+    )
 }
 
 /// Checks a step call's literal arguments against the step's parameters.
