@@ -26,7 +26,11 @@ pub enum ReportError {
     )]
     NotAFile { path: PathBuf, what: &'static str },
 
-    #[error("cannot write {} ({what}): {source}", path.display())]
+    #[error("{} ({what}) would go in {}, which is not a folder", path.display(), folder.display())]
+    #[diagnostic(code(runner::report::folder_missing), help("Create the folder first (mkdir -p {}); runner does not make folders for reports.", folder.display()))]
+    FolderMissing { path: PathBuf, folder: PathBuf, what: &'static str },
+
+    #[error("cannot write {} ({what})", path.display())]
     #[diagnostic(code(runner::report::write), help("Check that its folder exists and can be written."))]
     Write { path: PathBuf, what: &'static str, source: io::Error },
 }
@@ -272,8 +276,16 @@ pub fn summary(info: &RunInfo, reports: &[OrgReport]) -> String {
 }
 
 /// Refuses, before the run, a report path that is a symbolic link (dangling or not), a folder or another
-/// non-regular file, so that a planted link costs nothing and a typo costs no run.
+/// non-regular file, or one whose folder is missing, so that a planted link costs nothing and a typo costs
+/// no run.
 pub fn check_path(path: &Path, what: &'static str) -> Result<(), ReportError> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(ReportError::FolderMissing { path: path.to_owned(), folder: folder.to_owned(), what });
+    }
     match fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_file() => Err(ReportError::NotAFile { path: path.to_owned(), what }),
         Ok(_) => Ok(()),

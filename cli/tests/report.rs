@@ -242,6 +242,14 @@ fn several_orgs_need_a_file_each() {
     assert_eq!(one_file.status.code(), Some(2), "{}", text(&one_file));
     assert!(!dir.join("all.md").exists());
 
+    // A folder that is not there is refused before any org is read.
+    let missing = runner(&dir)
+        .args(["report", "--org", "sim", "--org", "sim:scratch", "--out", "handover/{org}.md"])
+        .output()
+        .expect("runs");
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(text(&missing).contains("runner::report::folder_missing"), "{}", text(&missing));
+
     std::fs::create_dir(dir.join("handover")).expect("mkdir");
     let each = runner(&dir)
         .args(["report", "--org", "sim", "--org", "sim:scratch", "--out", "handover/{org}.md"])

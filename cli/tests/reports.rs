@@ -180,8 +180,15 @@ fn a_failed_step_carries_its_code_and_a_symlinked_report_is_refused_before_the_r
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep");
     }
-    // A report that cannot be written after a good run fails it (1): CI must not pass without its report.
+    // A report whose folder is missing is refused before any org is touched (2): a typo costs no run.
     let out = play(dir.path(), "audit.rhai", &["--junit", "no-such-folder/j.xml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("runner::report::folder_missing"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mkdir -p no-such-folder"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("recap"), "no org ran");
+    // A report that cannot be written after a good run fails it (1): CI must not pass without its report.
+    // /proc is a folder where not even root can create a file.
+    let out = play(dir.path(), "audit.rhai", &["--junit", "/proc/runner-j.xml"]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("runner::report::write"));
 }

@@ -179,6 +179,8 @@ codes! {
     /// The playbook uses a variable it never declared.
     PLAYBOOK_UNKNOWN_VARIABLE = "runner::playbook::unknown_variable";
     // --- report
+    /// The folder a report file (--junit, --summary, report --out) would go in does not exist; checked before any org is touched.
+    REPORT_FOLDER_MISSING = "runner::report::folder_missing";
     /// A report file (--junit, --summary) is a symbolic link, a folder or not a regular file; runner does not write through it.
     REPORT_NOT_A_FILE = "runner::report::not_a_file";
     /// A report file (--junit, --summary) could not be written.
