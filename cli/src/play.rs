@@ -154,6 +154,28 @@ pub fn module_roots(ctx: &Context, lib: &[PathBuf], config: Option<&Path>) -> Re
     Ok(roots)
 }
 
+/// Why a playbook cannot run: the module search path could not be read (it has said why, and how the command
+/// ends), or the playbook does not load or `check` finds problems in it.
+pub enum Preflight {
+    Config(Outcome),
+    Findings(Vec<PlaybookError>),
+}
+
+/// Loads `name` with the module search path and checks it, before any org is touched.
+pub fn preflight(ctx: &Context, name: &str, lib: &[PathBuf], config: Option<&Path>) -> Result<Playbook, Preflight> {
+    let roots = match module_roots(ctx, lib, config) {
+        Ok(roots) => roots,
+        // As a bad runner.toml met when resolving an org.
+        Err(err) => {
+            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
+            return Err(Preflight::Config(Outcome::Unreachable));
+        }
+    };
+    let playbook = load_playbook(ctx, name, &roots).map_err(|err| Preflight::Findings(vec![err]))?;
+    let findings = playbook.check(&ctx.steps);
+    if findings.is_empty() { Ok(playbook) } else { Err(Preflight::Findings(findings)) }
+}
+
 /// Finds a playbook (a file that exists, else a built-in one of that name) and gives it `lib` to import from.
 pub fn load_playbook(ctx: &Context, name: &str, lib: &[PlaybookRoot]) -> Result<Playbook, PlaybookError> {
     Ok(find_playbook(ctx, name)?.with_lib(lib.iter().cloned()))
@@ -224,24 +246,10 @@ pub async fn play(ctx: &Context, args: PlayArgs) -> Outcome {
     crate::stdout::stop_runs_on_close(interrupt.clone());
     let registry = ctx.steps.clone();
     // Pre-flight before touching any org: a typo should not cost a half-run.
-    let roots = match module_roots(ctx, &args.lib, args.config.as_deref()) {
-        Ok(roots) => roots,
-        // As a bad runner.toml met when resolving an org.
-        Err(err) => {
-            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-            return Outcome::Unreachable;
-        }
-    };
-    let findings = match load_playbook(ctx, &args.playbook, &roots) {
-        Ok(playbook) => {
-            let findings = playbook.check(&registry);
-            if findings.is_empty() { Ok(playbook) } else { Err(findings) }
-        }
-        Err(err) => Err(vec![err]),
-    };
-    let playbook = match findings {
+    let playbook = match preflight(ctx, &args.playbook, &args.lib, args.config.as_deref()) {
         Ok(playbook) => playbook,
-        Err(findings) => {
+        Err(Preflight::Config(outcome)) => return outcome,
+        Err(Preflight::Findings(findings)) => {
             if args.json {
                 let infos: Vec<_> = findings.iter().map(PlaybookError::info).collect();
                 println!("{}", crate::output::render_invalid_json(exit::code(Outcome::InvalidPlaybook), &infos));

@@ -98,23 +98,12 @@ async fn a_permission_set_assignment_deleted_in_the_org_is_drift_naming_the_org_
     assert_eq!(code(&before), Some(0), "{}", String::from_utf8_lossy(&before.stdout));
 
     // Someone removes the sync user's standard set in Setup: here, over the org's REST API.
-    let http = reqwest::Client::new();
     let soql = format!(
         "SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.Name = 'storeConnect_Sync_standard' AND \
          Assignee.Username = '{SYNC_USERNAME}'"
     );
-    let body: Value = http
-        .get(format!("{}/services/data/v62.0/query", served.url))
-        .query(&[("q", soql.as_str())])
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
-    let id = body["records"][0]["Id"].as_str().unwrap_or_else(|| panic!("the assignment: {body}")).to_string();
-    let deleted = http
+    let id = common::first_id(&served.url, TOKEN, &soql).await;
+    let deleted = reqwest::Client::new()
         .delete(format!("{}/services/data/v62.0/sobjects/PermissionSetAssignment/{id}", served.url))
         .bearer_auth(TOKEN)
         .send()
@@ -138,15 +127,5 @@ async fn a_permission_set_assignment_deleted_in_the_org_is_drift_naming_the_org_
         }])
     );
     // The audit wrote nothing: the assignment is still gone.
-    let body: Value = http
-        .get(format!("{}/services/data/v62.0/query", served.url))
-        .query(&[("q", soql.as_str())])
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(body["totalSize"], 0);
+    assert_eq!(common::query(&served.url, TOKEN, &soql).await["totalSize"], 0);
 }

@@ -101,21 +101,6 @@ async fn api(served: &Served, method: reqwest::Method, path: &str, body: Option<
     response.json().await.unwrap_or(Value::Null)
 }
 
-async fn first_id(served: &Served, soql: &str) -> String {
-    let http = reqwest::Client::new();
-    let body: Value = http
-        .get(format!("{}/services/data/v62.0/query", served.url))
-        .query(&[("q", soql)])
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
-    body["records"][0]["Id"].as_str().unwrap_or_else(|| panic!("{soql}: {body}")).to_string()
-}
-
 #[test]
 fn after_setup_the_html_handover_renders_in_chromium_with_the_org_s_facts_and_no_secret() {
     let served = Served::start(TOKEN, &[]);
@@ -183,7 +168,8 @@ async fn markup_in_the_org_s_data_stays_text_and_drift_is_in_the_document() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path().canonicalize().expect("canonical");
     // In Setup: someone renames StoreConnect's sync user and removes its standard permission set.
-    let user = first_id(&served, &format!("SELECT Id FROM User WHERE Username = '{SYNC_USERNAME}'")).await;
+    let user =
+        common::first_id(&served.url, TOKEN, &format!("SELECT Id FROM User WHERE Username = '{SYNC_USERNAME}'")).await;
     api(
         &served,
         reqwest::Method::PATCH,
@@ -191,8 +177,9 @@ async fn markup_in_the_org_s_data_stays_text_and_drift_is_in_the_document() {
         Some(serde_json::json!({"LastName": HOSTILE_NAME})),
     )
     .await;
-    let assignment = first_id(
-        &served,
+    let assignment = common::first_id(
+        &served.url,
+        TOKEN,
         &format!(
             "SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.Name = 'storeConnect_Sync_standard' AND \
              Assignee.Username = '{SYNC_USERNAME}'"

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use crate::Context;
 use crate::engine::{OrgFacts, RunOptions, run_playbook};
 use crate::exit::Outcome;
-use crate::play::{OrgSelection, SelectedOrg, load_playbook, module_roots, select_orgs};
+use crate::play::{OrgSelection, Preflight, SelectedOrg, preflight, select_orgs};
 use crate::target::{ConnectOptions, connect};
 
 #[derive(Args)]
@@ -60,24 +60,13 @@ pub enum Format {
 }
 
 pub async fn report(ctx: &Context, args: ReportArgs) -> Outcome {
-    let roots = match module_roots(ctx, &[], args.config.as_deref()) {
-        Ok(roots) => roots,
-        Err(err) => {
-            eprintln!("{}", crate::output::redacted_report(&Report::new(err)));
-            return Outcome::Unreachable;
-        }
-    };
-    let audit = match load_playbook(ctx, &args.audit, &roots) {
-        Ok(playbook) => {
-            let findings = playbook.check(&ctx.steps);
-            if let Some(first) = findings.into_iter().next() {
-                eprintln!("{:?}", Report::new(first));
-                return Outcome::InvalidPlaybook;
+    let audit = match preflight(ctx, &args.audit, &[], args.config.as_deref()) {
+        Ok(playbook) => Arc::new(playbook),
+        Err(Preflight::Config(outcome)) => return outcome,
+        Err(Preflight::Findings(findings)) => {
+            for finding in findings {
+                eprintln!("{:?}", Report::new(finding));
             }
-            Arc::new(playbook)
-        }
-        Err(err) => {
-            eprintln!("{:?}", Report::new(err));
             return Outcome::InvalidPlaybook;
         }
     };

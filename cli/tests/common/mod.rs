@@ -80,3 +80,23 @@ pub fn record_type_vars(target: &str, envs: &[(&str, &str)], dir: &std::path::Pa
     assert!(!vars.is_empty(), "the seed has objects with several record types: {stdout}");
     vars
 }
+
+/// The `Id` of the first row `soql` finds, asked over the org's REST API as an admin's tool would.
+pub async fn first_id(url: &str, token: &str, soql: &str) -> String {
+    let body = query(url, token, soql).await;
+    body["records"][0]["Id"].as_str().unwrap_or_else(|| panic!("{soql}: {body}")).to_string()
+}
+
+/// `GET /query?q=SOQL` over the org's REST API: the answer as Salesforce gives it.
+pub async fn query(url: &str, token: &str, soql: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{url}/services/data/v62.0/query"))
+        .query(&[("q", soql)])
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json")
+}
