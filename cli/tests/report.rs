@@ -229,6 +229,13 @@ fn several_orgs_need_a_file_each() {
     assert_eq!(one_file.status.code(), Some(2), "{}", text(&one_file));
     assert!(!dir.join("all.md").exists());
 
+    // Two orgs whose names make one file name: refused, rather than one document replacing the other.
+    let clash = runner(&dir)
+        .args(["report", "--org", "sim:scratch", "--org", "sim_scratch", "--out", "{org}.md"])
+        .output()
+        .expect("runs");
+    assert_eq!(clash.status.code(), Some(2), "{}", text(&clash));
+    assert!(text(&clash).contains("would both write sim_scratch.md"), "{}", text(&clash));
     // A folder that is not there is refused before any org is read.
     let missing = runner(&dir)
         .args(["report", "--org", "sim", "--org", "sim:scratch", "--out", "handover/{org}.md"])

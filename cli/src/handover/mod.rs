@@ -164,10 +164,24 @@ fn out_paths(args: &ReportArgs, selected: &[SelectedOrg]) -> Result<Vec<Option<P
             selected.len(),
             extension(args.format)
         )),
-        Some(out) => Ok(selected
-            .iter()
-            .map(|org| Some(PathBuf::from(crate::vars::expand(out, &crate::vars::org_slug(&org.name)))))
-            .collect()),
+        Some(out) => {
+            let paths: Vec<PathBuf> = selected
+                .iter()
+                .map(|org| PathBuf::from(crate::vars::expand(out, &crate::vars::org_slug(&org.name))))
+                .collect();
+            // Two names that make one file name (`a:b`, `a_b`): the second document would replace the first.
+            for (i, path) in paths.iter().enumerate() {
+                if let Some(j) = paths[..i].iter().position(|p| p == path) {
+                    return Err(format!(
+                        "{} and {} would both write {}: name the orgs so that their file names differ",
+                        selected[j].name,
+                        selected[i].name,
+                        path.display()
+                    ));
+                }
+            }
+            Ok(paths.into_iter().map(Some).collect())
+        }
     }
 }
 
