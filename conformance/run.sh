@@ -11,7 +11,7 @@
 # and runs each client. Nothing can leave the machine. Each case prints one PASS/FAIL
 # line; the last line is `N passed, N failed`. Exit status 0 only when all pass.
 #
-# Needs: bash, curl, jq, git, npm, python3 (with venv), cargo, unshare and ip (root,
+# Needs: bash, curl, jq, bc, git, npm, python3 (with venv), cargo, unshare and ip (root,
 # or user namespaces). Set CONFORMANCE_VERBOSE=1 to see each client's output and the
 # sim's access log.
 
@@ -52,7 +52,7 @@ build_runner() {
 }
 
 if [ "${1:-}" != "--inside" ]; then
-    for tool in curl jq git npm python3 cargo unshare ip openssl; do
+    for tool in curl jq bc git npm python3 cargo unshare ip openssl; do
         command -v "$tool" >/dev/null || { echo "conformance: '$tool' is needed" >&2; exit 2; }
     done
     rm -f "$CACHE/use-example"
@@ -224,7 +224,8 @@ sf_cases() {
 
     c="sf data delete record"
     run sf data delete record --sobject Account --record-id "$id" --target-org sim --json
-    if [ "$RC" = 0 ] && [ "$(rest GET "sobjects/Account/$id" | jq -r '.[0].errorCode')" = NOT_FOUND ] &&
+    # A deleted record's row answers 404 ENTITY_IS_DELETED (the sim's wire.rs has the source).
+    if [ "$RC" = 0 ] && [ "$(rest GET "sobjects/Account/$id" | jq -r '.[0].errorCode')" = ENTITY_IS_DELETED ] &&
         [ "$(count "SELECT Id FROM Account WHERE Name = 'Conformance Two'")" = 0 ]; then
         pass "$c"
     else
@@ -334,7 +335,69 @@ cci_cases() {
     fi
 }
 
+# ------------------------------------------------------------------ timing: sf CLI against runner at 150 ms
+
+# The same work both ways on one simulated org that answers each request after 150 ms: the API
+# Integration PSL and the two StoreConnect permission sets for a new user, as three sf commands,
+# and as one runner playbook (connecting included). Both results are checked through REST; the
+# case prints the two wall times and their ratio.
+timing_case() {
+    local latency=150 out cert url sf_user runner_user started sf_s runner_s c
+    out="$WORK/latency-sim.out"
+    cert="$WORK/latency-cert.pem"
+    "$RUNNER" sim serve --tls --cert-file "$cert" --token "$TOKEN" --latency-ms "$latency" >"$out" 2>/dev/null &
+    local pid=$!
+    for _ in $(seq 100); do
+        grep -q '^instance url:' "$out" && break
+        sleep 0.1
+    done
+    url=$(sed -n 's/^instance url: //p' "$out")
+    [ -n "$url" ] || { fail "timing: a simulated org at ${latency} ms" "it did not start"; kill "$pid"; return; }
+    local saved_url="$URL" saved_cert="$CERT"
+    URL="$url" CERT="$cert"
+    export NODE_EXTRA_CA_CERTS="$cert"
+    sf_user="timing.sf@client.example"
+    runner_user="timing.runner@client.example"
+    if [ -z "$(new_sync_user "$sf_user" tmsf)" ] || [ -z "$(new_sync_user "$runner_user" tmrun)" ]; then
+        fail "timing: new sync users through REST" "not created"
+    else
+        run sf org login access-token --instance-url "$url" --alias simlat --no-prompt --json
+        started=$(date +%s.%N)
+        run sf org assign permsetlicense --name SalesforceAPIIntegrationPsl --on-behalf-of "$sf_user" --target-org simlat --json
+        local rc1=$RC
+        run sf org assign permset --name storeConnect_Sync_standard --on-behalf-of "$sf_user" --target-org simlat --json
+        local rc2=$RC
+        run sf org assign permset --name storeConnect_Sync --on-behalf-of "$sf_user" --target-org simlat --json
+        local rc3=$RC
+        sf_s=$(echo "$(date +%s.%N) - $started" | bc -l)
+
+        printf 'assign_psl(#{ user: vars.user });\nassign_permission_sets(#{ user: vars.user });\n' >"$WORK/timing.rhai"
+        started=$(date +%s.%N)
+        run env SF_ACCESS_TOKEN="$TOKEN" RUNNER_CA_CERT="$cert" "$RUNNER" play "$WORK/timing.rhai" --org "$url" \
+            --var "user=$runner_user" --journal /dev/null
+        local rc4=$RC
+        runner_s=$(echo "$(date +%s.%N) - $started" | bc -l)
+
+        local done_sf done_runner
+        done_sf="$(count "SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = '$sf_user'")/$(count "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '$sf_user' AND PermissionSet.IsOwnedByProfile = false")"
+        done_runner="$(count "SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = '$runner_user'")/$(count "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '$runner_user' AND PermissionSet.IsOwnedByProfile = false")"
+        c="timing: PSL + 2 permission sets at ${latency} ms"
+        if [ "$rc1$rc2$rc3$rc4" = 0000 ] && [ "$done_sf" = 1/2 ] && [ "$done_runner" = 1/2 ]; then
+            pass "$c"
+            printf '      sf CLI (3 commands): %.2f s   runner (1 playbook): %.2f s   ratio: %.1fx\n' \
+                "$sf_s" "$runner_s" "$(echo "$sf_s / $runner_s" | bc -l)"
+        else
+            fail "$c" "exits $rc1/$rc2/$rc3/$rc4, PSL/sets: sf $done_sf, runner $done_runner: $(head -c 400 <<<"$OUT")"
+        fi
+    fi
+    URL="$saved_url" CERT="$saved_cert"
+    export NODE_EXTRA_CA_CERTS="$CERT"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
 sf_cases
 cci_cases
+timing_case
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
