@@ -23,8 +23,8 @@ use indexmap::IndexMap;
 pub use runner_sim::{Scenario, SeedFile, SimConfig, SimHandle};
 use serde_json::Value;
 
-use crate::engine::{Auth, ClientOptions, Journal, OrgFacts, Playbook, RunOptions, SfClient, run_playbook};
-pub use crate::engine::{OrgReport, Registry};
+use crate::engine::{Auth, ClientOptions, Journal, OrgFacts, RunOptions, SfClient, run_playbook};
+pub use crate::engine::{OrgReport, Playbook, Registry};
 
 /// The REST API version the harness reads with.
 pub const API: &str = "v62.0";
@@ -107,7 +107,8 @@ impl TestOrg {
         self.play(steps, &path, vars, mode).await
     }
 
-    async fn run(&self, steps: &Registry, playbook: Playbook, vars: &[(&str, &str)], mode: Mode) -> OrgReport {
+    /// Runs a loaded playbook against this org with `steps`, whatever `runner check` would say of it.
+    pub async fn run(&self, steps: &Registry, playbook: Playbook, vars: &[(&str, &str)], mode: Mode) -> OrgReport {
         let client = self.client().await;
         let facts = OrgFacts::read(&client, "sim", true).await.unwrap_or_else(|e| panic!("the org's facts: {e}"));
         let journal = Journal::open(&self.journal_path()).unwrap_or_else(|e| panic!("the journal opens: {e}"));
@@ -178,6 +179,20 @@ impl TestOrg {
         let body: Value = response.json().await.unwrap_or_else(|e| panic!("create {sobject}: not JSON: {e}"));
         assert_eq!(status, 201, "create {sobject}: {body}");
         body["id"].as_str().unwrap_or_else(|| panic!("create {sobject}: no id in {body}")).to_string()
+    }
+
+    /// Updates a record's fields over plain REST, as someone in Setup would.
+    pub async fn update(&self, sobject: &str, id: &str, fields: Value) {
+        let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());
+        let response = self
+            .http
+            .patch(url)
+            .bearer_auth(self.sim.token())
+            .json(&fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update {sobject} {id}: {e}"));
+        assert_eq!(response.status().as_u16(), 204, "update {sobject} {id}");
     }
 
     /// Deletes a record over plain REST.

@@ -4,30 +4,32 @@
 //! client bug cannot hide a step bug.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use indexmap::IndexMap;
-use runner_core::client::{Auth, ClientOptions, SfClient};
-use runner_core::facts::OrgFacts;
-use runner_core::journal::Journal;
-use runner_core::playbook::Playbook;
-use runner_core::report::OrgReport;
-use runner_core::run::{RunOptions, run_playbook};
-use runner_sim::{Scenario, SimConfig, SimHandle};
+pub use runner_cli::testing::API;
+use runner_cli::testing::{Mode, OrgReport, Playbook};
+use runner_sim::{Scenario, SimConfig};
 use serde_json::Value;
-
-pub const API: &str = "v62.0";
 
 /// The repository's `scripts/` folder.
 pub fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
 }
 
-/// A running simulated org and a plain HTTP reader of its state.
+/// runner's own test harness ([`runner_cli::testing::TestOrg`]: the org, REST reads and writes, the journal),
+/// with what these end-to-end tests add: playbooks run with runner's own steps, and StoreConnect's side of
+/// the org (its Console sign-in, the profile's record types).
 pub struct TestOrg {
-    pub sim: SimHandle,
+    org: runner_cli::testing::TestOrg,
     http: reqwest::Client,
-    pub journal_dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestOrg {
+    type Target = runner_cli::testing::TestOrg;
+
+    fn deref(&self) -> &Self::Target {
+        &self.org
+    }
 }
 
 impl TestOrg {
@@ -36,80 +38,7 @@ impl TestOrg {
     }
 
     pub async fn start_with(config: SimConfig) -> TestOrg {
-        let sim = runner_sim::start(config).await.expect("the simulated org starts");
-        TestOrg { sim, http: reqwest::Client::new(), journal_dir: tempfile::tempdir().expect("a temp dir") }
-    }
-
-    pub fn journal_path(&self) -> PathBuf {
-        self.journal_dir.path().join("journal.jsonl")
-    }
-
-    /// The results of the writes journaled so far: one line per write, leaving out the
-    /// `sending` line written before each.
-    pub fn journal(&self) -> Vec<Value> {
-        self.journal_lines().into_iter().filter(|l| l["status"] != "sending").collect()
-    }
-
-    /// Every journal line written so far.
-    pub fn journal_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.journal_path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("journal lines are JSON"))
-            .collect()
-    }
-
-    /// All records of a SOQL query, read over plain REST.
-    pub async fn query(&self, soql: &str) -> Vec<Value> {
-        let url = format!("{}/services/data/{API}/query", self.sim.instance_url());
-        let response = self
-            .http
-            .get(url)
-            .query(&[("q", soql)])
-            .bearer_auth(self.sim.token())
-            .send()
-            .await
-            .expect("the query is answered");
-        let status = response.status();
-        let body: Value = response.json().await.expect("a JSON answer");
-        assert!(status.is_success(), "query {soql} failed: {status} {body}");
-        body["records"].as_array().cloned().unwrap_or_default()
-    }
-
-    pub async fn count(&self, soql: &str) -> usize {
-        self.query(soql).await.len()
-    }
-
-    /// Creates a record over plain REST; answers its id.
-    pub async fn create(&self, sobject: &str, body: Value) -> String {
-        let url = format!("{}/services/data/{API}/sobjects/{sobject}", self.sim.instance_url());
-        let response =
-            self.http.post(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("create answered");
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.expect("a JSON answer");
-        assert_eq!(status, 201, "create {sobject}: {body}");
-        body["id"].as_str().expect("an id").to_string()
-    }
-
-    /// Updates a record over plain REST.
-    pub async fn patch(&self, sobject: &str, id: &str, body: Value) {
-        let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());
-        let response =
-            self.http.patch(url).bearer_auth(self.sim.token()).json(&body).send().await.expect("update answered");
-        assert_eq!(response.status().as_u16(), 204, "update {sobject} {id}");
-    }
-
-    /// Deletes a record over plain REST.
-    pub async fn delete(&self, sobject: &str, id: &str) {
-        let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", self.sim.instance_url());
-        let response = self.http.delete(url).bearer_auth(self.sim.token()).send().await.expect("delete answered");
-        assert_eq!(response.status().as_u16(), 204, "delete {sobject} {id}");
-    }
-
-    /// A runner client for this org.
-    pub async fn client(&self) -> SfClient {
-        let auth = Auth::AccessToken(self.sim.token().to_string().into());
-        SfClient::connect(&self.sim.instance_url(), auth, ClientOptions::default()).await.expect("runner connects")
+        TestOrg { org: runner_cli::testing::TestOrg::start_with(config).await, http: reqwest::Client::new() }
     }
 
     /// Runs a playbook file in-process against this org.
@@ -118,7 +47,7 @@ impl TestOrg {
         self.play_compiled(playbook, vars, check_mode).await
     }
 
-    /// Runs playbook text (written to a temporary folder with optional modules).
+    /// Runs playbook text (written to a temporary folder); a playbook that does not compile is the `Err`.
     pub async fn play_text(&self, text: &str, vars: &[(&str, &str)], check_mode: bool) -> Result<OrgReport, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let path = dir.path().join("playbook.rhai");
@@ -127,19 +56,10 @@ impl TestOrg {
         Ok(self.play_compiled(playbook, vars, check_mode).await)
     }
 
+    /// Runs a loaded playbook with runner's steps, whatever `runner check` would say of it.
     pub async fn play_compiled(&self, playbook: Playbook, vars: &[(&str, &str)], check_mode: bool) -> OrgReport {
-        let client = self.client().await;
-        let facts = OrgFacts::read(&client, "sim", true).await.expect("facts are read");
-        let journal = Journal::open(&self.journal_path()).expect("journal opens");
-        let options = RunOptions {
-            check_mode,
-            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<IndexMap<_, _>>(),
-            journal: Some(Arc::new(journal)),
-            observer: None,
-            limits: Default::default(),
-            ..RunOptions::default()
-        };
-        run_playbook(Arc::new(playbook), runner_steps::registry(), client, facts, options).await
+        let mode = if check_mode { Mode::Check } else { Mode::Apply };
+        self.org.run(&runner_steps::registry(), playbook, vars, mode).await
     }
 }
 
@@ -175,7 +95,7 @@ impl TestOrg {
     /// StoreConnect's Console sign-in (Change Sync User → Apply permissions → code), as
     /// the simulated org plays it: (status, body).
     pub async fn sign_in(&self, username: &str, password: &str, code: &str) -> (u16, Value) {
-        let url = format!("{}/_sim/storeconnect/change-sync-user", self.sim.instance_url());
+        let url = format!("{}/_sim/storeconnect/change-sync-user", self.sim().instance_url());
         let body = serde_json::json!({"username": username, "password": password, "verification_code": code});
         let response = self.http.post(url).json(&body).send().await.expect("the Console answers");
         let status = response.status().as_u16();
@@ -184,7 +104,7 @@ impl TestOrg {
 
     /// Who StoreConnect is configured with and who it authenticated.
     pub async fn storeconnect_state(&self) -> Value {
-        let url = format!("{}/_sim/storeconnect/state", self.sim.instance_url());
+        let url = format!("{}/_sim/storeconnect/state", self.sim().instance_url());
         self.http.get(url).send().await.expect("state answered").json().await.expect("JSON state")
     }
 
@@ -244,13 +164,13 @@ impl TestOrg {
     /// A profile's record type defaults, read over plain SOAP `readMetadata` by its
     /// Tooling FullName: `(recordType, default, visible)`.
     pub async fn profile_visibilities(&self, profile_id: &str) -> Vec<(String, bool, bool)> {
-        let url = format!("{}/services/data/{API}/tooling/query", self.sim.instance_url());
+        let url = format!("{}/services/data/{API}/tooling/query", self.sim().instance_url());
         let soql = format!("SELECT FullName FROM Profile WHERE Id = '{profile_id}'");
         let body: Value = self
             .http
             .get(url)
             .query(&[("q", soql.as_str())])
-            .bearer_auth(self.sim.token())
+            .bearer_auth(self.sim().token())
             .send()
             .await
             .expect("tooling answers")
@@ -260,10 +180,10 @@ impl TestOrg {
         let full_name = body["records"][0]["FullName"].as_str().expect("a FullName").to_string();
         let envelope = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header><met:SessionHeader><met:sessionId>{}</met:sessionId></met:SessionHeader></soapenv:Header><soapenv:Body><met:readMetadata><met:type>Profile</met:type><met:fullNames>{}</met:fullNames></met:readMetadata></soapenv:Body></soapenv:Envelope>"#,
-            self.sim.token(),
+            self.sim().token(),
             full_name.replace('&', "&amp;").replace('<', "&lt;")
         );
-        let url = format!("{}/services/Soap/m/62.0", self.sim.instance_url());
+        let url = format!("{}/services/Soap/m/62.0", self.sim().instance_url());
         let text = self
             .http
             .post(url)

@@ -99,8 +99,8 @@ async fn setup_converges_to_the_fault_free_state_under_injected_faults() {
             let org = TestOrg::start_with(SimConfig { faults, ..SimConfig::default() }).await;
             let totp = dir.path().join(format!("seed-{seed}.creds")).to_string_lossy().to_string();
             let runs = converge(&org, &totp, &defaults).await;
-            let faults_served = org.sim.api_calls();
-            org.sim.pause_faults(true);
+            let faults_served = org.sim().api_calls();
+            org.sim().pause_faults(true);
             let state = snapshot(&org).await;
             assert_eq!(state, *expected, "seed {seed}: the state differs from a fault-free run");
             let details = runner_tests::sign_in_details(std::path::Path::new(&totp));

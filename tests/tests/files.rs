@@ -62,7 +62,7 @@ async fn registrations(org: &TestOrg) -> Vec<String> {
 /// A refused file stops setup in planning: no user, no TOTP, nothing journaled.
 async fn assert_nothing_written(org: &TestOrg) {
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0, "no user created");
-    assert!(org.journal().is_empty(), "nothing was sent: {:?}", org.journal());
+    assert!(org.writes().is_empty(), "nothing was sent: {:?}", org.writes());
 }
 
 /// The codes of the run's failure and of every step that failed: with both credentials steps refusing the
@@ -84,7 +84,7 @@ async fn rotating_into_a_file_runner_did_not_write_is_refused_and_the_file_left_
     let first = setup(&org, &credentials).await;
     assert!(first.error.is_none(), "{:?}", first.error);
     let before = registrations(&org).await;
-    let journal_before = org.journal().len();
+    let journal_before = org.writes().len();
 
     let ssh = dir.path().join(".ssh");
     std::fs::create_dir(&ssh).expect("a folder");
@@ -105,7 +105,7 @@ async fn rotating_into_a_file_runner_did_not_write_is_refused_and_the_file_left_
         assert_eq!(names, ["authorized_keys"], "{step}: no temporary file left");
     }
     assert_eq!(registrations(&org).await, before, "the authenticator was not rotated");
-    assert_eq!(org.journal().len(), journal_before, "nothing was sent");
+    assert_eq!(org.writes().len(), journal_before, "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ async fn hello_creates_an_account_and_reads_it_back() {
     assert_eq!(outcome_of(&report, "sf::create"), "changed");
     assert_eq!(outcome_of(&report, "sf::query"), "ok");
     assert_eq!(org.count("SELECT Id FROM Account WHERE Name = 'Hello from runner'").await, 1);
-    let journal = org.journal();
+    let journal = org.writes();
     assert_eq!(journal.len(), 1, "one write journaled");
     assert_eq!(journal[0]["method"], "POST");
     assert_eq!(journal[0]["status"], "ok");

@@ -60,13 +60,13 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
         assert!(visibilities.iter().any(|(rt, default, _)| *default && rt == &full), "{full}: {visibilities:?}");
     }
 
-    let writes_before = org.journal().len();
+    let writes_before = org.writes().len();
     let again = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert!(again.error.is_none(), "{:?}", again.error);
     for step in ["create_user", "assign_psl", "assign_permission_sets", "set_password", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
     }
-    assert_eq!(org.journal().len(), writes_before, "a re-run sends no write");
+    assert_eq!(org.writes().len(), writes_before, "a re-run sends no write");
     // Connection and facts (3), every step's reads read ahead in one batch (1), the
     // profile's FullName over Tooling (1) and its record types over Metadata SOAP (1);
     // planning reuses what was read.
@@ -103,7 +103,7 @@ async fn check_mode_reports_every_change_and_writes_nothing() {
     assert_eq!(report.recap.api_calls, 6, "check mode reads once and writes nothing: {:#?}", report.steps);
     assert_eq!(org.count("SELECT Id FROM User").await, users_before);
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
-    assert!(org.journal().is_empty(), "check mode journals no write");
+    assert!(org.writes().is_empty(), "check mode journals no write");
     assert!(!credentials.exists(), "check mode keeps no credentials");
 }
 
@@ -137,7 +137,7 @@ async fn no_free_seat_is_reported_with_the_licence_counts_before_any_write() {
     let message = &report.error.as_ref().expect("an error").message;
     assert!(message.contains("Salesforce Integration") && message.contains("1 of 1 used"), "{message}");
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
-    assert!(org.journal().is_empty(), "nothing was sent");
+    assert!(org.writes().is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,7 +173,7 @@ async fn a_set_salesforce_refuses_is_reported_by_its_cause_not_by_the_rollback()
     // refuses the all-or-none request and reports the first set as rolled back.
     let org = TestOrg::start(Scenario::StoreConnect).await;
     let licence = org.query("SELECT Id FROM UserLicense WHERE Name = 'Salesforce'").await[0]["Id"].clone();
-    org.create(
+    org.insert(
         "PermissionSet",
         serde_json::json!({"Name": "Sales_Extras", "Label": "Sales Extras", "LicenseId": licence}),
     )
@@ -217,12 +217,12 @@ async fn a_username_taken_in_another_org_suggests_another() {
 async fn setup_runs_over_https_trusting_the_simulated_orgs_certificate() {
     let config = runner_sim::SimConfig { tls: true, ..runner_sim::SimConfig::default() };
     let org = TestOrg::start_with(config).await;
-    let url = org.sim.instance_url();
+    let url = org.sim().instance_url();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
-    let pem = org.sim.certificate_pem().expect("a TLS sim has a certificate").as_bytes().to_vec();
+    let pem = org.sim().certificate_pem().expect("a TLS sim has a certificate").as_bytes().to_vec();
 
     // Without trusting the certificate, runner refuses the connection.
-    let auth = || runner_core::client::Auth::AccessToken(org.sim.token().to_string().into());
+    let auth = || runner_core::client::Auth::AccessToken(org.sim().token().to_string().into());
     let untrusted = runner_core::client::SfClient::connect(&url, auth(), Default::default()).await;
     assert!(untrusted.is_err(), "a self-signed certificate is not trusted by default");
 

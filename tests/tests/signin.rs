@@ -48,13 +48,13 @@ async fn after_setup_storeconnect_signs_in_as_the_sync_user_and_a_rerun_writes_n
     let users = org.query(&format!("SELECT Id, LastPasswordChangeDate FROM User WHERE Username = '{USER}'")).await;
     assert!(users[0]["LastPasswordChangeDate"].is_string(), "the password is set: {:?}", users[0]);
 
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let again = org.play(&scripts_dir().join("setup.rhai"), &borrowed(&vars), false).await;
     assert!(again.error.is_none(), "{:#?}", again.error);
     for step in ["create_user", "assign_psl", "assign_permission_sets", "set_password", "verify", "set_defaults"] {
         assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
     }
-    assert_eq!(org.journal().len(), writes, "a re-run sends no write");
+    assert_eq!(org.writes().len(), writes, "a re-run sends no write");
 
     let details = sign_in_details(&credentials);
     assert_eq!(details.username, USER);
@@ -88,7 +88,7 @@ async fn setup_that_cannot_finish_names_every_record_type_choice_and_writes_noth
         }
     }
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0, "no user is left behind");
-    assert!(org.journal().is_empty(), "nothing was sent");
+    assert!(org.writes().is_empty(), "nothing was sent");
     assert!(!std::path::Path::new(&credentials).exists(), "no credentials file for a user that does not exist");
 }
 
@@ -106,7 +106,7 @@ async fn a_running_user_without_the_mfa_permission_stops_setup_before_any_write(
     let verify = report.steps.iter().find(|s| s.name == "verify").expect("verify is reported");
     assert_eq!(verify.error.as_ref().map(|e| e.code.as_str()), Some("runner::mfa::permission_missing"));
     assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 0);
-    assert!(org.journal().is_empty(), "nothing was sent");
+    assert!(org.writes().is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,11 +205,11 @@ async fn swap_goes_through_the_console_then_freezes_the_old_user() {
     assert!(frozen(a.clone()).await, "A is frozen");
     assert!(!frozen(b.clone()).await, "B is not");
 
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let again = org.play(&scripts_dir().join("swap.rhai"), &retire, false).await;
     assert!(again.error.is_none(), "{:#?}", again.error);
     assert_eq!(outcome_of(&again, "swap_user"), "ok");
-    assert_eq!(org.journal().len(), writes, "a third run writes nothing");
+    assert_eq!(org.writes().len(), writes, "a third run writes nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,17 +2,10 @@
 //! by deactivation, single record types, and the API limit.
 
 use runner_sim::{Faults, SYNC_USERNAME, Scenario, SimConfig};
-use runner_tests::{API, TestOrg, failure_code, outcome_of};
+use runner_tests::{TestOrg, failure_code, outcome_of};
 use serde_json::json;
 
 const USER: &str = "edge.sync@client.example";
-
-async fn patch(org: &TestOrg, sobject: &str, id: &str, body: serde_json::Value) {
-    let url = format!("{}/services/data/{API}/sobjects/{sobject}/{id}", org.sim.instance_url());
-    let response =
-        reqwest::Client::new().patch(url).bearer_auth(org.sim.token()).json(&body).send().await.expect("patch");
-    assert_eq!(response.status().as_u16(), 204);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inactive_user_is_reactivated_only_when_asked() {
@@ -23,7 +16,7 @@ async fn an_inactive_user_is_reactivated_only_when_asked() {
         .as_str()
         .expect("id")
         .to_string();
-    patch(&org, "User", &id, json!({"IsActive": false})).await;
+    org.update("User", &id, json!({"IsActive": false})).await;
 
     let report = org.play_text(&create, &[], false).await.expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::create_user::inactive"));
@@ -102,7 +95,7 @@ async fn set_defaults_lists_the_choices_of_every_object_without_a_default() {
     let report = org.play_text(&typo, &[], false).await.expect("compiles");
     let message = &report.error.as_ref().expect("error").message;
     assert!(message.contains("Acount") && message.contains("did you mean Account"), "{message}");
-    assert!(org.journal().is_empty(), "nothing was written");
+    assert!(org.writes().is_empty(), "nothing was written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,7 @@ async fn swap_to_a_user_that_cannot_sign_in_says_what_is_missing_and_writes_noth
     let create = format!(r#"create_user(#{{ username: "{NEW_USER}", email: "ops@client.example" }});"#);
     let created = org.play_text(&create, &[], false).await.expect("compiles");
     assert!(created.error.is_none(), "{:?}", created.error);
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let report = org.play(&scripts_dir().join("swap.rhai"), &[("new_user", NEW_USER)], false).await;
     assert_eq!(failure_code(&report), Some("runner::swap_user::not_ready"));
     let finding = report.steps.iter().find(|s| s.name == "swap_user").and_then(|s| s.error.clone()).expect("a finding");
@@ -37,7 +37,7 @@ async fn swap_to_a_user_that_cannot_sign_in_says_what_is_missing_and_writes_noth
     let old = user_id(&org, SYNC_USERNAME).await;
     let configured = configured_user(&org).await.unwrap_or_default();
     assert_eq!(configured.get(..15), old.get(..15), "StoreConnect still syncs as the old user");
-    assert_eq!(org.journal().len(), writes, "nothing was written");
+    assert_eq!(org.writes().len(), writes, "nothing was written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +90,7 @@ async fn audit_passes_on_a_set_up_org_and_names_a_deleted_assignment() {
     );
 
     delete_assignment(&org, SYNC_USERNAME, "storeConnect_Sync_standard").await;
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let drifted = org.play(&scripts_dir().join("audit.rhai"), &vars, false).await;
     assert_eq!(failure_code(&drifted), None, "drift is not a failure: {:?}", drifted.error);
     assert_eq!(
@@ -103,7 +103,7 @@ async fn audit_passes_on_a_set_up_org_and_names_a_deleted_assignment() {
             json!("absent")
         )]
     );
-    assert_eq!(org.journal().len(), writes, "an audit writes nothing");
+    assert_eq!(org.writes().len(), writes, "an audit writes nothing");
     assert_eq!(outcome_of(&drifted, "assign_permission_sets"), "changed");
 }
 
@@ -140,7 +140,7 @@ async fn audit_without_a_username_audits_the_user_storeconnect_is_configured_wit
         .filter(|(k, _)| k.starts_with("default_") || k.starts_with("person_default_"))
         .collect();
     assert!(!defaults.is_empty(), "the seed has objects with several record types");
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let clean = org.play(&audit, &defaults, false).await;
     assert!(clean.error.is_none(), "{:?}", clean.error);
     assert!(clean.drift.is_empty(), "{:?}", clean.drift);
@@ -165,7 +165,7 @@ async fn audit_without_a_username_audits_the_user_storeconnect_is_configured_wit
     assert_eq!(drift[0].2, "permission set");
     assert!(drift[0].3.as_str().is_some_and(|set| set.ends_with("storeConnect_Sync")), "{drift:?}");
     assert_eq!(drift[0].4, json!("absent"));
-    assert_eq!(org.journal().len(), writes, "audits write nothing");
+    assert_eq!(org.writes().len(), writes, "audits write nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,13 +177,13 @@ async fn a_user_that_does_not_exist_is_drift() {
         drift_of(&report),
         [(report.target.clone(), "User nobody@client.example".into(), "exists".into(), json!(true), json!(false))]
     );
-    assert!(org.journal().is_empty());
+    assert!(org.writes().is_empty());
 
     // StoreConnect configured with a user that is gone: the configuration names an id no user has.
     let config = org.query("SELECT Id FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'").await;
     let config_id = config[0]["Id"].as_str().expect("id").to_string();
     let missing = "005000000000AAA";
-    org.patch("s_c__Setup_Configuration__c", &config_id, json!({"s_c__Text__c": missing})).await;
+    org.update("s_c__Setup_Configuration__c", &config_id, json!({"s_c__Text__c": missing})).await;
     let gone = org.play(&scripts_dir().join("audit.rhai"), &[], false).await;
     assert_eq!(failure_code(&gone), None, "{:?}", gone.error);
     assert_eq!(
@@ -198,7 +198,7 @@ async fn audit_names_each_part_of_the_setup_a_user_lacks() {
     let create = format!(r#"create_user(#{{ username: "{NEW_USER}", email: "ops@client.example" }});"#);
     let created = org.play_text(&create, &[], false).await.expect("compiles");
     assert!(created.error.is_none(), "{:?}", created.error);
-    let writes = org.journal().len();
+    let writes = org.writes().len();
     let report = org.play(&scripts_dir().join("audit.rhai"), &[("username", NEW_USER)], false).await;
     assert_eq!(failure_code(&report), None, "{:?}", report.error);
     let user = format!("User {NEW_USER}");
@@ -226,7 +226,7 @@ async fn audit_names_each_part_of_the_setup_a_user_lacks() {
         "{drift:?}"
     );
     assert_eq!(drift.len(), 5, "{drift:?}");
-    assert_eq!(org.journal().len(), writes, "an audit writes nothing");
+    assert_eq!(org.writes().len(), writes, "an audit writes nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +247,7 @@ async fn an_org_without_storeconnect_is_drift_not_a_failure() {
     );
     assert_eq!(outcome_of(&report, "StoreConnect's sync user"), "ok", "the refused query is the answer, not a failure");
     assert_eq!(report.recap.failed, 0);
-    assert!(org.journal().is_empty());
+    assert!(org.writes().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
