@@ -10,7 +10,8 @@
 # For each: the wall time of `runner play`, the API calls it counted (its JSON recap), the
 # requests the org logged, the sequential round trips as wall ÷ latency (rounded), and the
 # exact number of waves of overlapping requests in the log, in all and after connecting
-# (less the connect run's waves). Timing is measured here only, never in tests. Loopback only.
+# (the waves with no connecting request in them: the version list, the token, userinfo).
+# Timing is measured here only, never in tests. Loopback only.
 #
 #   bench/latency.sh [LATENCY_MS]        (default 150)
 #   RUNNER_BIN=path/to/runner bench/latency.sh …   uses that binary instead of building one
@@ -60,7 +61,6 @@ echo 'print("connected");' > "$work/connect.rhai"
 printf 'assign_psl(#{ user: "%s" });\nassign_permission_sets(#{ user: "%s" });\n' "$other" "$other" > "$work/grant.rhai"
 printf 'create_user(#{ username: "%s", email: "ops@client.example" });\n' "$other" > "$work/grant-user.rhai"
 
-connect_waves=
 # run NAME PLAYBOOK ARGS…: one measured `runner play`.
 run() {
     local name=$1 playbook=$2; shift 2
@@ -71,39 +71,42 @@ run() {
         --journal "$work/journal.jsonl" "$@" > "$work/out.json" 2> "$work/err") || status=$?
     end=$(date +%s.%N)
     local line
-    line=$(python3 - "$work/out.json" "$log" "$before" "$name" "$start" "$end" "$status" "$latency" \
-        "${connect_waves:-}" <<'PY'
+    line=$(python3 - "$work/out.json" "$log" "$before" "$name" "$start" "$end" "$status" "$latency" <<'PY'
 import json, sys
-out, log, before, name, start, end, status, latency, connect = sys.argv[1:10]
+out, log, before, name, start, end, status, latency = sys.argv[1:9]
 wall_ms = (float(end) - float(start)) * 1000
 doc = json.load(open(out))
 orgs = doc["result"]["orgs"]
 calls = orgs[0]["recap"]["api_calls"] if orgs else 0
 failed = "" if not orgs or not orgs[0].get("failure") else f" FAILED ({orgs[0]['error']['code']})"
+# A connecting request: the version list, the token, userinfo (the identity service).
+def connecting(method, path):
+    return path.startswith("/services/oauth2/") or (method == "GET" and path.rstrip("/") == "/services/data")
 spans = []
 for line in open(log).read().splitlines()[int(before):]:
-    start_us, end_us, *_ = line.split()
-    spans.append((int(start_us), int(end_us)))
+    start_us, end_us, method, path, _ = line.split()
+    spans.append((int(start_us), int(end_us), connecting(method, path)))
 spans.sort()
-waves, reach = 0, None
-for s, e in spans:
-    if reach is not None and s < reach:
-        reach = max(reach, e)
+# Waves: maximal runs of overlapping requests; a wave with a connecting request in it is connecting.
+waves = []
+for s, e, c in spans:
+    if waves and s < waves[-1][1]:
+        waves[-1] = (waves[-1][0], max(waves[-1][1], e), waves[-1][2] or c)
     else:
-        waves, reach = waves + 1, e
-after = f", {waves - int(connect)} after connecting" if connect else ""
+        waves.append((s, e, c))
+after = sum(1 for w in waves if not w[2])
+waves = len(waves)
+after = f", {after} after connecting" if name != "connect" else ""
 print(f"{name:<8} {wall_ms / 1000:6.2f}s  {calls:>2} API calls  {len(spans):>2} requests  "
-      f"wall/latency {round(wall_ms / int(latency)):>2}  waves {waves:>2}{after}{failed}|{waves}")
+      f"wall/latency {round(wall_ms / int(latency)):>2}  waves {waves:>2}{after}{failed}")
 PY
 )
-    echo "${line%|*}"
-    last_waves=${line##*|}
+    echo "$line"
     if [[ $status != 0 && $status != 5 ]]; then cat "$work/err" >&2; fi
 }
 
 echo "runner latency benchmark: one simulated org, ${latency} ms per request, $(nproc) cores"
 run connect connect.rhai
-connect_waves=$last_waves
 run setup setup.rhai --var "username=$user" --var email=ops@client.example \
     --var 'credentials_file=secrets/sync.creds' "${defaults[@]}"
 run rerun setup.rhai --var "username=$user" --var email=ops@client.example \
