@@ -20,8 +20,15 @@ pub enum ReadApi {
     /// REST `/query`: batched with the other reads.
     Rest,
     /// Tooling `/tooling/query`, for fields only Tooling has (`Profile.FullName`).
-    /// Composite Batch lists no Tooling resource, so each is a request of its own.
+    /// Composite Batch lists no Tooling resource, so each is a request of its own, sent
+    /// at the same time as the batch.
     Tooling,
+    /// Metadata API: every Profile's Id and full name (`listMetadata`) and the record
+    /// type visibilities of the Profiles named (`readMetadata`; the `soql` holds the full
+    /// names, one a line), for [`StepCtx::profile_full_name`](crate::step::StepCtx::profile_full_name)
+    /// and [`StepCtx::profile_record_types`](crate::step::StepCtx::profile_record_types).
+    /// Read ahead only, in two SOAP requests beside the batch.
+    Metadata,
 }
 
 /// A named read: a SOQL query whose result `apply` finds under `name`.
@@ -33,15 +40,33 @@ pub struct Read {
     /// Salesforce's refusal of this query is an answer the step inspects
     /// ([`Observed::failure`]) rather than the step's failure.
     pub may_fail: bool,
+    /// A guess worth a place in the read-ahead, where it costs no round trip, but not a
+    /// request of its own: once the read-ahead is over, the step does without it.
+    pub ahead_only: bool,
 }
 
 impl Read {
     pub fn new(name: &'static str, soql: impl Into<String>) -> Self {
-        Read { name, soql: soql.into(), api: ReadApi::Rest, may_fail: false }
+        Read { name, soql: soql.into(), api: ReadApi::Rest, may_fail: false, ahead_only: false }
     }
 
     pub fn tooling(name: &'static str, soql: impl Into<String>) -> Self {
         Read { api: ReadApi::Tooling, ..Read::new(name, soql) }
+    }
+
+    /// Every Profile's full name by Id, and the record type visibilities of these
+    /// Profiles (by Metadata full name, a guess), read ahead beside the batch: the step
+    /// that needs a profile's record types then has them without two more round trips
+    /// (Tooling `FullName` by Id, then `readMetadata`). A name that is no profile's is
+    /// simply not kept.
+    pub fn profile_metadata(name: &'static str, full_names: &[&str]) -> Self {
+        Read { api: ReadApi::Metadata, ahead_only: true, ..Read::new(name, full_names.join("\n")) }
+    }
+
+    /// See [`Read::ahead_only`](Read#structfield.ahead_only).
+    pub fn ahead_only(mut self) -> Self {
+        self.ahead_only = true;
+        self
     }
 
     /// Lets the step decide what a refusal means (an object the org lacks, a
@@ -56,6 +81,7 @@ impl Read {
         match self.api {
             ReadApi::Rest => self.soql.clone(),
             ReadApi::Tooling => format!("tooling:{}", self.soql),
+            ReadApi::Metadata => format!("metadata:{}", self.soql),
         }
     }
 }
@@ -66,6 +92,10 @@ impl Read {
 struct Answers {
     queries: HashMap<String, Result<QueryResult, StepFailure>>,
     profiles: HashMap<String, Vec<RecordTypeVisibility>>,
+    /// Profile full names by the first 15 characters of their Id (`listMetadata`).
+    profile_names: HashMap<String, String>,
+    /// Metadata reads already sent, found or not: a later observe round does not send them again.
+    asked: std::collections::HashSet<String>,
     /// Set by the run's first write: from then on nothing is kept or served.
     closed: bool,
 }
@@ -83,6 +113,37 @@ impl ReadAhead {
         {
             answers.queries.extend(queries);
         }
+    }
+
+    /// Whether the read-ahead already has an answer to `read` (or, for a Metadata read,
+    /// has asked it).
+    pub(crate) fn has(&self, read: &Read) -> bool {
+        let Ok(answers) = self.answers.lock() else { return false };
+        match read.api {
+            ReadApi::Metadata => answers.asked.contains(&read.key()),
+            _ => answers.queries.contains_key(&read.key()),
+        }
+    }
+
+    pub(crate) fn fill_profiles(&self, answered: &mut Answered) {
+        if let Ok(mut answers) = self.answers.lock()
+            && !answers.closed
+        {
+            answers.asked.extend(answered.asked.drain(..));
+            answers.profiles.extend(answered.profiles.drain());
+            for (id, name) in answered.profile_names.drain(..) {
+                answers.profile_names.insert(id.chars().take(15).collect(), name);
+            }
+        }
+    }
+
+    /// The full name of the profile with this Id, when the read-ahead listed profiles.
+    pub(crate) fn profile_name(&self, profile_id: &str) -> Option<String> {
+        let answers = self.answers.lock().ok()?;
+        if answers.closed {
+            return None;
+        }
+        answers.profile_names.get(&profile_id.chars().take(15).collect::<String>()).cloned()
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Result<QueryResult, StepFailure>> {
@@ -122,37 +183,82 @@ impl ReadAhead {
     }
 }
 
-/// Answers the reads an observe pass collected: the REST queries in one batch, each
-/// Tooling query on its own. A transport or session failure leaves them unanswered:
-/// the steps then read for themselves and meet the failure where it can be reported.
-pub(crate) async fn answer(
-    client: &SfClient,
-    reads: Vec<Read>,
-) -> (HashMap<String, Result<QueryResult, StepFailure>>, Option<String>) {
-    let mut answers = HashMap::new();
-    let mut unanswered = None;
-    let (rest, tooling): (Vec<Read>, Vec<Read>) = reads.into_iter().partition(|r| r.api == ReadApi::Rest);
-    if !rest.is_empty() {
-        let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
-        match client.query_batch(&soqls).await {
-            Ok(results) => {
-                for (read, result) in rest.iter().zip(results) {
-                    answers.insert(read.key(), result.map_err(StepFailure::from));
-                }
+/// What the read-ahead's one round trip answered.
+#[derive(Default)]
+pub(crate) struct Answered {
+    pub(crate) queries: HashMap<String, Result<QueryResult, StepFailure>>,
+    /// The Metadata reads sent, and the profiles found, by full name.
+    pub(crate) asked: Vec<String>,
+    pub(crate) profiles: HashMap<String, Vec<RecordTypeVisibility>>,
+    /// Every profile's (Id, full name).
+    pub(crate) profile_names: Vec<(String, String)>,
+    /// Why some reads went unanswered (a transport or session failure).
+    pub(crate) unanswered: Option<String>,
+}
+
+/// Answers the reads an observe pass collected in one round trip: the REST queries in
+/// one batch, and at the same time each Tooling query and one `readMetadata` of every
+/// profile named (none of them depends on another). A transport or session failure
+/// leaves them unanswered: the steps then read for themselves and meet the failure
+/// where it can be reported.
+pub(crate) async fn answer(client: &SfClient, reads: Vec<Read>) -> Answered {
+    let mut answered = Answered::default();
+    let rest: Vec<&Read> = reads.iter().filter(|r| r.api == ReadApi::Rest).collect();
+    let tooling: Vec<&Read> = reads.iter().filter(|r| r.api == ReadApi::Tooling).collect();
+    let metadata: Vec<&Read> = reads.iter().filter(|r| r.api == ReadApi::Metadata).collect();
+    let mut full_names: Vec<&str> = metadata.iter().flat_map(|r| r.soql.lines()).collect();
+    full_names.sort_unstable();
+    full_names.dedup();
+    let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
+    let batch = async { if soqls.is_empty() { Ok(Vec::new()) } else { client.query_batch(&soqls).await } };
+    let tooling_answers = async {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, read) in tooling.iter().enumerate() {
+            let (client, soql) = (client.clone(), read.soql.clone());
+            set.spawn(async move { (i, client.query_tooling(&soql).await) });
+        }
+        let mut answers: Vec<Option<Result<QueryResult, ClientError>>> = (0..tooling.len()).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, answer)) = joined {
+                answers[i] = Some(answer);
             }
-            Err(err) => unanswered = Some(format!("the batch of {} reads was not answered ({err})", soqls.len())),
+        }
+        answers
+    };
+    let profiles = async {
+        if full_names.is_empty() { Ok(Vec::new()) } else { client.read_profiles_record_types(&full_names).await }
+    };
+    let profile_names = async { if metadata.is_empty() { Ok(Vec::new()) } else { client.list_profiles().await } };
+    let (batch, tooling_answers, profiles, profile_names) =
+        tokio::join!(batch, tooling_answers, profiles, profile_names);
+    match batch {
+        Ok(results) => {
+            for (read, result) in rest.iter().zip(results) {
+                answered.queries.insert(read.key(), result.map_err(StepFailure::from));
+            }
+        }
+        Err(err) => answered.unanswered = Some(format!("the batch of {} reads was not answered ({err})", soqls.len())),
+    }
+    for (read, result) in tooling.iter().zip(tooling_answers) {
+        match result {
+            None => answered.unanswered = Some("a Tooling read was not answered (its task stopped)".into()),
+            Some(Ok(result)) => {
+                answered.queries.insert(read.key(), Ok(result));
+            }
+            Some(Err(err @ ClientError::Api { .. })) => {
+                answered.queries.insert(read.key(), Err(StepFailure::from(err)));
+            }
+            Some(Err(err)) => answered.unanswered = Some(format!("a Tooling read was not answered ({err})")),
         }
     }
-    for read in tooling {
-        match client.query_tooling(&read.soql).await {
-            Ok(result) => {
-                answers.insert(read.key(), Ok(result));
-            }
-            Err(err @ ClientError::Api { .. }) => {
-                answers.insert(read.key(), Err(StepFailure::from(err)));
-            }
-            Err(err) => unanswered = Some(format!("a Tooling read was not answered ({err})")),
-        }
+    // A Metadata read is a guess (see `Read::profile_metadata`): a refusal only means
+    // the step reads for itself.
+    answered.asked = metadata.iter().map(|r| r.key()).collect();
+    if let Ok(found) = profiles {
+        answered.profiles.extend(found);
     }
-    (answers, unanswered)
+    if let Ok(names) = profile_names {
+        answered.profile_names = names;
+    }
+    answered
 }

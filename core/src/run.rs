@@ -55,8 +55,7 @@ fn read_ahead(
             stopped_early = Some(stopped);
         }
         // Only what no earlier round answered: a pass that finds nothing new ends the read-ahead.
-        let mut reads: Vec<_> =
-            collector.take().into_iter().filter(|r| shared.read_ahead.get(&r.key()).is_none()).collect();
+        let mut reads: Vec<_> = collector.take().into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
         // The running user's row goes with the first batch rather than on a round trip of its own.
         if let Some(soql) = shared.facts.running_user_soql()
             && shared.read_ahead.get(&soql).is_none()
@@ -67,9 +66,10 @@ fn read_ahead(
         if reads.is_empty() {
             break;
         }
-        let (answers, unanswered) = shared.block_on(crate::read::answer(&shared.client, reads));
-        shared.read_ahead.fill(answers);
-        if let Some(why) = unanswered {
+        let mut answered = shared.block_on(crate::read::answer(&shared.client, reads));
+        shared.read_ahead.fill(std::mem::take(&mut answered.queries));
+        shared.read_ahead.fill_profiles(&mut answered);
+        if let Some(why) = answered.unanswered {
             // The org is not answering batches now: another round would only cost more.
             shared.note(format!("read-ahead: {why}; the steps read for themselves"));
             break;

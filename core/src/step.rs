@@ -158,10 +158,15 @@ impl StepCtx {
         let tolerated: Vec<&'static str> = reads.iter().filter(|r| r.may_fail).map(|r| r.name).collect();
         let mut misses = Vec::new();
         for read in reads {
+            // Metadata reads are answered into what `profile_record_types` keeps.
+            if read.api == ReadApi::Metadata {
+                continue;
+            }
             match self.run.read_ahead.get(&read.key()) {
                 Some(answer) => {
                     observed.results.insert(read.name, answer);
                 }
+                None if read.ahead_only => {}
                 None => misses.push(read),
             }
         }
@@ -191,6 +196,12 @@ impl StepCtx {
             Some(failure) => Err(failure),
             None => Ok(observed),
         }
+    }
+
+    /// The Metadata full name of the profile with this Id, when the read-ahead listed the
+    /// profiles (a [`Read::profile_metadata`] read); `None` means: ask Tooling.
+    pub fn profile_full_name(&self, profile_id: &str) -> Option<String> {
+        self.run.read_ahead.profile_name(profile_id)
     }
 
     /// The profile's record type visibilities (Metadata API readMetadata), kept with the

@@ -68,8 +68,9 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
     }
     assert_eq!(org.journal().len(), writes_before, "a re-run sends no write");
     // Connection and facts (2: userinfo and the Organization), every step's reads read
-    // ahead in one batch with the running user's row (1), the profile's FullName over
-    // Tooling (1) and its record types over Metadata SOAP (1); planning reuses what was read.
+    // ahead in one batch with the running user's row (1), beside it the profiles' full
+    // names (listMetadata, 1) and the integration profile's record types (readMetadata, 1);
+    // planning reuses what was read.
     assert_eq!(again.recap.api_calls, 5, "a re-run costs one round of reads: {:#?}", again.steps);
     assert_fully_set_up(&org).await;
 }

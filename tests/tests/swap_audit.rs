@@ -146,8 +146,8 @@ async fn audit_without_a_username_audits_the_user_storeconnect_is_configured_wit
     assert!(clean.drift.is_empty(), "{:?}", clean.drift);
     assert_eq!(
         clean.recap.api_calls, 7,
-        "connection (2), one batch each for the configuration, its user and the user's state (3), the profile's \
-         FullName over Tooling and its Metadata read (2)"
+        "connection (2), one batch each for the configuration, its user and the user's state (3), beside the \
+         first the profiles' full names (listMetadata) and the profile's record types (readMetadata) (2)"
     );
     let who = clean.steps.iter().find(|s| s.name == "StoreConnect's sync user").expect("the lookup's line");
     assert!(who.summary.contains(NEW_USER), "{}", who.summary);
