@@ -1,10 +1,14 @@
-//! Reads: the queries steps declare, and the answers kept from the read-ahead until a
-//! run's first write.
+//! Reads: the queries steps declare, and the answers kept from the read-ahead and after.
 //!
 //! Steps declare their reads in [`Step::observe`](crate::step::Step::observe), so a
 //! playbook is first run in an *observe pass* that only collects them; they are then
-//! answered in one batch and kept. Steps read from what is kept until the run's first
-//! write, after which every read goes to the org again. The observe pass may take
+//! answered in one round trip and kept. Steps read from what is kept, and what they
+//! read on top is kept too. A write drops only the answers it may change (see
+//! [`changes`]: a created user changes the user's own rows and those derived from it,
+//! not the record types), and a step that knows what a read now answers, having just
+//! written it, keeps that ([`StepCtx::wrote_answer`](crate::step::StepCtx::wrote_answer)),
+//! so a later step does not ask the org for what this run wrote. A write to any other
+//! object drops every answer, and nothing is kept after it. The observe pass may take
 //! another path through the playbook than the real run (it sees no real results): a
 //! read it did not foresee is simply sent when it comes.
 
@@ -96,11 +100,11 @@ struct Answers {
     profile_names: HashMap<String, String>,
     /// Metadata reads already sent, found or not: a later observe round does not send them again.
     asked: std::collections::HashSet<String>,
-    /// Set by the run's first write: from then on nothing is kept or served.
+    /// Set by a write whose effects are not known: from then on nothing is kept or served.
     closed: bool,
 }
 
-/// Answers kept from the read-ahead and from reads made before the first write.
+/// Answers kept from the read-ahead and from the reads made since, less what writes changed.
 #[derive(Default)]
 pub struct ReadAhead {
     answers: Mutex<Answers>,
@@ -151,7 +155,7 @@ impl ReadAhead {
         if answers.closed { None } else { answers.queries.get(key).cloned() }
     }
 
-    /// Keeps an answer read before the first write, so that a second planning pass
+    /// Keeps an answer read since the read-ahead, so that a second planning pass
     /// (or the run after it) does not send the same read again.
     pub(crate) fn keep(&self, key: String, answer: &Result<QueryResult, StepFailure>) {
         if let Ok(mut answers) = self.answers.lock()
@@ -174,13 +178,98 @@ impl ReadAhead {
         }
     }
 
-    /// Called before any write: what was read may no longer be true, so every later
-    /// read goes to the org.
-    pub(crate) fn invalidate(&self) {
-        if let Ok(mut answers) = self.answers.lock() {
+    /// Called before a write is sent (so an ambiguous failure counts as written): the
+    /// answers the write may change are dropped, and later reads of them go to the org;
+    /// every other answer stays (see [`changes`]). A write whose effects are not known
+    /// drops them all and ends the keeping, as any write did before.
+    pub(crate) fn wrote(&self, write: &crate::write::Write) {
+        let Ok(mut answers) = self.answers.lock() else { return };
+        if answers.closed {
+            return;
+        }
+        let Some(changed) = changes(write) else {
             *answers = Answers { closed: true, ..Answers::default() };
+            return;
+        };
+        answers.queries.retain(|key, _| !changed.touches(key));
+        if let Some(profile) = changed.profile {
+            answers.profiles.remove(&profile);
         }
     }
+}
+
+/// What one write may change, as far as the kept answers go.
+struct Changed {
+    /// Objects whose rows the write may add, change or remove; `Object:Field` for an
+    /// object of which only that field changes.
+    objects: &'static [&'static str],
+    /// Whether rows of other objects that reach these through a relationship
+    /// (`Assignee.Username = …`) may now match differently: only when a user's
+    /// `Username` is written, the one field the steps' relationship filters name.
+    relationships: bool,
+    /// A profile whose Metadata the write changes.
+    profile: Option<String>,
+}
+
+impl Changed {
+    /// Whether a kept query (its key: the SOQL, `tooling:`-prefixed or not) reads any
+    /// of the objects: every `FROM` of it, semi-join sub-selects included, and with
+    /// [`Changed::relationships`] any relationship path naming one.
+    fn touches(&self, key: &str) -> bool {
+        let soql = key.strip_prefix("tooling:").unwrap_or(key);
+        let words: Vec<&str> = soql.split(|c: char| c.is_whitespace() || c == '(' || c == ',').collect();
+        let from = words.windows(2).filter(|w| w[0].eq_ignore_ascii_case("FROM")).map(|w| w[1]);
+        // `Object:Field`: only a query that names the field (a licence's seat count).
+        let reads = |entry: &str, object: &str| match entry.split_once(':') {
+            Some((o, field)) => o.eq_ignore_ascii_case(object) && soql.contains(field),
+            None => entry.eq_ignore_ascii_case(object),
+        };
+        if from.into_iter().any(|object| self.objects.iter().any(|o| reads(o, object))) {
+            return true;
+        }
+        self.relationships && soql.contains('.')
+    }
+}
+
+/// The objects a write to setup objects may change, besides its own rows, from what
+/// Salesforce documents of them; `None` for any other write. A flow or trigger on
+/// these objects may do more; a step meets that as it meets a change made by someone
+/// else since the read (a `DUPLICATE_VALUE` on a create, CONTRIBUTING.md).
+/// - a User: `UserLicense.UsedLicenses` counts its licence's users; `UserLogin` and
+///   `TwoFactorMethodsInfo` have a row per user (object reference pages of each); its
+///   profile's own permission set is assigned to it (a `PermissionSetAssignment` with
+///   `PermissionSet.IsOwnedByProfile = true`, object reference, PermissionSet);
+/// - a PermissionSetLicenseAssign: `PermissionSetLicense.UsedLicenses`;
+/// - a TwoFactorInfo: `TwoFactorMethodsInfo.HasTotp` (object reference, TwoFactorMethodsInfo);
+/// - a password: the User (`LastPasswordChangeDate`) and its `UserLogin`.
+fn changes(write: &crate::write::Write) -> Option<Changed> {
+    use crate::write::Write;
+    const USER: &[&str] =
+        &["User", "UserLicense:UsedLicenses", "UserLogin", "TwoFactorMethodsInfo", "PermissionSetAssignment"];
+    let objects: &'static [&'static str] = match write {
+        Write::Password { .. } => &["User", "UserLogin"],
+        Write::ProfileRecordTypes { profile, .. } => {
+            return Some(Changed { objects: &[], relationships: false, profile: Some(profile.clone()) });
+        }
+        Write::Create { sobject, .. } | Write::Update { sobject, .. } | Write::Delete { sobject, .. } => {
+            match sobject.as_str() {
+                "User" => USER,
+                "PermissionSetLicenseAssign" => &["PermissionSetLicenseAssign", "PermissionSetLicense:UsedLicenses"],
+                "PermissionSetAssignment" => &["PermissionSetAssignment"],
+                "TwoFactorInfo" => &["TwoFactorInfo", "TwoFactorMethodsInfo"],
+                _ => return None,
+            }
+        }
+    };
+    let relationships = match write {
+        Write::Update { sobject, fields, .. } => {
+            sobject == "User" && fields.keys().any(|k| k.eq_ignore_ascii_case("Username"))
+        }
+        // A deleted row leaves no relationship to match; a created user's rows elsewhere
+        // are the derived ones listed above.
+        _ => false,
+    };
+    Some(Changed { objects, relationships, profile: None })
 }
 
 /// What the read-ahead's one round trip answered.
@@ -261,4 +350,40 @@ pub(crate) async fn answer(client: &SfClient, reads: Vec<Read>) -> Answered {
         answered.profile_names = names;
     }
     answered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Change;
+    use serde_json::Map;
+
+    fn create(sobject: &str) -> crate::write::Write {
+        crate::write::Write::Create {
+            sobject: sobject.into(),
+            fields: Map::new(),
+            change: Change::added("x".to_string(), "y".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_write_drops_only_the_answers_it_may_change() {
+        let user = "SELECT Id FROM User WHERE Username = 'u'";
+        let psla = "SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = 'u'";
+        let semi = "SELECT Id FROM PermissionSet WHERE ProfileId IN (SELECT ProfileId FROM User WHERE Id = 'x')";
+        let rt = "tooling:SELECT Id FROM RecordType";
+        let kept = ReadAhead::default();
+        let empty = || Ok(QueryResult { total_size: 0, records: Vec::new() });
+        kept.fill([user, psla, semi, rt].iter().map(|k| (k.to_string(), empty())).collect());
+        kept.wrote(&create("User"));
+        assert!(kept.get(user).is_none() && kept.get(semi).is_none(), "the user's own and the semi-join on it");
+        assert!(kept.get(psla).is_some() && kept.get(rt).is_some(), "a new user has no licence assignment yet");
+        kept.wrote(&create("PermissionSetLicenseAssign"));
+        assert!(kept.get(psla).is_none());
+        assert!(kept.get(rt).is_some());
+        kept.wrote(&create("Account"));
+        assert!(kept.get(rt).is_none(), "a write of another object drops everything");
+        kept.keep(rt.to_string(), &empty());
+        assert!(kept.get(rt).is_none(), "and ends the keeping");
+    }
 }

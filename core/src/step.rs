@@ -205,7 +205,7 @@ impl StepCtx {
     }
 
     /// The profile's record type visibilities (Metadata API readMetadata), kept with the
-    /// read-ahead until the run's first write so that planning does not read it twice.
+    /// read-ahead (until a write changes the profile) so that planning does not read it twice.
     pub async fn profile_record_types(&self, full_name: &str) -> Result<Vec<RecordTypeVisibility>, StepFailure> {
         if let Some(kept) = self.run.read_ahead.profile(full_name) {
             return Ok(kept);
@@ -259,7 +259,9 @@ impl StepCtx {
         // Checked before each request below too: a signal that arrives while one write is in flight lets it
         // finish (and be journaled), and no later write start.
         self.run.interrupt.check()?;
-        self.run.read_ahead.invalidate();
+        for write in &writes {
+            self.run.read_ahead.wrote(write);
+        }
         let journal = self.run.journal_context(&self.step);
         let mut out = vec![Written::Planned; writes.len()];
         let creates: Vec<usize> = (0..writes.len()).filter(|&i| writes[i].is_create()).collect();
@@ -281,6 +283,17 @@ impl StepCtx {
             self.changes.extend(write.changes());
         }
         Ok(out)
+    }
+
+    /// Keeps what a step knows a read now answers, having just written it (a created
+    /// record's row), so that a later step reads it without a round trip. Never after an
+    /// ambiguous failure: the step re-reads by natural key then. Nothing in check mode.
+    pub fn wrote_answer(&self, read: &Read, rows: Vec<Map<String, Value>>) {
+        if self.run.check_mode() {
+            return;
+        }
+        let answer = Ok(QueryResult { total_size: rows.len() as u64, records: rows });
+        self.run.read_ahead.keep(read.key(), &answer);
     }
 
     /// Runs a secondary read outside the batch (for reads that depend on the first).
