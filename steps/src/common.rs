@@ -36,6 +36,20 @@ pub fn user_read(username: &str) -> Read {
     Read::new("user", format!("SELECT {USER_FIELDS} FROM User WHERE Username = {}", soql_quote(username)))
 }
 
+/// The user's assignments of permission sets that are not a profile's own, under the
+/// name `assigned`. A user just created has none (its profile's own set is assigned to it,
+/// which this read leaves out): create_user keeps that answer.
+pub fn assignments_read(username: &str) -> Read {
+    Read::new(
+        "assigned",
+        format!(
+            "SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {} \
+             AND PermissionSet.IsOwnedByProfile = false",
+            soql_quote(username)
+        ),
+    )
+}
+
 /// A user as a step found it.
 pub enum UserState<'a> {
     Found(&'a Map<String, Value>),

@@ -3,7 +3,9 @@
 
 use runner_core::step::prelude::*;
 
-use crate::common::{INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, reread_after_ambiguous, user_read};
+use crate::common::{
+    INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, assignments_read, reread_after_ambiguous, user_read,
+};
 
 pub struct CreateUser;
 
@@ -197,6 +199,7 @@ async fn create(
                 // The later steps find the user by this read: they need not ask the org
                 // for what was just written.
                 ctx.wrote_answer(&user_read(&params.username), vec![created_row(id, fields, profile)]);
+                ctx.wrote_answer(&assignments_read(&params.username), Vec::new());
             }
             id
         }
