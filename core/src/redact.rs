@@ -224,6 +224,19 @@ fn cut_known<'a>(text: &'a str, secrets: &[&[u8]], by_first: &[Vec<usize>]) -> C
     let mut out: Option<Vec<u8>> = None;
     let mut at = 0;
     let mut copied = 0;
+    // Where the next byte that may start an encoding is, from each position: a window
+    // without one can hold a secret only as is, which a plain comparison finds.
+    let mut next_escape = vec![bytes.len(); bytes.len() + 1];
+    for i in (0..bytes.len()).rev() {
+        next_escape[i] = if matches!(bytes[i], b'%' | b'+' | b'\\' | b'&') { i } else { next_escape[i + 1] };
+    }
+    let matches_at = |at: usize, secret: &[u8]| {
+        if next_escape[at] >= at.saturating_add(secret.len()) {
+            bytes[at..].starts_with(secret).then_some(at + secret.len())
+        } else {
+            match_encoded(bytes, at, secret)
+        }
+    };
     let mut candidates: Vec<usize> = Vec::new();
     while at < bytes.len() {
         // The secrets whose first byte is written here, as is or encoded; tried in the
@@ -238,7 +251,7 @@ fn cut_known<'a>(text: &'a str, secrets: &[&[u8]], by_first: &[Vec<usize>]) -> C
             candidates.sort_unstable();
             candidates.dedup();
         }
-        let found = candidates.iter().find_map(|&i| match_encoded(bytes, at, secrets[i]));
+        let found = candidates.iter().find_map(|&i| matches_at(at, secrets[i]));
         match found {
             Some(end) => {
                 let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
