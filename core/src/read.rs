@@ -100,6 +100,9 @@ struct Answers {
     profile_names: HashMap<String, String>,
     /// Metadata reads already sent, found or not: a later observe round does not send them again.
     asked: std::collections::HashSet<String>,
+    /// Every REST read the observe passes collected, by key: what the playbook's steps
+    /// are expected to read (see [`ReadAhead::refill`]).
+    expected: indexmap::IndexMap<String, Read>,
     /// Set by a write whose effects are not known: from then on nothing is kept or served.
     closed: bool,
 }
@@ -127,6 +130,33 @@ impl ReadAhead {
             ReadApi::Metadata => answers.asked.contains(&read.key()),
             _ => answers.queries.contains_key(&read.key()),
         }
+    }
+
+    /// Notes the reads an observe pass collected, for [`ReadAhead::refill`].
+    pub(crate) fn expect(&self, reads: &[Read]) {
+        if let Ok(mut answers) = self.answers.lock() {
+            for read in reads.iter().filter(|r| r.api == ReadApi::Rest && !r.ahead_only) {
+                answers.expected.entry(read.key()).or_insert_with(|| read.clone());
+            }
+        }
+    }
+
+    /// The expected reads a write has dropped (or that were never answered), at most
+    /// `room`, other than `sending`: when a step must ask the org anyway, they go in the
+    /// same batch, so that the steps after it find them kept instead of each asking in a
+    /// round trip of its own. A later write drops what it changes of them, as of any answer.
+    pub(crate) fn refill(&self, sending: &[String], room: usize) -> Vec<Read> {
+        let Ok(answers) = self.answers.lock() else { return Vec::new() };
+        if answers.closed {
+            return Vec::new();
+        }
+        answers
+            .expected
+            .iter()
+            .filter(|(key, _)| !answers.queries.contains_key(*key) && !sending.contains(key))
+            .map(|(_, read)| read.clone())
+            .take(room)
+            .collect()
     }
 
     pub(crate) fn fill_profiles(&self, answered: &mut Answered) {
@@ -381,6 +411,16 @@ mod tests {
         kept.wrote(&create("PermissionSetLicenseAssign"));
         assert!(kept.get(psla).is_none());
         assert!(kept.get(rt).is_some());
+        // What a write dropped is what a refill asks again, beside a read that must go anyway.
+        kept.expect(&[
+            Read::new("user", user),
+            Read::new("psla", psla),
+            Read::tooling("rt", "SELECT Id FROM RecordType"),
+        ]);
+        let again: Vec<String> = kept.refill(&[], 25).iter().map(Read::key).collect();
+        assert_eq!(again, vec![user.to_string(), psla.to_string()], "REST reads only, the dropped ones");
+        assert!(kept.refill(&[user.to_string()], 25).iter().all(|r| r.key() != user), "not what is being sent");
+        assert_eq!(kept.refill(&[], 1).len(), 1, "within the room of one batch");
         kept.wrote(&create("Account"));
         assert!(kept.get(rt).is_none(), "a write of another object drops everything");
         kept.keep(rt.to_string(), &empty());

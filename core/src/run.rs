@@ -55,7 +55,9 @@ fn read_ahead(
             stopped_early = Some(stopped);
         }
         // Only what no earlier round answered: a pass that finds nothing new ends the read-ahead.
-        let mut reads: Vec<_> = collector.take().into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
+        let collected = collector.take();
+        shared.read_ahead.expect(&collected);
+        let mut reads: Vec<_> = collected.into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
         // The running user's row goes with the first batch rather than on a round trip of its own.
         if let Some(soql) = shared.facts.running_user_soql()
             && shared.read_ahead.get(&soql).is_none()

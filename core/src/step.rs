@@ -172,12 +172,18 @@ impl StepCtx {
         }
         let (rest, tooling): (Vec<Read>, Vec<Read>) = misses.into_iter().partition(|r| r.api == ReadApi::Rest);
         if !rest.is_empty() {
-            let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
-            let answers = self.run.client.query_batch(&soqls).await?;
-            for (read, answer) in rest.into_iter().zip(answers) {
+            let keys: Vec<String> = rest.iter().map(Read::key).collect();
+            let refill = self.run.read_ahead.refill(&keys, REFILL_ROOM.saturating_sub(rest.len()));
+            let soqls: Vec<String> = rest.iter().chain(&refill).map(|r| r.soql.clone()).collect();
+            let mut answers = self.run.client.query_batch(&soqls).await?.into_iter();
+            for read in rest {
+                let Some(answer) = answers.next() else { break };
                 let answer = answer.map_err(StepFailure::from);
                 self.run.read_ahead.keep(read.key(), &answer);
                 observed.results.insert(read.name, answer);
+            }
+            for (read, answer) in refill.iter().zip(answers) {
+                self.run.read_ahead.keep(read.key(), &answer.map_err(StepFailure::from));
             }
         }
         for read in tooling {
@@ -296,11 +302,32 @@ impl StepCtx {
         self.run.read_ahead.keep(read.key(), &answer);
     }
 
-    /// Runs a secondary read outside the batch (for reads that depend on the first).
+    /// Runs a secondary read outside the batch (for reads that depend on the first, or a
+    /// write's confirmation). It is sent with the expected reads a write dropped
+    /// ([`ReadAhead::refill`](crate::read::ReadAhead::refill)), in one batch; its own answer
+    /// is not kept.
     pub async fn query(&self, soql: &str) -> Result<QueryResult, StepFailure> {
-        Ok(self.run.client.query(soql).await?)
+        let refill = self.run.read_ahead.refill(&[soql.to_string()], REFILL_ROOM - 1);
+        if refill.is_empty() {
+            return Ok(self.run.client.query(soql).await?);
+        }
+        let soqls: Vec<String> =
+            std::iter::once(soql.to_string()).chain(refill.iter().map(|r| r.soql.clone())).collect();
+        let mut answers = self.run.client.query_batch(&soqls).await?.into_iter();
+        let own = answers.next();
+        for (read, answer) in refill.iter().zip(answers) {
+            self.run.read_ahead.keep(read.key(), &answer.map_err(StepFailure::from));
+        }
+        match own {
+            Some(answer) => Ok(answer?),
+            None => Ok(self.run.client.query(soql).await?),
+        }
     }
 }
+
+/// Queries per refilled batch: one `/composite/batch` request (its limit is 25), so that a
+/// refill never costs another round trip.
+const REFILL_ROOM: usize = 25;
 
 /// Something a check-mode run would have created, that later steps may rely on.
 #[derive(Debug, Clone, PartialEq, Eq)]
