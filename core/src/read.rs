@@ -234,8 +234,9 @@ struct Changed {
     /// object of which only that field changes.
     objects: &'static [&'static str],
     /// Whether rows of other objects that reach these through a relationship
-    /// (`Assignee.Username = …`) may now match differently: only when a user's
-    /// `Username` is written, the one field the steps' relationship filters name.
+    /// (`Assignee.IsActive = …`) may now match or read differently: when an existing
+    /// user changes (an update, a password). A created record is reached by no
+    /// relationship of a row read before it existed.
     relationships: bool,
     /// A profile whose Metadata the write changes.
     profile: Option<String>,
@@ -247,6 +248,14 @@ impl Changed {
     /// [`Changed::relationships`] any relationship path naming one.
     fn touches(&self, key: &str) -> bool {
         let soql = key.strip_prefix("tooling:").unwrap_or(key);
+        // A parent-child sub-select in the field list (`(SELECT … FROM Assignments)`) names
+        // a relationship, not an object: any of these writes may change it.
+        let upper = soql.to_ascii_uppercase();
+        if let Some(first_from) = upper.find(" FROM ")
+            && upper[..first_from].contains("(SELECT")
+        {
+            return true;
+        }
         let words: Vec<&str> = soql.split(|c: char| c.is_whitespace() || c == '(' || c == ',').collect();
         let from = words.windows(2).filter(|w| w[0].eq_ignore_ascii_case("FROM")).map(|w| w[1]);
         // `Object:Field`: only a query that names the field (a licence's seat count).
@@ -292,11 +301,9 @@ fn changes(write: &crate::write::Write) -> Option<Changed> {
         }
     };
     let relationships = match write {
-        Write::Update { sobject, fields, .. } => {
-            sobject == "User" && fields.keys().any(|k| k.eq_ignore_ascii_case("Username"))
-        }
-        // A deleted row leaves no relationship to match; a created user's rows elsewhere
-        // are the derived ones listed above.
+        Write::Update { .. } | Write::Password { .. } => true,
+        // A deleted row is gone from the rows that reached it, which are of its own
+        // object or the derived ones above; a created user's rows elsewhere are those too.
         _ => false,
     };
     Some(Changed { objects, relationships, profile: None })
@@ -411,6 +418,10 @@ mod tests {
         kept.wrote(&create("PermissionSetLicenseAssign"));
         assert!(kept.get(psla).is_none());
         assert!(kept.get(rt).is_some());
+        let children = "SELECT Id, (SELECT Id FROM Assignments) FROM PermissionSet";
+        kept.keep(children.to_string(), &empty());
+        kept.wrote(&create("TwoFactorInfo"));
+        assert!(kept.get(children).is_none(), "a child sub-select names no object: any write may change it");
         // What a write dropped is what a refill asks again, beside a read that must go anyway.
         kept.expect(&[
             Read::new("user", user),
