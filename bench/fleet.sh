@@ -6,13 +6,13 @@
 # wall time, orgs per second, API calls per org (from the JSON report) and peak RSS of
 # `runner play` (/usr/bin/time -v), and the server's peak RSS. Loopback only.
 #
-#   bench/fleet.sh [N] [LATENCY_MS]      (defaults: 50 orgs, 150 ms per request)
+#   bench/fleet.sh [N] [LATENCY_MS] [JOBS]   (defaults: 50 orgs, 150 ms per request, --jobs min(N, 256))
 #   RUNNER_BIN=path/to/runner bench/fleet.sh …   uses that binary instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orgs=${1:-50}
 latency=${2:-150}
-jobs=$((orgs < 256 ? orgs : 256))
+jobs=${3:-$((orgs < 256 ? orgs : 256))}
 if [[ -n ${RUNNER_BIN:-} ]]; then
     bin=$RUNNER_BIN
 else

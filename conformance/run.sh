@@ -80,7 +80,7 @@ VERBOSE="${CONFORMANCE_VERBOSE:-}"
 
 TOKEN="00DHs0000000001!AQconformance$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 CERT="$WORK/sim-cert.pem"
-[ -n "$VERBOSE" ] && export RUNNER_SIM_ACCESS_LOG=1
+[ -n "$VERBOSE" ] && export RUNNER_SIM_ACCESS_LOG=/dev/stderr
 # The connected app's certificate for the JWT bearer flow, and its private key.
 JWT_KEY="$WORK/jwt.key"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=runner conformance JWT" \

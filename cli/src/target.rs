@@ -294,11 +294,15 @@ pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<Connec
                     }
                     // Every URL is checked and every secret read before any request.
                     let resolved = org.resolve()?;
-                    SfClient::connect(&resolved.instance_url, resolved.auth, client_options(options)?).await?
+                    let options = ClientOptions { api_version: resolved.api_version, ..client_options(options)? };
+                    SfClient::connect(&resolved.instance_url, resolved.auth, options).await?
                 }
                 None => {
                     let org = sf::resolve(name, &config::describe_files(&files)).await?;
-                    let options = ClientOptions { api_version: org.api_version, ..client_options(options)? };
+                    // The alias's own version, as sf itself would use; else runner's pinned one.
+                    let defaults = client_options(options)?;
+                    let options =
+                        ClientOptions { api_version: org.api_version.or(defaults.api_version.clone()), ..defaults };
                     SfClient::connect(&org.instance_url, Auth::AccessToken(org.access_token), options).await?
                 }
             };

@@ -20,10 +20,14 @@ pub struct OrgFacts {
     pub simulated: bool,
     pub user_id: String,
     pub username: String,
-    /// The running user's profile, through which it holds permissions.
+    /// The running user's profile, through which it holds permissions. Empty in the
+    /// read-ahead's observe pass, which reads it (see [`OrgFacts::read`]).
     pub profile_id: String,
     /// The running user's settings, used as defaults for new users.
     pub user_defaults: UserDefaults,
+    /// Whether the running user's row has been read ([`OrgFacts::complete`]).
+    #[serde(skip)]
+    pub running_user_read: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -37,17 +41,16 @@ pub struct UserDefaults {
 const ORGANIZATION_SOQL: &str = "SELECT Id, Name, OrganizationType, IsSandbox FROM Organization";
 
 impl OrgFacts {
-    /// Reads the facts: `userinfo`, then the Organization and the running user in one batch.
+    /// Reads the facts in one round trip: `userinfo` and the Organization at once. The
+    /// running user's row (its profile and settings) needs the user id that `userinfo`
+    /// gives, so it is not read here: [`OrgFacts::running_user_soql`] is read with the
+    /// run's first read-ahead batch and [`OrgFacts::complete`] fills it in. Until then the
+    /// settings are `userinfo`'s (the same values: `zoneinfo`, `locale`, `language`) and
+    /// `profile_id` is empty.
     pub async fn read(client: &SfClient, target: &str, simulated: bool) -> Result<OrgFacts, ClientError> {
-        let info = client.userinfo().await?;
-        let user_id = string(&info, "user_id");
-        let user_soql = format!(
-            "SELECT Id, Username, ProfileId, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
-            crate::client::soql::soql_escape(&user_id)
-        );
-        let mut results = client.query_batch(&[ORGANIZATION_SOQL.to_string(), user_soql]).await?.into_iter();
-        let org = results.next().transpose()?.and_then(|r| r.records.into_iter().next()).unwrap_or_default();
-        let user = results.next().transpose()?.and_then(|r| r.records.into_iter().next()).unwrap_or_default();
+        let (info, org) = tokio::join!(client.userinfo(), client.query(ORGANIZATION_SOQL));
+        let info = info?;
+        let org = org?.records.into_iter().next().unwrap_or_default();
         Ok(OrgFacts {
             target: target.to_string(),
             instance_url: client.instance_url().as_str().trim_end_matches('/').to_string(),
@@ -57,16 +60,53 @@ impl OrgFacts {
             edition: string(&org, "OrganizationType"),
             is_sandbox: org.get("IsSandbox").and_then(Value::as_bool).unwrap_or(false),
             simulated,
-            username: first_nonempty(string(&user, "Username"), string(&info, "preferred_username")),
-            profile_id: string(&user, "ProfileId"),
-            user_id,
+            username: string(&info, "preferred_username"),
+            profile_id: String::new(),
+            user_id: string(&info, "user_id"),
             user_defaults: UserDefaults {
-                time_zone: first_nonempty(string(&user, "TimeZoneSidKey"), string(&info, "zoneinfo")),
-                locale: first_nonempty(string(&user, "LocaleSidKey"), string(&info, "locale")),
-                language: first_nonempty(string(&user, "LanguageLocaleKey"), string(&info, "language")),
-                email_encoding: first_nonempty(string(&user, "EmailEncodingKey"), "UTF-8".into()),
+                time_zone: string(&info, "zoneinfo"),
+                locale: string(&info, "locale"),
+                language: string(&info, "language"),
+                email_encoding: "UTF-8".into(),
             },
+            running_user_read: false,
         })
+    }
+
+    /// The query of the running user's row, until [`OrgFacts::complete`] has it.
+    pub fn running_user_soql(&self) -> Option<String> {
+        (!self.running_user_read && !self.user_id.is_empty()).then(|| {
+            format!(
+                "SELECT Id, Username, ProfileId, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
+                crate::client::soql::soql_escape(&self.user_id)
+            )
+        })
+    }
+
+    /// Fills in the running user's row; what it lacks stays as `userinfo` said.
+    pub fn complete(&mut self, user: &Map<String, Value>) {
+        let keep = |field: &mut String, key: &str| {
+            let value = string(user, key);
+            if !value.is_empty() {
+                *field = value;
+            }
+        };
+        keep(&mut self.username, "Username");
+        keep(&mut self.profile_id, "ProfileId");
+        keep(&mut self.user_defaults.time_zone, "TimeZoneSidKey");
+        keep(&mut self.user_defaults.locale, "LocaleSidKey");
+        keep(&mut self.user_defaults.language, "LanguageLocaleKey");
+        keep(&mut self.user_defaults.email_encoding, "EmailEncodingKey");
+        self.running_user_read = true;
+    }
+
+    /// Reads the running user's row now, when no read-ahead batch took it along.
+    pub async fn complete_from(&mut self, client: &SfClient) -> Result<(), ClientError> {
+        if let Some(soql) = self.running_user_soql() {
+            let user = client.query(&soql).await?.records.into_iter().next().unwrap_or_default();
+            self.complete(&user);
+        }
+        Ok(())
     }
 }
 

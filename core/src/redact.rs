@@ -88,7 +88,17 @@ pub fn is_secret_name(name: &str) -> bool {
 /// another org's output in a multi-org run hides nothing that should show.
 #[derive(Clone, Default)]
 pub struct Secrets {
-    known: Arc<RwLock<Vec<SecretString>>>,
+    known: Arc<RwLock<Known>>,
+}
+
+/// The secrets, longest first, and for each byte the positions of the secrets that start
+/// with it: a text is tried, at each of its bytes, only against the secrets that can start
+/// there (with that byte, or with what an encoding starting there decodes to), so that a
+/// fleet's thousands of secrets cost little more than one org's few.
+#[derive(Default)]
+struct Known {
+    secrets: Vec<SecretString>,
+    by_first: Vec<Vec<usize>>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -110,10 +120,17 @@ impl Secrets {
             return;
         }
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-        if !known.iter().any(|s| s.expose_secret() == value) {
-            known.push(SecretString::from(value.to_string()));
+        if !known.secrets.iter().any(|s| s.expose_secret() == value) {
+            known.secrets.push(SecretString::from(value.to_string()));
             // Longest first, so that a secret containing another is cut out whole.
-            known.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+            known.secrets.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+            let mut by_first = vec![Vec::new(); 256];
+            for (i, secret) in known.secrets.iter().enumerate() {
+                if let Some(&b) = secret.expose_secret().as_bytes().first() {
+                    by_first[usize::from(b)].push(i);
+                }
+            }
+            known.by_first = by_first;
         }
     }
 
@@ -122,7 +139,7 @@ impl Secrets {
     }
 
     pub fn len(&self) -> usize {
-        self.known.read().map(|k| k.len()).unwrap_or_else(|e| e.into_inner().len())
+        self.known.read().map(|k| k.secrets.len()).unwrap_or_else(|e| e.into_inner().secrets.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -133,8 +150,8 @@ impl Secrets {
     /// like a session id replaced by [`REDACTED`].
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
-        let secrets: Vec<&[u8]> = known.iter().map(|s| s.expose_secret().as_bytes()).collect();
-        let cut = cut_known(text, &secrets);
+        let secrets: Vec<&[u8]> = known.secrets.iter().map(|s| s.expose_secret().as_bytes()).collect();
+        let cut = cut_known(text, &secrets, &known.by_first);
         match cut_session_ids(&cut) {
             Cow::Borrowed(_) => cut,
             Cow::Owned(owned) => Cow::Owned(owned),
@@ -199,7 +216,7 @@ pub fn field(name: &str, value: &Value) -> Value {
     global().field(name, value)
 }
 
-fn cut_known<'a>(text: &'a str, secrets: &[&[u8]]) -> Cow<'a, str> {
+fn cut_known<'a>(text: &'a str, secrets: &[&[u8]], by_first: &[Vec<usize>]) -> Cow<'a, str> {
     if secrets.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -207,8 +224,34 @@ fn cut_known<'a>(text: &'a str, secrets: &[&[u8]]) -> Cow<'a, str> {
     let mut out: Option<Vec<u8>> = None;
     let mut at = 0;
     let mut copied = 0;
+    // Where the next byte that may start an encoding is, from each position: a window
+    // without one can hold a secret only as is, which a plain comparison finds.
+    let mut next_escape = vec![bytes.len(); bytes.len() + 1];
+    for i in (0..bytes.len()).rev() {
+        next_escape[i] = if matches!(bytes[i], b'%' | b'+' | b'\\' | b'&') { i } else { next_escape[i + 1] };
+    }
+    let matches_at = |at: usize, secret: &[u8]| {
+        if next_escape[at] >= at.saturating_add(secret.len()) {
+            bytes[at..].starts_with(secret).then_some(at + secret.len())
+        } else {
+            match_encoded(bytes, at, secret)
+        }
+    };
+    let mut candidates: Vec<usize> = Vec::new();
     while at < bytes.len() {
-        let found = secrets.iter().find_map(|secret| match_encoded(bytes, at, secret));
+        // The secrets whose first byte is written here, as is or encoded; tried in the
+        // registry's order (longest first).
+        candidates.clear();
+        let mut several = false;
+        for (k, b) in first_bytes(bytes, at).enumerate() {
+            several |= k > 0;
+            candidates.extend(by_first.get(usize::from(b)).into_iter().flatten());
+        }
+        if several {
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        let found = candidates.iter().find_map(|&i| matches_at(at, secrets[i]));
         match found {
             Some(end) => {
                 let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
@@ -229,6 +272,32 @@ fn cut_known<'a>(text: &'a str, secrets: &[&[u8]]) -> Cow<'a, str> {
             Cow::Owned(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
     }
+}
+
+/// The bytes a secret's first byte may be, written at `at`: the byte there, and what an
+/// encoding starting there ([`match_escaped`]) may stand for. At most six; no allocation,
+/// since it is asked at every byte of every text.
+fn first_bytes(text: &[u8], at: usize) -> impl Iterator<Item = u8> {
+    let rest = &text[at..];
+    let mut out = [rest[0]; 6];
+    let mut len = 1;
+    let mut push = |b: u8| {
+        out[len] = b;
+        len += 1;
+    };
+    match rest[0] {
+        b'%' if rest.len() >= 3 => hex_pair(rest[1], rest[2]).into_iter().for_each(&mut push),
+        b'+' => push(b' '),
+        b'\\' => {
+            [b'"', b'\\', b'/'].into_iter().for_each(&mut push);
+            if rest.len() >= 6 && rest[1] == b'u' && rest[2] == b'0' && rest[3] == b'0' {
+                hex_pair(rest[4], rest[5]).into_iter().for_each(&mut push);
+            }
+        }
+        b'&' => [b'<', b'>', b'"', b'\''].into_iter().for_each(&mut push),
+        _ => {}
+    }
+    out.into_iter().take(len)
 }
 
 /// Where a match of `secret` starting at `at` ends, each of its bytes written as is or
@@ -347,6 +416,24 @@ fn cut_session_ids(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn among_many_secrets_each_is_cut_out_whatever_its_first_byte_is_written_as() {
+        let secrets = Secrets::new();
+        for k in 0..500 {
+            secrets.add(&format!("fleet-secret-{k:04}"));
+        }
+        secrets.add("\"quoted secret");
+        secrets.add("&amp-led secret");
+        secrets.add("Apples and pears");
+        assert_eq!(secrets.text("a fleet-secret-0421 b"), "a [REDACTED] b");
+        assert_eq!(secrets.text("%66leet-secret-0007"), "[REDACTED]", "percent-encoded first byte");
+        assert_eq!(secrets.text(r#"{"k":"\"quoted secret"}"#), r#"{"k":"[REDACTED]"}"#);
+        assert_eq!(secrets.text("x=\\u0022quoted secret"), "x=[REDACTED]");
+        assert_eq!(secrets.text("&amp;amp-led secret"), "[REDACTED]");
+        assert_eq!(secrets.text("%41pples+and+pears"), "[REDACTED]");
+        assert_eq!(secrets.text("nothing here"), "nothing here");
+    }
 
     #[test]
     fn secret_names_match_the_pattern_and_ordinary_keys_do_not() {

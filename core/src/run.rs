@@ -55,14 +55,26 @@ fn read_ahead(
             stopped_early = Some(stopped);
         }
         // Only what no earlier round answered: a pass that finds nothing new ends the read-ahead.
-        let reads: Vec<_> =
-            collector.take().into_iter().filter(|r| shared.read_ahead.get(&r.key()).is_none()).collect();
+        let collected = collector.take();
+        shared.read_ahead.expect(&collected);
+        let mut reads: Vec<_> = collected.into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
+        // The running user's row goes with the first batch rather than on a round trip of its own.
+        if let Some(soql) = shared.facts.running_user_soql()
+            && shared.read_ahead.get(&soql).is_none()
+            && !reads.iter().any(|r| r.key() == soql)
+        {
+            reads.push(crate::read::Read::new("running_user", soql));
+        }
         if reads.is_empty() {
             break;
         }
-        let (answers, unanswered) = shared.block_on(crate::read::answer(&shared.client, reads));
-        shared.read_ahead.fill(answers);
-        if let Some(why) = unanswered {
+        // The describes check mode's sf::create/sf::update checks need go beside the batch.
+        let (mut answered, ()) = shared.block_on(async {
+            tokio::join!(crate::read::answer(&shared.client, reads), shared.schema.prefetch(&shared.client))
+        });
+        shared.read_ahead.fill(std::mem::take(&mut answered.queries));
+        shared.read_ahead.fill_profiles(&mut answered);
+        if let Some(why) = answered.unanswered {
             // The org is not answering batches now: another round would only cost more.
             shared.note(format!("read-ahead: {why}; the steps read for themselves"));
             break;
@@ -76,6 +88,24 @@ fn read_ahead(
         ));
     }
     Ok(())
+}
+
+/// The run's shared state with the running user's row in its facts: from the read-ahead
+/// when it took the row along, else read now. A row that cannot be read leaves
+/// `userinfo`'s settings, with a note: the steps meet the org's refusal themselves.
+fn complete_facts(shared: &Arc<RunShared>) -> Arc<RunShared> {
+    let Some(soql) = shared.facts.running_user_soql() else { return shared.clone() };
+    let mut facts = shared.facts.clone();
+    match shared.read_ahead.get(&soql) {
+        Some(Ok(result)) => facts.complete(&result.records.into_iter().next().unwrap_or_default()),
+        _ => {
+            if let Err(err) = shared.block_on(facts.complete_from(&shared.client)) {
+                shared.note(format!("the running user's settings were not read ({err}); userinfo's are used"));
+                facts.running_user_read = true;
+            }
+        }
+    }
+    Arc::new(shared.with_facts(facts))
 }
 
 /// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
@@ -134,6 +164,35 @@ fn plan_error(findings: &[Finding], check_mode: bool) -> PlaybookError {
     error
 }
 
+/// Plans the run, then runs it when planning found nothing.
+fn plan_and_run(
+    playbook: &Playbook,
+    registry: &Registry,
+    task_shared: &Arc<RunShared>,
+    vars: &IndexMap<String, String>,
+) -> Result<(), PlaybookError> {
+    let findings = plan(playbook, registry, task_shared, vars);
+    if !findings.is_empty() {
+        for finding in &findings {
+            let mut info = finding.failure.info();
+            info.location = finding.location();
+            task_shared.record(StepRecord {
+                name: finding.step.clone(),
+                outcome: Outcome::Failed,
+                summary: finding.failure.message.clone(),
+                changes: Vec::new(),
+                warnings: Vec::new(),
+                api_calls: 0,
+                duration_ms: 0,
+                error: Some(info),
+            });
+        }
+        return Err(plan_error(&findings, task_shared.check_mode));
+    }
+    let engine = playbook.engine_with(&task_shared.budget, |e| bindings::register(e, registry, task_shared, Mode::Run));
+    playbook.run(&engine, &task_shared.budget, registry, &task_shared.facts, vars, task_shared.check_mode)
+}
+
 /// Runs a compiled playbook against one org and reports what happened.
 pub async fn run_playbook(
     playbook: Arc<Playbook>,
@@ -148,35 +207,19 @@ pub async fn run_playbook(
     let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
         if let Err(stopped) = task_shared.interrupt.check() {
-            return Err(PlaybookError::plain(&stopped.code, stopped.message));
+            return (task_shared, Err(PlaybookError::plain(&stopped.code, stopped.message)));
         }
-        read_ahead(&playbook, &registry, &task_shared, &vars)?;
-        let findings = plan(&playbook, &registry, &task_shared, &vars);
-        if !findings.is_empty() {
-            for finding in &findings {
-                let mut info = finding.failure.info();
-                info.location = finding.location();
-                task_shared.record(StepRecord {
-                    name: finding.step.clone(),
-                    outcome: Outcome::Failed,
-                    summary: finding.failure.message.clone(),
-                    changes: Vec::new(),
-                    warnings: Vec::new(),
-                    api_calls: 0,
-                    duration_ms: 0,
-                    error: Some(info),
-                });
-            }
-            return Err(plan_error(&findings, task_shared.check_mode));
+        if let Err(stopped) = read_ahead(&playbook, &registry, &task_shared, &vars) {
+            return (task_shared, Err(stopped));
         }
-        let engine =
-            playbook.engine_with(&task_shared.budget, |e| bindings::register(e, &registry, &task_shared, Mode::Run));
-        playbook.run(&engine, &task_shared.budget, &registry, &task_shared.facts, &vars, task_shared.check_mode)
+        let task_shared = complete_facts(&task_shared);
+        let ended = plan_and_run(&playbook, &registry, &task_shared, &vars);
+        (task_shared, ended)
     })
     .await;
-    let outcome: Result<(), PlaybookError> = match joined {
+    let (shared, outcome): (Arc<RunShared>, Result<(), PlaybookError>) = match joined {
         Ok(result) => result,
-        Err(join) => Err(PlaybookError::internal(format!("the playbook thread stopped: {join}"))),
+        Err(join) => (shared, Err(PlaybookError::internal(format!("the playbook thread stopped: {join}")))),
     };
 
     let steps = shared.records.lock().map(|r| r.clone()).unwrap_or_default();

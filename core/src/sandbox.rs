@@ -383,6 +383,7 @@ mod tests {
             username: "admin@test.example".into(),
             profile_id: "00e000000000001".into(),
             user_defaults: UserDefaults::default(),
+            running_user_read: true,
         }
     }
 

@@ -47,7 +47,7 @@ impl Schema {
     /// Refuses, as Salesforce would, a write of `fields` to `sobject` that names an object the org does not
     /// have, a field the object does not have, or one the write may not set. `step` names the caller.
     ///
-    /// A describe that cannot be read (the connection, a proxy's page) fails the check in check mode, which
+    /// A describe that cannot be read (the connection, a proxy's page, a refusal) fails the check in check mode, which
     /// sends nothing else that would report it. Planning a run skips the check instead: the write itself
     /// then meets the failure, where the run reports it as it would without this check.
     pub(crate) async fn check_write(
@@ -61,7 +61,7 @@ impl Schema {
     ) -> Result<(), StepFailure> {
         let object = match self.object(client, sobject).await {
             Ok(object) => object,
-            Err(failure) if planning_a_run && failure.sf_error.is_none() => return Ok(()),
+            Err(_) if planning_a_run => return Ok(()),
             Err(failure) => return Err(failure),
         };
         let Some(object) = object else {
@@ -139,33 +139,52 @@ impl Schema {
         Ok(())
     }
 
+    /// Reads the describes the observe pass wants and nobody has read, beside the read-ahead's batch, so that
+    /// the checks cost no round trip of their own. What is not answered is read again at the first check.
+    pub(crate) async fn prefetch(&self, client: &SfClient) {
+        let missing = self.missing(None);
+        if !missing.is_empty() {
+            let _ = self.fetch(client, &missing, None).await;
+        }
+    }
+
     /// `sobject`'s describe, read with every other object the observe pass saw written when it is not known.
     async fn object(&self, client: &SfClient, sobject: &str) -> Result<Option<Arc<ObjectFields>>, StepFailure> {
         let key = sobject.to_ascii_lowercase();
-        let missing: Vec<String> = {
-            let Ok(state) = self.state.lock() else { return Ok(None) };
-            if let Some(known) = state.known.get(&key) {
-                return Ok(known.clone());
-            }
-            let mut names: BTreeSet<String> =
-                state.wanted.iter().filter(|w| !state.known.contains_key(*w)).cloned().collect();
-            names.insert(key.clone());
-            names.into_iter().collect()
-        };
-        let answers = client.describe_many(&missing).await.map_err(StepFailure::from)?;
-        let mut state = self.state.lock().map_err(|_| StepFailure::new(crate::codes::SF_ERROR, "schema lock"))?;
-        for (name, answer) in missing.iter().zip(answers) {
+        if let Some(known) = self.state.lock().ok().and_then(|state| state.known.get(&key).cloned()) {
+            return Ok(known);
+        }
+        let missing = self.missing(Some(&key));
+        self.fetch(client, &missing, Some(&key)).await?;
+        Ok(self.state.lock().ok().and_then(|state| state.known.get(&key).cloned().flatten()))
+    }
+
+    /// The wanted objects not described yet, and `also`.
+    fn missing(&self, also: Option<&str>) -> Vec<String> {
+        let Ok(state) = self.state.lock() else { return Vec::new() };
+        let mut names: BTreeSet<String> =
+            state.wanted.iter().filter(|w| !state.known.contains_key(*w)).cloned().collect();
+        names.extend(also.map(str::to_string));
+        names.into_iter().collect()
+    }
+
+    /// Describes `names` in one batch and keeps each answer: the describe, or that the org has no such object.
+    /// A refusal of `needed`'s describe is the error; another object's is left unknown.
+    async fn fetch(&self, client: &SfClient, names: &[String], needed: Option<&str>) -> Result<(), StepFailure> {
+        let answers = client.describe_many(names).await.map_err(StepFailure::from)?;
+        let Ok(mut state) = self.state.lock() else { return Ok(()) };
+        for (name, answer) in names.iter().zip(answers) {
             let entry = match answer {
                 Ok(fields) => Some(Arc::new(fields)),
                 Err(ClientError::Api { status: 404, .. }) => None,
                 Err(err) if err.error_code() == Some("NOT_FOUND") || err.error_code() == Some("INVALID_TYPE") => None,
                 // Another refusal of a describe says nothing of the write: no check rather than a false one.
-                Err(err) if name == &key => return Err(StepFailure::from(err)),
+                Err(err) if Some(name.as_str()) == needed => return Err(StepFailure::from(err)),
                 Err(_) => continue,
             };
             state.known.insert(name.clone(), entry);
         }
-        Ok(state.known.get(&key).cloned().flatten())
+        Ok(())
     }
 }
 

@@ -205,6 +205,32 @@ impl RunShared {
         }
     }
 
+    /// The same run with the facts completed (see [`OrgFacts::complete`]): what the
+    /// read-ahead noted moves over.
+    pub(crate) fn with_facts(&self, facts: OrgFacts) -> RunShared {
+        let take = |m: &Mutex<Vec<String>>| m.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        RunShared {
+            client: self.client.clone(),
+            facts,
+            check_mode: self.check_mode,
+            forced_check: std::sync::atomic::AtomicUsize::new(0),
+            planned: Mutex::new(HashSet::new()),
+            read_ahead: self.read_ahead.clone(),
+            // What the observe pass saw written is what the check's one batch of describes reads.
+            schema: self.schema.clone(),
+            plan: None,
+            journal: self.journal.clone(),
+            observer: self.observer.clone(),
+            records: Mutex::new(self.records.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()),
+            groups: Mutex::new(Vec::new()),
+            notes: Mutex::new(take(&self.notes)),
+            drift: Mutex::new(self.drift.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()),
+            runtime: self.runtime.clone(),
+            budget: self.budget.clone(),
+            interrupt: self.interrupt.clone(),
+        }
+    }
+
     /// A silent check-mode copy for a planning pass: no journal, no output, the same
     /// read-ahead answers.
     pub(crate) fn planning_pass(&self, found: &[Finding]) -> RunShared {

@@ -158,21 +158,32 @@ impl StepCtx {
         let tolerated: Vec<&'static str> = reads.iter().filter(|r| r.may_fail).map(|r| r.name).collect();
         let mut misses = Vec::new();
         for read in reads {
+            // Metadata reads are answered into what `profile_record_types` keeps.
+            if read.api == ReadApi::Metadata {
+                continue;
+            }
             match self.run.read_ahead.get(&read.key()) {
                 Some(answer) => {
                     observed.results.insert(read.name, answer);
                 }
+                None if read.ahead_only => {}
                 None => misses.push(read),
             }
         }
         let (rest, tooling): (Vec<Read>, Vec<Read>) = misses.into_iter().partition(|r| r.api == ReadApi::Rest);
         if !rest.is_empty() {
-            let soqls: Vec<String> = rest.iter().map(|r| r.soql.clone()).collect();
-            let answers = self.run.client.query_batch(&soqls).await?;
-            for (read, answer) in rest.into_iter().zip(answers) {
+            let keys: Vec<String> = rest.iter().map(Read::key).collect();
+            let refill = self.run.read_ahead.refill(&keys, REFILL_ROOM.saturating_sub(rest.len()));
+            let soqls: Vec<String> = rest.iter().chain(&refill).map(|r| r.soql.clone()).collect();
+            let mut answers = self.run.client.query_batch(&soqls).await?.into_iter();
+            for read in rest {
+                let Some(answer) = answers.next() else { break };
                 let answer = answer.map_err(StepFailure::from);
                 self.run.read_ahead.keep(read.key(), &answer);
                 observed.results.insert(read.name, answer);
+            }
+            for (read, answer) in refill.iter().zip(answers) {
+                self.run.read_ahead.keep(read.key(), &answer.map_err(StepFailure::from));
             }
         }
         for read in tooling {
@@ -193,8 +204,14 @@ impl StepCtx {
         }
     }
 
+    /// The Metadata full name of the profile with this Id, when the read-ahead listed the
+    /// profiles (a [`Read::profile_metadata`] read); `None` means: ask Tooling.
+    pub fn profile_full_name(&self, profile_id: &str) -> Option<String> {
+        self.run.read_ahead.profile_name(profile_id)
+    }
+
     /// The profile's record type visibilities (Metadata API readMetadata), kept with the
-    /// read-ahead until the run's first write so that planning does not read it twice.
+    /// read-ahead (until a write changes the profile) so that planning does not read it twice.
     pub async fn profile_record_types(&self, full_name: &str) -> Result<Vec<RecordTypeVisibility>, StepFailure> {
         if let Some(kept) = self.run.read_ahead.profile(full_name) {
             return Ok(kept);
@@ -248,7 +265,9 @@ impl StepCtx {
         // Checked before each request below too: a signal that arrives while one write is in flight lets it
         // finish (and be journaled), and no later write start.
         self.run.interrupt.check()?;
-        self.run.read_ahead.invalidate();
+        for write in &writes {
+            self.run.read_ahead.wrote(write);
+        }
         let journal = self.run.journal_context(&self.step);
         let mut out = vec![Written::Planned; writes.len()];
         let creates: Vec<usize> = (0..writes.len()).filter(|&i| writes[i].is_create()).collect();
@@ -272,11 +291,43 @@ impl StepCtx {
         Ok(out)
     }
 
-    /// Runs a secondary read outside the batch (for reads that depend on the first).
+    /// Keeps what a step knows a read now answers, having just written it (a created
+    /// record's row), so that a later step reads it without a round trip. Never after an
+    /// ambiguous failure: the step re-reads by natural key then. Nothing in check mode.
+    pub fn wrote_answer(&self, read: &Read, rows: Vec<Map<String, Value>>) {
+        if self.run.check_mode() {
+            return;
+        }
+        let answer = Ok(QueryResult { total_size: rows.len() as u64, records: rows });
+        self.run.read_ahead.keep(read.key(), &answer);
+    }
+
+    /// Runs a secondary read outside the batch (for reads that depend on the first, or a
+    /// write's confirmation). It is sent with the expected reads a write dropped
+    /// ([`ReadAhead::refill`](crate::read::ReadAhead::refill)), in one batch; its own answer
+    /// is not kept.
     pub async fn query(&self, soql: &str) -> Result<QueryResult, StepFailure> {
-        Ok(self.run.client.query(soql).await?)
+        let refill = self.run.read_ahead.refill(&[soql.to_string()], REFILL_ROOM - 1);
+        if refill.is_empty() {
+            return Ok(self.run.client.query(soql).await?);
+        }
+        let soqls: Vec<String> =
+            std::iter::once(soql.to_string()).chain(refill.iter().map(|r| r.soql.clone())).collect();
+        let mut answers = self.run.client.query_batch(&soqls).await?.into_iter();
+        let own = answers.next();
+        for (read, answer) in refill.iter().zip(answers) {
+            self.run.read_ahead.keep(read.key(), &answer.map_err(StepFailure::from));
+        }
+        match own {
+            Some(answer) => Ok(answer?),
+            None => Ok(self.run.client.query(soql).await?),
+        }
     }
 }
+
+/// Queries per refilled batch: one `/composite/batch` request (its limit is 25), so that a
+/// refill never costs another round trip.
+const REFILL_ROOM: usize = 25;
 
 /// Something a check-mode run would have created, that later steps may rely on.
 #[derive(Debug, Clone, PartialEq, Eq)]

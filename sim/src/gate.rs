@@ -4,9 +4,9 @@
 //! and the fault that strikes after the write. Each protocol says only how it
 //! answers a refusal and what it adds to every answer ([`Protocol`]).
 //!
-//! Outside the gate: the version list (no token), OAuth (the identity endpoints check
+//! Outside the gate (latency applies to each): the version list (no token), OAuth (the identity endpoints check
 //! the token with [`ServerState::authorize`] but are not API usage), and the sim-only
-//! `/_sim/storeconnect/*` routes (no token, not counted; latency applies).
+//! `/_sim/storeconnect/*` routes (no token, not counted).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};

@@ -12,7 +12,8 @@
 //! Each module imports only modules of the layers below it (no import cycles:
 //! `../shared/tools/cycles.py sim/src`):
 //!
-//! 1. `util`, `timezones`, `error`, `jwt`, `tls`, [`model`] (schema, records, ids);
+//! 1. `util`, `timezones`, `error`, `jwt`, `tls`, [`model`] (schema, records, ids),
+//!    [`request_log`] (each request's start and end);
 //! 2. [`soql`] (lexer → parser; bind → eval → plan), `access` (permission gates),
 //!    `state` (`OrgState`: everything a request can read or change, nothing of HTTP);
 //! 3. `dml`: write → rules (one function per object) → coerce and derived;
@@ -65,6 +66,7 @@ mod http;
 mod jwt;
 mod oauth;
 mod password;
+pub mod request_log;
 mod rest;
 mod seed;
 mod seed_file;
@@ -84,6 +86,7 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 
+pub use request_log::{LoggedRequest, RequestLog};
 pub use seed::{ADMIN_USERNAME, SEED_TOTP_SECRET, SYNC_USERNAME};
 pub use seed_file::{SeedExtraField, SeedField, SeedFile, SeedFileError, SeedObject, SeedRecord};
 
@@ -234,9 +237,9 @@ pub struct SimConfig {
     /// assertion whose `iss` is one of [`SimConfig::oauth_clients`] must be signed
     /// (RS256) by the private key of one of them.
     pub jwt_certificates: Vec<String>,
-    /// Print one line per request (method, path, status) to stderr. Defaults to
-    /// whether the environment variable `RUNNER_SIM_ACCESS_LOG` is set.
-    pub access_log: bool,
+    /// Where each request's start, end, method, path and status are logged (see
+    /// [`RequestLog`]). Defaults to the file `RUNNER_SIM_ACCESS_LOG` names, if any.
+    pub access_log: Option<RequestLog>,
     /// Objects, fields and records added after the scenario's seed, in order (see
     /// [`SeedFile`]). A file the org refuses makes [`start`] fail.
     pub seed_files: Vec<SeedFile>,
@@ -286,7 +289,7 @@ impl Default for SimConfig {
             refresh_tokens: vec![format!("5Aep{}", random_secret(80))],
             tls: false,
             jwt_certificates: Vec::new(),
-            access_log: std::env::var_os("RUNNER_SIM_ACCESS_LOG").is_some(),
+            access_log: RequestLog::from_env(),
             seed_files: Vec::new(),
         }
     }
@@ -379,8 +382,8 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let acceptor = identity.as_ref().map(|i| i.acceptor.clone());
     let mut router = server::router(server.clone());
-    if server.config.access_log {
-        router = router.layer(axum::middleware::from_fn(server::access_log));
+    if let Some(log) = server.config.access_log.clone() {
+        router = router.layer(axum::middleware::from_fn_with_state(log, server::access_log));
     }
     let task = tokio::spawn(server::serve(listener, router, rx, acceptor));
     let certificate_pem = identity.map(|i| i.ca_pem);

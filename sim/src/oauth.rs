@@ -43,6 +43,8 @@ fn signature(id: &str, issued_at: &str, secret: &str) -> String {
 
 /// `POST /services/oauth2/token`.
 pub async fn token(AxState(server): AxState<Arc<ServerState>>, headers: HeaderMap, body: Bytes) -> Response {
+    // A round trip like any other, though not API usage.
+    server.latency().await;
     let form = util::parse_query(&String::from_utf8_lossy(&body));
     let param = |name: &str| util::query_param(&form, name).map(str::to_string);
     let (basic_id, basic_secret) = basic_credentials(&headers).unzip();

@@ -1,4 +1,4 @@
-//! Metadata API SOAP for Profile: `readMetadata`, `updateMetadata`, `upsertMetadata`
+//! Metadata API SOAP for Profile: `readMetadata`, `listMetadata`, `updateMetadata`, `upsertMetadata`
 //! on `recordTypeVisibilities`. Accepts any namespace prefixes.
 
 use std::sync::Arc;
@@ -199,6 +199,7 @@ fn operate(org_state: &mut OrgState, doc: &Elem) -> Response {
     };
     match op.name.as_str() {
         "readMetadata" => read_metadata(org_state, op),
+        "listMetadata" => list_metadata(org_state, op),
         "updateMetadata" => write_metadata(org_state, doc, op, false),
         "upsertMetadata" => write_metadata(org_state, doc, op, true),
         other => fault(
@@ -279,6 +280,36 @@ fn profile_xml(org_state: &OrgState, profile_id: &str, full_name: &str) -> Strin
         xml_escape(&profile_license_name(org_state, profile_id))
     ));
     out
+}
+
+/// `listMetadata`: one `<result>` (FileProperties) per component of the queried types,
+/// with its `fullName` and `id` (official meta_listmetadata: "FileProperties"; at most
+/// three `queries` per call, more is a fault). Only Profile is listed here, the one type
+/// the sim serves: another type answers no component, as a type the org has none of does.
+fn list_metadata(org_state: &OrgState, op: &Elem) -> Response {
+    let queries: Vec<&Elem> = op.children_named("queries").collect();
+    if queries.len() > 3 {
+        return fault("soapenv:Client", "INVALID_ARGUMENT: listMetadata takes at most 3 queries per call");
+    }
+    let mut results = String::new();
+    for query in queries {
+        if query.child_text("type").map(str::trim) != Some("Profile") {
+            continue;
+        }
+        for profile in org_state.org.records("Profile") {
+            let (Some(id), Some(full_name)) =
+                (profile.get("Id").and_then(Value::as_str), profile.get("FullName").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let full_name = xml_escape(full_name);
+            results.push_str(&format!(
+                "<result><fileName>profiles/{full_name}.profile</fileName><fullName>{full_name}</fullName>\
+                 <id>{id}</id><manageableState>unmanaged</manageableState><type>Profile</type></result>"
+            ));
+        }
+    }
+    text_response(200, CONTENT_TYPE, envelope(&format!("<listMetadataResponse>{results}</listMetadataResponse>")))
 }
 
 /// readMetadata answers only the components it found: an unknown fullName adds no

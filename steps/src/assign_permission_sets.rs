@@ -5,7 +5,7 @@ use runner_core::step::prelude::*;
 
 use crate::common::{
     API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState,
-    require_user, split_namespace, user_read,
+    assignments_read, require_user, split_namespace, user_read,
 };
 
 pub struct AssignPermissionSets;
@@ -50,10 +50,7 @@ impl Step for AssignPermissionSets {
                     soql_list(wanted.iter().map(String::as_str))
                 ),
             ),
-            Read::new(
-                "assigned",
-                format!("SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {user}"),
-            ),
+            assignments_read(&params.user),
             Read::new(
                 "licenses",
                 format!(

@@ -42,13 +42,7 @@ impl Step for AssignPsl {
                      WHERE DeveloperName = {license} OR MasterLabel = {license}"
                 ),
             ),
-            Read::new(
-                "assigned",
-                format!(
-                    "SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {}",
-                    soql_quote(&params.user)
-                ),
-            ),
+            assigned_read(&params.user),
         ])
     }
 
@@ -88,11 +82,25 @@ impl Step for AssignPsl {
         let mut fields = Map::new();
         fields.insert("AssigneeId".into(), json!(user_id));
         fields.insert("PermissionSetLicenseId".into(), json!(license_id));
+        let assigned = observed.rows("assigned")?.to_vec();
         match ctx
             .write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() })
             .await
         {
-            Ok(_) => {}
+            Ok(written) => {
+                // What `assigned` reads now: what it read, and the assignment just made
+                // (assign_permission_sets checks the licence with the same read).
+                if let Some(id) = written.id() {
+                    let mut rows = assigned;
+                    rows.push(
+                        json!({"attributes": {"type": "PermissionSetLicenseAssign"}, "Id": id, "PermissionSetLicenseId": license_id})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    ctx.wrote_answer(&assigned_read(&params.user), rows);
+                }
+            }
             // Assigned by someone else in the meantime, or applied before a dropped
             // connection: read again rather than guess.
             Err(failure) if failure.ambiguous || failure.error_code() == Some("DUPLICATE_VALUE") => {
@@ -120,4 +128,15 @@ impl Step for AssignPsl {
 
 fn output(summary: String, license_id: &str, label: &str) -> StepOutput {
     StepOutput::new(summary).with("license_id", license_id.to_string()).with("license", label.to_string())
+}
+
+/// The user's licence assignments, under the name `assigned`.
+fn assigned_read(user: &str) -> Read {
+    Read::new(
+        "assigned",
+        format!(
+            "SELECT Id, PermissionSetLicenseId FROM PermissionSetLicenseAssign WHERE Assignee.Username = {}",
+            soql_quote(user)
+        ),
+    )
 }

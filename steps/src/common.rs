@@ -36,6 +36,20 @@ pub fn user_read(username: &str) -> Read {
     Read::new("user", format!("SELECT {USER_FIELDS} FROM User WHERE Username = {}", soql_quote(username)))
 }
 
+/// The user's assignments of permission sets that are not a profile's own, under the
+/// name `assigned`. A user just created has none (its profile's own set is assigned to it,
+/// which this read leaves out): create_user keeps that answer.
+pub fn assignments_read(username: &str) -> Read {
+    Read::new(
+        "assigned",
+        format!(
+            "SELECT Id, PermissionSetId FROM PermissionSetAssignment WHERE Assignee.Username = {} \
+             AND PermissionSet.IsOwnedByProfile = false",
+            soql_quote(username)
+        ),
+    )
+}
+
 /// A user as a step found it.
 pub enum UserState<'a> {
     Found(&'a Map<String, Value>),
@@ -90,11 +104,15 @@ pub async fn reread_after_ambiguous(ctx: &StepCtx, soql: &str) -> Result<Option<
 pub fn mfa_permission_reads(ctx: &StepCtx) -> Vec<Read> {
     let facts = ctx.facts();
     vec![
+        // Through the user, not `facts.profile_id`: the observe pass runs before the
+        // running user's row is read (it goes in the same batch as this read). A
+        // semi-join on a reference field is documented SOQL ("Semi-Joins with IN",
+        // https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
         Read::new(
             "mfa_by_profile",
             format!(
-                "SELECT Id FROM PermissionSet WHERE ProfileId = {} AND {MFA_API_PERMISSION} = true",
-                soql_quote(&facts.profile_id)
+                "SELECT Id FROM PermissionSet WHERE ProfileId IN (SELECT ProfileId FROM User WHERE Id = {}) AND {MFA_API_PERMISSION} = true",
+                soql_quote(&facts.user_id)
             ),
         )
         .may_fail(),

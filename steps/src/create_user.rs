@@ -3,7 +3,9 @@
 
 use runner_core::step::prelude::*;
 
-use crate::common::{INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, reread_after_ambiguous, user_read};
+use crate::common::{
+    INTEGRATION_LICENSE, INTEGRATION_PROFILES, USER_FIELDS, assignments_read, reread_after_ambiguous, user_read,
+};
 
 pub struct CreateUser;
 
@@ -189,9 +191,18 @@ async fn create(
     check_seats(profile, observed)?;
     let fields = wanted_fields(params, profile, ctx, email);
     let change = Change::added(format!("User {}", params.username), format!("active, profile {}", profile.name));
-    let write = Write::Create { sobject: "User".into(), fields, change };
+    let write = Write::Create { sobject: "User".into(), fields: fields.clone(), change };
     let id = match ctx.write(write).await {
-        Ok(written) => written.id().map(str::to_string),
+        Ok(written) => {
+            let id = written.id().map(str::to_string);
+            if let Some(id) = &id {
+                // The later steps find the user by this read: they need not ask the org
+                // for what was just written.
+                ctx.wrote_answer(&user_read(&params.username), vec![created_row(id, fields, profile)]);
+                ctx.wrote_answer(&assignments_read(&params.username), Vec::new());
+            }
+            id
+        }
         Err(failure) if failure.ambiguous => {
             // The create may have been applied: users cannot be deleted, so never create twice.
             let soql = format!("SELECT {USER_FIELDS} FROM User WHERE Username = {}", soql_quote(&params.username));
@@ -220,6 +231,27 @@ async fn create(
         .with("id", id)
         .with("username", params.username.clone())
         .with("profile", profile.name.clone()))
+}
+
+/// The row `user_read` answers for a user just created with `fields`: every one of
+/// [`USER_FIELDS`], as the REST API shapes it (a relationship is a nested record). A new
+/// user is active and has no password yet.
+fn created_row(id: &str, mut fields: Map<String, Value>, profile: &Profile) -> Map<String, Value> {
+    fields.insert("Id".into(), json!(id));
+    fields.insert("IsActive".into(), json!(true));
+    fields.insert("LastPasswordChangeDate".into(), Value::Null);
+    fields.insert(
+        "Profile".into(),
+        json!({
+            "attributes": {"type": "Profile"},
+            "Name": profile.name,
+            "UserLicense": {"attributes": {"type": "UserLicense"}, "Name": profile.license},
+        }),
+    );
+    let mut row = Map::new();
+    row.insert("attributes".into(), json!({"type": "User"}));
+    row.extend(fields);
+    row
 }
 
 fn explain_create_failure(failure: StepFailure, params: &Params, profile: &Profile) -> StepFailure {

@@ -4,7 +4,8 @@
 //!
 //! Three things real orgs teach (real-org-review.md section 6):
 //! - the Metadata `fullName` of a profile is not its `Name`, which Salesforce translates
-//!   for admins who work in another language: the step asks Tooling for `FullName` by Id;
+//!   for admins who work in another language: the step takes the full name listMetadata
+//!   gives the profile's Id (read ahead), or asks Tooling for `FullName` by Id;
 //! - whether `updateMetadata` overlays a profile's record type visibilities or replaces
 //!   an object's block whole is not documented for CRUD calls: the step sends, for each
 //!   object it changes, the whole merged block (every current visibility unchanged, the
@@ -107,6 +108,7 @@ impl Step for SetDefaults {
             )
             .may_fail(),
         );
+        reads.extend(profile_guesses(params));
         Ok(reads)
     }
 
@@ -359,9 +361,28 @@ fn profile_id(params: &Params, observed: &Observed, ctx: &StepCtx) -> Result<Str
     })
 }
 
+/// Every profile's full name (`listMetadata`) and the record types of the profile the
+/// step expects (`readMetadata`), read ahead beside the batch, so that a profile found by
+/// the batch needs no more round trips: the named profile, or the integration profiles as
+/// create_user picks them. Their names are taken as full names, which they are for these
+/// profiles (salesforce-api.md D.3, unconfirmed): an answer is used only for the full name
+/// `listMetadata` gives the profile's own Id, so a translated name or another profile
+/// just misses, and the step reads by Id as before.
+fn profile_guesses(params: &Params) -> Vec<Read> {
+    let names: Vec<&str> = match &params.profile {
+        Some(name) => vec![name.as_str()],
+        None => INTEGRATION_PROFILES.to_vec(),
+    };
+    vec![Read::profile_metadata("profile_metadata", &names)]
+}
+
 /// The profile's Metadata `fullName`, from Tooling by Id (salesforce-api.md D.3): never
-/// `Profile.Name`, which is translated for admins working in another language.
+/// `Profile.Name`, which is translated for admins working in another language. The
+/// read-ahead's `listMetadata` (see [`profile_guesses`]) spares the request.
 async fn full_name(ctx: &StepCtx, profile_id: &str) -> Result<String, StepFailure> {
+    if let Some(name) = ctx.profile_full_name(profile_id) {
+        return Ok(name);
+    }
     let read =
         Read::tooling("full_name", format!("SELECT Id, FullName FROM Profile WHERE Id = {}", soql_quote(profile_id)));
     let observed = ctx.read(vec![read]).await?;

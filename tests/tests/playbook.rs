@@ -209,7 +209,10 @@ async fn a_read_ahead_that_stops_early_says_so_and_the_run_goes_on() {
     let rounds = org.play_text(text, &[], false).await.expect("compiles");
     assert!(rounds.error.is_none(), "{:?}", rounds.error);
     assert!(rounds.notes.is_empty(), "{:?}", rounds.notes);
-    assert_eq!(rounds.recap.api_calls, 5, "connection (3), then one batch for each query, read ahead (2)");
+    assert_eq!(
+        rounds.recap.api_calls, 4,
+        "connection (userinfo and the Organization), then one batch for each query, read ahead, the running user with the first (2)"
+    );
     let quiet = org.play_text(r#"sf::query("SELECT Id FROM User");"#, &[], false).await.expect("compiles");
     assert!(quiet.notes.is_empty(), "{:?}", quiet.notes);
 }

@@ -85,8 +85,8 @@ async fn audit_passes_on_a_set_up_org_and_names_a_deleted_assignment() {
     assert!(report.error.is_none(), "a set-up org has no drift: {:?}", report.error);
     assert!(report.drift.is_empty(), "{:?}", report.drift);
     assert_eq!(
-        report.recap.api_calls, 5,
-        "connection and facts (3), a batch that finds the user and reads the org (1), one of the user's state (1)"
+        report.recap.api_calls, 4,
+        "connection and facts (2), a batch that finds the user and reads the org (1), one of the user's state (1)"
     );
 
     delete_assignment(&org, SYNC_USERNAME, "storeConnect_Sync_standard").await;
@@ -145,9 +145,9 @@ async fn audit_without_a_username_audits_the_user_storeconnect_is_configured_wit
     assert!(clean.error.is_none(), "{:?}", clean.error);
     assert!(clean.drift.is_empty(), "{:?}", clean.drift);
     assert_eq!(
-        clean.recap.api_calls, 8,
-        "connection (3), one batch each for the configuration, its user and the user's state (3), the profile's \
-         FullName over Tooling and its Metadata read (2)"
+        clean.recap.api_calls, 7,
+        "connection (2), one batch each for the configuration, its user and the user's state (3), beside the \
+         first the profiles' full names (listMetadata) and the profile's record types (readMetadata) (2)"
     );
     let who = clean.steps.iter().find(|s| s.name == "StoreConnect's sync user").expect("the lookup's line");
     assert!(who.summary.contains(NEW_USER), "{}", who.summary);

@@ -9,6 +9,7 @@
 //! # jwt: username = "…", private_key_file = "keys/acme.key", login_url = "https://login.salesforce.com",
 //! #      audience = "https://test.salesforce.com" (default: from login_url)
 //! # refresh_token: refresh_token_env = "…" / refresh_token_file = "…"
+//! api_version = "62.0"                 # optional: runner's pinned version by default; "newest" asks the org
 //! ```
 //!
 //! It is also the inventory: `[orgs.NAME.vars]` (that org's playbook vars), `[groups]` (`clients = ["acme-prod",
@@ -41,7 +42,7 @@ const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Biggest runner.toml, secret or key file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
-const KEYS_HELP: &str = "runner.toml has lib_path = [\"folder\", …] (where `import` looks after the playbook's folder), [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file, and a [orgs.NAME.vars] table; besides them, [groups] (NAME = [\"org-a\", \"@other-group\"]) and [group_vars.NAME] tables";
+const KEYS_HELP: &str = "runner.toml has lib_path = [\"folder\", …] (where `import` looks after the playbook's folder), [orgs.NAME] tables with: instance_url, auth (\"client_credentials\", \"jwt\" or \"refresh_token\"), client_id, client_secret_env or client_secret_file, username, private_key_file, login_url, audience, refresh_token_env or refresh_token_file, api_version (\"62.0\", or \"newest\" to ask the org), and a [orgs.NAME.vars] table; besides them, [groups] (NAME = [\"org-a\", \"@other-group\"]) and [group_vars.NAME] tables";
 
 /// runner.toml is not valid: its syntax, or a key that is not known. It names the
 /// line, the column and the key, never the text there: a line may hold a secret.
@@ -233,6 +234,9 @@ struct OrgEntry {
     audience: Option<String>,
     refresh_token_env: Option<String>,
     refresh_token_file: Option<String>,
+    /// `"62.0"`, or `"newest"` to read the org's version list on connecting (a round trip
+    /// more); runner's pinned version when not given.
+    api_version: Option<String>,
     /// `[orgs.NAME.vars]`: this org's playbook vars.
     #[serde(default)]
     vars: IndexMap<String, VarText>,
@@ -267,6 +271,8 @@ pub struct NamedOrg {
 pub struct Resolved {
     pub instance_url: String,
     pub auth: Auth,
+    /// `None` asks for the newest (the version list); the client checks the text.
+    pub api_version: Option<String>,
 }
 
 /// The runner.toml files to look in, in order: the working directory's, then the
@@ -924,7 +930,12 @@ impl NamedOrg {
                 Auth::Custom(Arc::new(JwtBearer::new(token_url, audience, client_id, username.to_string(), key)))
             }
         };
-        Ok(Resolved { instance_url: instance.as_str().to_string(), auth })
+        let api_version = match entry.api_version.as_deref().map(str::trim) {
+            Some("newest") => None,
+            Some(version) => Some(version.to_string()),
+            None => Some(runner_core::client::DEFAULT_API_VERSION.to_string()),
+        };
+        Ok(Resolved { instance_url: instance.as_str().to_string(), auth, api_version })
     }
 }
 
@@ -1167,6 +1178,25 @@ mod tests {
             .expect("parses");
         let err = entry.resolve().err().expect("refused");
         assert!(err.to_string().contains("RUNNER_TEST_SURELY_UNSET_VAR"), "{err}");
+    }
+
+    #[test]
+    fn api_version_is_pinned_unless_given_and_newest_asks_the_org() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = dir.path().join("s.secret");
+        std::fs::write(&secret, "shh").expect("secret");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
+        let table = |extra: &str| {
+            format!(
+                "[orgs.a]\ninstance_url = \"https://acme.example.invalid\"\nauth = \"client_credentials\"\nclient_id = \"x\"\nclient_secret_file = \"{}\"\n{extra}",
+                secret.display()
+            )
+        };
+        let version = |extra: &str| org(&table(extra)).expect("parses").resolve().expect("resolves").api_version;
+        assert_eq!(version(""), Some(runner_core::client::DEFAULT_API_VERSION.to_string()));
+        assert_eq!(version("api_version = \"63.0\"\n"), Some("63.0".to_string()));
+        assert_eq!(version("api_version = \"newest\"\n"), None);
     }
 
     #[test]

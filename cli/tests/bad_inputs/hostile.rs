@@ -1,6 +1,6 @@
 //! A hostile org on loopback: a tiny TCP server that answers each path with canned
 //! raw bytes (so it can lie about lengths, never finish, or not be HTTP at all), and
-//! answers the connect-time calls (version list, userinfo, the facts batch) like an
+//! answers the connect-time calls (version list, userinfo, the Organization query) like an
 //! org unless a case overrides them.
 
 use std::sync::Arc;
@@ -39,18 +39,23 @@ pub fn json(status: &str, body: &str) -> Canned {
     response(status, &[("content-type", "application/json;charset=UTF-8")], body.as_bytes().to_vec())
 }
 
-/// The answers of an org that lets runner connect: a version list, userinfo, and the
-/// facts batch (Organization and User queries), one record each.
+/// The Organization query runner sends on connecting, beside userinfo: answered like
+/// an org whatever a case puts on the query path, so that a case's answer meets the
+/// playbook's own query (a route with a `?` matches the path and a query holding the text after it).
+fn organization_route() -> (String, Canned) {
+    let organization = r#"{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Organization"},"Id":"00D000000000001AAA","Name":"Hostile","OrganizationType":"Developer Edition","IsSandbox":false}]}"#;
+    ("/services/data/v62.0/query?FROM Organization".into(), json("200 OK", organization))
+}
+
+/// The answers of an org that lets runner connect: a version list and userinfo. No
+/// Composite Batch: the read-ahead's batch is refused (404), so the steps and queries
+/// read for themselves, one request each, and a case's answer meets them.
 fn org_routes() -> Vec<(String, Canned)> {
     let versions = r#"[{"label":"Winter '25","url":"/services/data/v62.0","version":"62.0"}]"#;
     let userinfo = r#"{"user_id":"005000000000001AAA","organization_id":"00D000000000001AAA","preferred_username":"admin@hostile.example","zoneinfo":"Europe/London","locale":"en_GB","language":"en_US"}"#;
-    let batch = r#"{"hasErrors":false,"results":[
-        {"statusCode":200,"result":{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Organization"},"Id":"00D000000000001AAA","Name":"Hostile","OrganizationType":"Developer Edition","IsSandbox":false}]}},
-        {"statusCode":200,"result":{"totalSize":1,"done":true,"records":[{"attributes":{"type":"User"},"Id":"005000000000001AAA","Username":"admin@hostile.example"}]}}]}"#;
     vec![
         ("/services/data/".into(), json("200 OK", versions)),
         ("/services/oauth2/userinfo".into(), json("200 OK", userinfo)),
-        ("/services/data/v62.0/composite/batch".into(), json("200 OK", batch)),
     ]
 }
 
@@ -81,7 +86,12 @@ impl Hostile {
     /// A server whose routes are the org's, with `overrides` put first. A route
     /// matches the request's path without the query; `"*"` matches everything.
     pub fn start(overrides: Vec<(&str, Canned)>) -> Hostile {
-        let mut routes: Vec<(String, Canned)> = overrides.into_iter().map(|(p, c)| (p.to_string(), c)).collect();
+        let overridden = overrides.iter().any(|(p, _)| *p == "*");
+        let mut routes: Vec<(String, Canned)> = Vec::new();
+        if !overridden {
+            routes.push(organization_route());
+        }
+        routes.extend(overrides.into_iter().map(|(p, c)| (p.to_string(), c)));
         routes.extend(org_routes());
         let routes = Arc::new(routes);
         let requests = Arc::new(AtomicUsize::new(0));
@@ -115,17 +125,21 @@ async fn serve(mut socket: tokio::net::TcpStream, routes: Arc<Vec<(String, Canne
         return;
     }
     let target = head.split_whitespace().nth(1).unwrap_or("/");
-    let path = target.split('?').next().unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query = query.replace('+', " ").replace("%20", " ");
+    let matches = |route: &str| match route.split_once('?') {
+        Some((route_path, text)) => route_path == path && query.contains(text),
+        None => route == "*" || route == path,
+    };
     let token = head
         .lines()
         .find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: ")))
         .and_then(|v| v.split_whitespace().nth(1))
         .unwrap_or_default()
         .to_string();
-    let canned =
-        routes.iter().find(|(route, _)| route == "*" || route == path).map(|(_, c)| c.clone()).unwrap_or_else(|| {
-            json("404 Not Found", r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#)
-        });
+    let canned = routes.iter().find(|(route, _)| matches(route)).map(|(_, c)| c.clone()).unwrap_or_else(|| {
+        json("404 Not Found", r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#)
+    });
     match canned {
         Canned::Raw(bytes) => {
             let text = replace_token(&bytes, &token);

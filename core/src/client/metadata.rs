@@ -27,6 +27,44 @@ impl SfClient {
         }
     }
 
+    /// Reads several Profiles' record type visibilities with one `readMetadata` (at most
+    /// 10 full names per call, Metadata API Developer Guide, readMetadata: "Limit: 10").
+    /// A name that is no profile's is absent from the answer.
+    pub async fn read_profiles_record_types(
+        &self,
+        full_names: &[&str],
+    ) -> Result<Vec<(String, Vec<RecordTypeVisibility>)>, ClientError> {
+        let mut found = Vec::new();
+        for chunk in full_names.chunks(10) {
+            let inner = soap::read_metadata_body("Profile", chunk);
+            let (req, doc) = self.soap_call("readMetadata", inner, false).await?;
+            let result =
+                doc.find("result").ok_or_else(|| self.shape_error(&req, &req.path, "a readMetadata result"))?;
+            for record in result.children_named("records").filter(|r| r.attr("nil") != Some("true")) {
+                if let Some(name) = record.child("fullName").map(|n| n.text.trim().to_string()) {
+                    found.push((name, soap::record_type_visibilities(record)));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every Profile's Id and Metadata full name, with `listMetadata` (its FileProperties
+    /// carry both: official meta_listmetadata): the full name of a profile known by Id
+    /// without a Tooling query that must wait for the Id.
+    pub async fn list_profiles(&self) -> Result<Vec<(String, String)>, ClientError> {
+        let (_, doc) = self.soap_call("listMetadata", soap::list_metadata_body("Profile"), false).await?;
+        let Some(response) = doc.find("listMetadataResponse") else { return Ok(Vec::new()) };
+        Ok(response
+            .children_named("result")
+            .filter_map(|r| {
+                let id = r.child("id")?.text.trim().to_string();
+                let full_name = r.child("fullName")?.text.trim().to_string();
+                (!id.is_empty() && !full_name.is_empty()).then_some((id, full_name))
+            })
+            .collect())
+    }
+
     /// Sets record type visibilities on a Profile with `updateMetadata`; only the given
     /// entries change (profile updates overlay).
     pub async fn update_profile_record_types(

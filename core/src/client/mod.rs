@@ -44,8 +44,8 @@ pub use auth::{Auth, BoxFuture, Token, TokenEndpoint, TokenSource};
 pub use describe::{FieldAccess, ObjectFields};
 pub use error::{ApiError, ClientError, TlsFailure};
 pub use types::{
-    ApiUsage, ClientOptions, CompositeRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUERY_PAGES, NewRecord, QueryResult,
-    RecordTypeVisibility, RecordUpdate, RetryPolicy, SaveResult, SubRequest, SubResponse,
+    ApiUsage, ClientOptions, CompositeRequest, DEFAULT_API_VERSION, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUERY_PAGES,
+    NewRecord, QueryResult, RecordTypeVisibility, RecordUpdate, RetryPolicy, SaveResult, SubRequest, SubResponse,
 };
 
 use session::*;
@@ -93,7 +93,7 @@ impl fmt::Debug for SfClient {
 impl SfClient {
     /// Connects to an org: checks the URL (plain http only for loopback), gets a token
     /// for the OAuth variants (the token's `instance_url` wins) and discovers the newest
-    /// API version when none is given.
+    /// API version when [`ClientOptions::api_version`] is `None`.
     pub async fn connect(instance_url: &str, auth: Auth, options: ClientOptions) -> Result<SfClient, ClientError> {
         let mut instance = parse_instance_url(instance_url)?;
         if let Some(token_url) = auth.token_url() {

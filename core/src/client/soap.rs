@@ -70,6 +70,19 @@ pub(crate) fn read_metadata_body(metadata_type: &str, full_names: &[&str]) -> St
     String::from_utf8(build().unwrap_or_default()).unwrap_or_default()
 }
 
+/// `<met:listMetadata><met:queries><met:type>TYPE</met:type></met:queries></met:listMetadata>`
+pub(crate) fn list_metadata_body(metadata_type: &str) -> String {
+    let build = || -> std::io::Result<Vec<u8>> {
+        let mut w = Writer::new(Vec::new());
+        w.create_element("met:listMetadata").write_inner_content(|w| {
+            w.create_element("met:queries").write_inner_content(|w| text_element(w, "met:type", metadata_type))?;
+            Ok(())
+        })?;
+        Ok(w.into_inner())
+    };
+    String::from_utf8(build().unwrap_or_default()).unwrap_or_default()
+}
+
 /// `updateMetadata` of one Profile with only the given record type visibilities
 /// (profile updates overlay: nothing else changes).
 pub(crate) fn update_profile_body(profile_full_name: &str, changes: &[RecordTypeVisibility]) -> String {

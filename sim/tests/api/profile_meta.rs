@@ -353,4 +353,23 @@ async fn localized_profile_names_are_translated_but_full_names_are_not() {
     let admin = admin_profile_id(&sim).await;
     let reply = tooling(&sim, &format!("SELECT FullName FROM Profile WHERE Id = '{admin}'")).await;
     assert_eq!(reply.body["records"][0]["FullName"], "Admin");
+
+    // listMetadata gives each profile's Id with its (English) fullName, as Tooling does.
+    let xml =
+        soap_call(&sim, "<met:listMetadata><met:queries><met:type>Profile</met:type></met:queries></met:listMetadata>")
+            .await;
+    let listed: Vec<(String, String)> = xml
+        .split("<result>")
+        .skip(1)
+        .filter_map(|r| {
+            let field = |name: &str| {
+                Some(r.split(&format!("<{name}>")).nth(1)?.split(&format!("</{name}>")).next()?.to_string())
+            };
+            Some((field("id")?, field("fullName")?))
+        })
+        .collect();
+    assert_eq!(listed.len(), sim.query("SELECT Id FROM Profile").await.len(), "{xml}");
+    assert!(listed.contains(&(int.clone(), INTEGRATION.to_string())), "{listed:?}");
+    assert!(listed.contains(&(admin.clone(), "Admin".to_string())), "{listed:?}");
+    assert!(!listed.iter().any(|(_, name)| name == &translated), "{listed:?}");
 }

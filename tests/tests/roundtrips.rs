@@ -1,0 +1,115 @@
+//! Round trips per playbook, counted from the simulated org's request log: every request
+//! with its start and end, so that requests sent together count as one *wave* and the
+//! waves are the run's sequential round trips (see `runner_sim::request_log`). The org
+//! waits a latency on each request only so that requests sent together overlap in the
+//! log whatever the machine's load; nothing here measures time.
+//!
+//! The counts are pinned: a change that adds a round trip (or an API call) must say so
+//! here. `bench/latency.sh` measures what they cost at a given latency.
+//! Before this file: a first setup took 21 waves (18 after connecting), a re-run 6 (3).
+
+use runner_sim::request_log::{LoggedRequest, RequestLog, waves};
+use runner_sim::{Faults, SimConfig};
+use runner_tests::{TestOrg, borrowed, failure_code, outcome_of, scripts_dir};
+
+const USER: &str = "roundtrips.sync@client.example";
+const OTHER: &str = "roundtrips.grant@client.example";
+
+/// Enough for requests sent together to overlap in the log even on a loaded machine.
+const LATENCY_MS: u64 = 60;
+
+/// Waves with a connecting request in them: the version list, a token, userinfo.
+fn connecting_waves(requests: &[LoggedRequest]) -> usize {
+    let connecting = |r: &LoggedRequest| {
+        r.path.starts_with("/services/oauth2/")
+            || (r.method == "GET" && r.path.trim_end_matches('/') == "/services/data")
+    };
+    let mut spans: Vec<(u64, u64, bool)> = requests.iter().map(|r| (r.start_us, r.end_us, connecting(r))).collect();
+    spans.sort_unstable();
+    let mut found: Vec<(u64, bool)> = Vec::new();
+    for (start, end, c) in spans {
+        match found.last_mut() {
+            Some((reach, any)) if start < *reach => {
+                *reach = (*reach).max(end);
+                *any |= c;
+            }
+            _ => found.push((end, c)),
+        }
+    }
+    found.iter().filter(|(_, c)| *c).count()
+}
+
+/// (API calls the run counted, requests the org saw, waves, waves after connecting).
+fn counts(report: &runner_core::report::OrgReport, log: &RequestLog) -> (u64, usize, usize, usize) {
+    let requests = log.entries();
+    let all = waves(&requests);
+    (report.recap.api_calls, requests.len(), all, all - connecting_waves(&requests))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
+    let log = RequestLog::memory();
+    let config = SimConfig {
+        access_log: Some(log.clone()),
+        faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
+        ..SimConfig::default()
+    };
+    let org = TestOrg::start_with(config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let credentials = dir.path().join("sync.creds");
+    let vars = org.setup_vars(USER, &credentials.to_string_lossy()).await;
+    let defaults: Vec<(String, String)> = vars.iter().filter(|(k, _)| k.starts_with("default_")).cloned().collect();
+    let setup = scripts_dir().join("setup.rhai");
+
+    log.clear();
+    let first = org.play(&setup, &borrowed(&vars), false).await;
+    assert_eq!(failure_code(&first), None, "{:?}", first.error);
+    assert_eq!(outcome_of(&first, "set_defaults"), "changed");
+    // Connecting (userinfo beside the Organization), the reads in one round trip, then
+    // the writes one by one: the user, its licence, the permission sets, the password, its
+    // confirmation (with it, the reads of the later steps that the writes so far dropped),
+    // the TOTP secret and its confirmation, the profile's defaults. What a step wrote is
+    // not read again (`read::changes`, `StepCtx::wrote_answer`).
+    assert_eq!(counts(&first, &log), (13, 13, 10, 9), "a first setup");
+
+    log.clear();
+    let again = org.play(&setup, &borrowed(&vars), false).await;
+    assert_eq!(failure_code(&again), None, "{:?}", again.error);
+    assert_eq!(outcome_of(&again, "set_defaults"), "ok");
+    // Connecting, then every read at once: the batch, listMetadata and readMetadata.
+    assert_eq!(counts(&again, &log), (5, 5, 2, 1), "a re-run");
+
+    let mut audit_vars = defaults.clone();
+    audit_vars.push(("username".into(), USER.into()));
+    log.clear();
+    let audit = org.play(&scripts_dir().join("audit.rhai"), &borrowed(&audit_vars), false).await;
+    assert_eq!(failure_code(&audit), None, "{:?}", audit.error);
+    assert!(audit.drift.is_empty(), "{:?}", audit.drift);
+    assert_eq!(counts(&audit, &log), (6, 6, 3, 2), "an audit");
+
+    // PSL and both permission sets on a user that has neither.
+    let made = org
+        .play_text(&format!(r#"create_user(#{{ username: "{OTHER}", email: "ops@client.example" }});"#), &[], false)
+        .await
+        .expect("compiles");
+    assert_eq!(failure_code(&made), None, "{:?}", made.error);
+    log.clear();
+    let grant = org
+        .play_text(
+            &format!(r#"assign_psl(#{{ user: "{OTHER}" }}); assign_permission_sets(#{{ user: "{OTHER}" }});"#),
+            &[],
+            false,
+        )
+        .await
+        .expect("compiles");
+    assert_eq!(failure_code(&grant), None, "{:?}", grant.error);
+    assert_eq!(outcome_of(&grant, "assign_permission_sets"), "changed");
+    // The reads, the licence, the permission sets: the licence assignment just made is not read again.
+    assert_eq!(counts(&grant, &log), (5, 5, 4, 3), "PSL and two permission sets on an existing user");
+    let sets = org
+        .count(&format!(
+            "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{OTHER}' AND PermissionSet.IsOwnedByProfile = false"
+        ))
+        .await;
+    assert_eq!(sets, 2, "both permission sets assigned");
+}
