@@ -9,8 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-50}
 rate=${2:-0.2}
-cargo build --release -q -p runner-cli || exit 1
-bin=$PWD/target/release/runner
+source bench/lib.sh
+bin=$(runner_binary) || exit 1
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 user=fault.sync@client.example

@@ -13,13 +13,8 @@ cd "$(dirname "$0")/.."
 orgs=${1:-50}
 latency=${2:-150}
 jobs=${3:-$((orgs < 256 ? orgs : 256))}
-if [[ -n ${RUNNER_BIN:-} ]]; then
-    bin=$RUNNER_BIN
-else
-    cargo build --release -q -p runner-cli
-    bin=${CARGO_TARGET_DIR:-target}/release/runner
-fi
-bin=$(realpath "$bin")
+source bench/lib.sh
+bin=$(runner_binary)
 work=$(mktemp -d)
 server=
 cleanup() {

@@ -18,10 +18,8 @@ points=${1:-200}
 RANDOM=${2:-1}
 latency=10
 # RUNNER_BIN=path runs another build instead of building the release one.
-if [ -z "${RUNNER_BIN:-}" ]; then
-    cargo build --release -q -p runner-cli || exit 1
-fi
-bin=${RUNNER_BIN:-$PWD/target/release/runner}
+source bench/lib.sh
+bin=$(runner_binary) || exit 1
 work=$(mktemp -d)
 sims=()
 trap 'for p in "${sims[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT

@@ -18,13 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 latency=${1:-150}
-if [[ -n ${RUNNER_BIN:-} ]]; then
-    bin=$RUNNER_BIN
-else
-    cargo build --release -q -p runner-cli
-    bin=${CARGO_TARGET_DIR:-target}/release/runner
-fi
-bin=$(realpath "$bin")
+source bench/lib.sh
+bin=$(runner_binary)
 work=$(mktemp -d)
 server=
 cleanup() {

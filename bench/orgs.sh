@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 orgs=${1:-200}
 jobs=${2:-32}
-cargo build --release -q -p runner-cli
-bin=target/release/runner
+source bench/lib.sh
+bin=$(runner_binary)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 targets=()
@@ -19,7 +19,13 @@ run() {
     local name=$1; shift
     /usr/bin/time -f '%e %M' -o "$work/time" "$bin" play "$@" "${targets[@]}" --jobs "$jobs" --json \
         --journal "$work/journal.jsonl" > "$work/out.json" 2> "$work/err" || true
-    read -r secs kb < "$work/time"
+    # time(1) puts "Command exited with non-zero status N" before its figures when runner fails.
+    read -r secs kb < <(tail -n 1 "$work/time")
+    if [[ ! -s $work/out.json ]]; then
+        echo "$name: runner printed no report:" >&2
+        cat "$work/err" >&2
+        return 1
+    fi
     python3 - "$work/out.json" "$name" "$secs" "$kb" "$orgs" <<'PY'
 import json, sys
 path, name, secs, kb, orgs = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -39,5 +45,5 @@ while read -r pair; do defaults+=(--var "$pair"); done < <("$bin" play record_ty
     --journal /dev/null | grep -o -- '--var default_[^ ]*' | sed 's/^--var //')
 
 echo "runner fleet benchmark: $orgs orgs, --jobs $jobs, $(nproc) cores"
-run setup setup.rhai --var username=bench.sync@client.example --var email=ops@client.example --var "credentials_file=$work/sync.creds" "${defaults[@]}"
+run setup setup.rhai --var username=bench.sync@client.example --var email=ops@client.example --var "credentials_file=$work/{org}.creds" "${defaults[@]}"
 run audit audit.rhai --var username=storeconnect.sync@storeconnect-demo.example

@@ -400,16 +400,7 @@ fn sf_create(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
             }
             let timer = Timer::start(&s);
             let fields = object_of(&fields)?;
-            if s.check_mode()
-                && let Err(failure) = s.block_on(s.schema.check_write(
-                    &s.client,
-                    "sf::create",
-                    sobject,
-                    &fields,
-                    WriteKind::Create,
-                    s.planning_writes(),
-                ))
-            {
+            if let Err(failure) = check_fields(&s, "sf::create", sobject, &fields, WriteKind::Create) {
                 return Err(step_failed(&s, timer, "sf::create", failure, ctx.call_position()));
             }
             let label = record_label(sobject, &fields);
@@ -459,16 +450,7 @@ fn sf_update(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
             }
             let timer = Timer::start(&s);
             let wanted = object_of(&fields)?;
-            if s.check_mode()
-                && let Err(failure) = s.block_on(s.schema.check_write(
-                    &s.client,
-                    "sf::update",
-                    sobject,
-                    &wanted,
-                    WriteKind::Update,
-                    s.planning_writes(),
-                ))
-            {
+            if let Err(failure) = check_fields(&s, "sf::update", sobject, &wanted, WriteKind::Update) {
                 return Err(step_failed(&s, timer, "sf::update", failure, ctx.call_position()));
             }
             if s.check_mode() && is_planned_id(id) {
@@ -564,6 +546,21 @@ fn sf_delete(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
             }
         },
     );
+}
+
+/// In check mode (and when planning a run), refuses a write that the object's describe says Salesforce
+/// would refuse; a run sends it and lets Salesforce say.
+fn check_fields(
+    s: &RunShared,
+    step: &str,
+    sobject: &str,
+    fields: &Map<String, Value>,
+    kind: WriteKind,
+) -> Result<(), StepFailure> {
+    if !s.check_mode() {
+        return Ok(());
+    }
+    s.block_on(s.schema.check_write(&s.client, step, sobject, fields, kind, s.planning_writes()))
 }
 
 /// What `sf::create` answers in check mode instead of an id.
