@@ -149,6 +149,20 @@ fn the_describes_check_mode_needs_are_read_in_one_request() {
         document["result"]["orgs"][0]["recap"]["api_calls"].as_u64().expect("api_calls")
     };
     assert_eq!(calls(three), calls(one), "three objects' describes in the request that reads one");
+
+    // A name that is no API name spoils only its own check, not the batch's other objects'.
+    let (code, document) =
+        play_json(r#"sf::create("Account", #{ Name: "A" }); sf::create("Bad Name", #{ Name: "B" });"#, &["--check"]);
+    assert_eq!(code, Some(1), "{document}");
+    let steps = document["result"]["orgs"][0]["steps"].as_array().expect("steps").clone();
+    assert_eq!(steps.len(), 1, "the one finding: {steps:?}");
+    assert_eq!(steps[0]["error"]["code"], "runner::sf::invalid_name", "{steps:?}");
+    assert!(steps[0]["error"]["message"].as_str().is_some_and(|m| m.contains("`Bad Name`")), "as spelt: {steps:?}");
+    let at = steps[0]["error"]["location"].as_str().unwrap_or_default();
+    assert!(at.ends_with(":1:44"), "at the second create, the first passed its check: {at}");
+    // Without it, the valid object's check passes in the same batch.
+    let (code, _) = play_json(r#"sf::create("Account", #{ Name: "A" });"#, &["--check"]);
+    assert_eq!(code, Some(0));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! `INVALID_FIELD` behaves the same in both. The observe pass names every object the playbook writes
 //! ([`Schema::want`]); the first check then reads all of their describes in one batch.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
@@ -23,8 +23,8 @@ pub struct Schema {
 
 #[derive(Default)]
 struct State {
-    /// Lower-cased names of objects to describe at the first check.
-    wanted: BTreeSet<String>,
+    /// Objects to describe at the first check: by lower-cased name, as the playbook spells them.
+    wanted: BTreeMap<String, String>,
     /// By lower-cased name: the describe, or `None` for an object the org does not have.
     known: HashMap<String, Option<Arc<ObjectFields>>>,
 }
@@ -40,7 +40,7 @@ impl Schema {
     /// The observe pass saw a write to `sobject`.
     pub(crate) fn want(&self, sobject: &str) {
         if let Ok(mut state) = self.state.lock() {
-            state.wanted.insert(sobject.to_ascii_lowercase());
+            state.wanted.entry(sobject.to_ascii_lowercase()).or_insert_with(|| sobject.to_string());
         }
     }
 
@@ -154,18 +154,24 @@ impl Schema {
         if let Some(known) = self.state.lock().ok().and_then(|state| state.known.get(&key).cloned()) {
             return Ok(known);
         }
-        let missing = self.missing(Some(&key));
-        self.fetch(client, &missing, Some(&key)).await?;
+        let missing = self.missing(Some(sobject));
+        self.fetch(client, &missing, Some(sobject)).await?;
         Ok(self.state.lock().ok().and_then(|state| state.known.get(&key).cloned().flatten()))
     }
 
-    /// The wanted objects not described yet, and `also`.
+    /// The wanted objects not described yet, and `also`, as the playbook spells them.
     fn missing(&self, also: Option<&str>) -> Vec<String> {
         let Ok(state) = self.state.lock() else { return Vec::new() };
-        let mut names: BTreeSet<String> =
-            state.wanted.iter().filter(|w| !state.known.contains_key(*w)).cloned().collect();
-        names.extend(also.map(str::to_string));
-        names.into_iter().collect()
+        let mut names: BTreeMap<String, String> = state
+            .wanted
+            .iter()
+            .filter(|(key, _)| !state.known.contains_key(*key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(also) = also {
+            names.entry(also.to_ascii_lowercase()).or_insert_with(|| also.to_string());
+        }
+        names.into_values().collect()
     }
 
     /// Describes `names` in one batch and keeps each answer: the describe, or that the org has no such object.
@@ -179,10 +185,10 @@ impl Schema {
                 Err(ClientError::Api { status: 404, .. }) => None,
                 Err(err) if err.error_code() == Some("NOT_FOUND") || err.error_code() == Some("INVALID_TYPE") => None,
                 // Another refusal of a describe says nothing of the write: no check rather than a false one.
-                Err(err) if Some(name.as_str()) == needed => return Err(StepFailure::from(err)),
+                Err(err) if needed.is_some_and(|n| n.eq_ignore_ascii_case(name)) => return Err(StepFailure::from(err)),
                 Err(_) => continue,
             };
-            state.known.insert(name.clone(), entry);
+            state.known.insert(name.to_ascii_lowercase(), entry);
         }
         Ok(())
     }

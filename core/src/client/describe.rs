@@ -52,22 +52,29 @@ impl ObjectFields {
 impl SfClient {
     /// The describes of `sobjects` (`GET …/sobjects/{name}/describe`) in as few round trips as
     /// `/composite/batch` allows (25 a request). An object the org does not have is its own `Err`
-    /// (Salesforce's `NOT_FOUND`); transport, session and limit errors fail the whole call.
+    /// (Salesforce's `NOT_FOUND`), and so is a name that is no API name (it is not sent); transport,
+    /// session and limit errors fail the whole call.
     pub async fn describe_many(
         &self,
         sobjects: &[String],
     ) -> Result<Vec<Result<ObjectFields, ClientError>>, ClientError> {
-        for sobject in sobjects {
-            check_sobject(sobject)?;
-        }
         let version = self.api_version().to_string();
-        let urls: Vec<String> =
-            sobjects.iter().map(|o| format!("/services/data/v{version}/sobjects/{o}/describe")).collect();
-        let answers = self.get_many(&urls).await?;
-        Ok(urls
+        let urls: Vec<String> = sobjects
             .iter()
-            .zip(answers)
-            .map(|(url, (status, body))| {
+            .filter(|o| check_sobject(o).is_ok())
+            .map(|o| format!("/services/data/v{version}/sobjects/{o}/describe"))
+            .collect();
+        let mut answers = urls.iter().zip(self.get_many(&urls).await?);
+        Ok(sobjects
+            .iter()
+            .map(|sobject| {
+                check_sobject(sobject)?;
+                let (url, (status, body)) = answers.next().ok_or_else(|| ClientError::UnexpectedShape {
+                    method: "GET".into(),
+                    path: format!("/sobjects/{sobject}/describe"),
+                    wanted: "one answer per describe".into(),
+                    write: false,
+                })?;
                 if !(200..300).contains(&status) {
                     let errors = ApiError::list_from_value(&body).filter(|e| !e.is_empty()).unwrap_or_else(|| {
                         vec![ApiError::new("UNKNOWN", format!("the describe failed with HTTP {status}"))]
