@@ -14,6 +14,15 @@ pub mod verify;
 
 use runner_core::step::Registry;
 
+/// The Salesforce and StoreConnect names the steps use, for what reads an org the way they do
+/// (`runner report`).
+pub mod names {
+    pub use crate::common::{
+        API_INTEGRATION_PSL, INTEGRATION_LICENSE, SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE,
+        STORECONNECT_PERMISSION_SETS,
+    };
+}
+
 /// Every native step this build of runner knows.
 pub fn registry() -> Registry {
     let mut registry = Registry::new();

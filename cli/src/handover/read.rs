@@ -8,18 +8,19 @@ use indexmap::IndexMap;
 use runner_core::client::soql::soql_quote;
 use runner_core::client::{ClientError, QueryResult, SfClient};
 use runner_core::credentials::Credentials;
+use runner_core::step::{same_id, str_field};
+use runner_steps::names::{SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::engine::{OrgFacts, OrgReport};
 
 /// Where StoreConnect keeps the user it syncs as (the procedure's Console → Change Sync User writes it).
-pub const CONFIGURED_USER_SOQL: &str =
-    "SELECT s_c__Text__c, LastModifiedDate FROM s_c__Setup_Configuration__c WHERE Name = 'selected_sync_user_id'";
-
-/// The permission sets StoreConnect's procedure assigns: (namespace, API name).
-pub const STORECONNECT_SETS: [(Option<&str>, &str); 2] =
-    [(Some("s_c"), "storeConnect_Sync"), (None, "storeConnect_Sync_standard")];
+fn configured_user_soql() -> String {
+    format!(
+        "SELECT {SETUP_CONFIGURATION_VALUE}, LastModifiedDate FROM {SETUP_CONFIGURATION} WHERE Name = '{SELECTED_SYNC_USER}'"
+    )
+}
 
 #[derive(Debug, Serialize)]
 pub struct Handover {
@@ -136,7 +137,7 @@ pub async fn read(
     let mut username = vars.get("username").filter(|u| !u.is_empty()).cloned();
     let user_source = if username.is_some() { "--var username" } else { "StoreConnect's configured user" };
     // With the username known, StoreConnect's configuration and the user's own reads go in one round trip.
-    let mut soqls = vec![CONFIGURED_USER_SOQL.to_string()];
+    let mut soqls = vec![configured_user_soql()];
     if let Some(name) = &username {
         soqls.extend(user_reads(name));
     }
@@ -329,7 +330,7 @@ fn storeconnect_part(config: Option<Result<QueryResult, ClientError>>, notes: &m
     match config {
         Some(Ok(result)) => {
             if let Some(row) = result.records.first() {
-                part.configured_user_id = text(row, "s_c__Text__c");
+                part.configured_user_id = text(row, SETUP_CONFIGURATION_VALUE);
                 part.configured_at = text(row, "LastModifiedDate");
             }
         }
@@ -392,18 +393,12 @@ pub fn audit_part(report: &OrgReport, playbook: &str, at: String) -> Audit {
     }
 }
 
-/// Salesforce compares ids case-sensitively on their first 15 characters; the 18-character form adds a
-/// checksum (https://help.salesforce.com/s/articleView?id=000385008).
-fn same_id(a: &str, b: &str) -> bool {
-    a.len() >= 15 && b.len() >= 15 && a.get(..15) == b.get(..15)
-}
-
 fn first_row(result: Result<QueryResult, ClientError>) -> Option<Map<String, Value>> {
     result.ok().and_then(|r| r.records.into_iter().next())
 }
 
 fn text(row: &Map<String, Value>, field: &str) -> Option<String> {
-    row.get(field).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+    str_field(row, field).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 fn nested(row: &Map<String, Value>, path: &[&str]) -> Option<String> {

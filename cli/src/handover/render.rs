@@ -6,7 +6,9 @@
 //! script. The escaping is written here rather than taken from a crate: five characters for HTML and the
 //! Markdown punctuation for table cells, with tests below and a browser test in cli/tests/report.rs.
 
-use super::read::{Handover, STORECONNECT_SETS};
+use runner_steps::names::{API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_PERMISSION_SETS};
+
+use super::read::Handover;
 
 /// A value with how it reads: good (set up as StoreConnect needs), bad (not), or plain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,8 +95,8 @@ pub fn document(h: &Handover) -> Document {
                     ("Last login", Cell::plain(user.last_login.as_deref().map(when).unwrap_or_else(|| "never".into()))),
                 ])],
             });
-            let integration = user.licence.as_deref() == Some("Salesforce Integration");
-            let psl = user.permission_set_licences.iter().any(|p| p.api_name == "SalesforceAPIIntegrationPsl");
+            let integration = user.licence.as_deref() == Some(INTEGRATION_LICENSE);
+            let psl = user.permission_set_licences.iter().any(|p| p.api_name == API_INTEGRATION_PSL);
             let psls = if user.permission_set_licences.is_empty() {
                 Cell::tone("none", false)
             } else {
@@ -115,8 +117,7 @@ pub fn document(h: &Handover) -> Document {
                     vec![Cell::plain(&set.api_name), Cell::plain(&set.label), Cell::plain(optional_when(&set.since))]
                 })
                 .collect();
-            for (namespace, name) in STORECONNECT_SETS {
-                let api_name = namespace.map(|ns| format!("{ns}__{name}")).unwrap_or_else(|| name.to_string());
+            for api_name in STORECONNECT_PERMISSION_SETS {
                 if !user.permission_sets.iter().any(|s| s.api_name == api_name) {
                     rows.push(vec![Cell::tone(api_name, false), Cell::tone("not assigned", false), Cell::plain("")]);
                 }
