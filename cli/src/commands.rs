@@ -133,6 +133,10 @@ struct SimServeArgs {
     /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
     #[arg(long)]
     api_limit: Option<u64>,
+    /// Answer a query inside a /composite request from the org as it was before that
+    /// request's writes: the strictest reading of what Salesforce leaves undocumented.
+    #[arg(long)]
+    composite_reads_before_writes: bool,
     /// Serve HTTPS with a certificate made now for 127.0.0.1 and localhost.
     #[arg(long)]
     tls: bool,
@@ -333,6 +337,7 @@ async fn sim_serve(ctx: &Context, args: SimServeArgs) -> Outcome {
         seed: args.seed,
         expire_token_after: args.expire_token_after,
         api_limit: args.api_limit,
+        composite_reads_before_writes: args.composite_reads_before_writes,
     };
     config.tls = args.tls;
     for path in &args.jwt_cert {

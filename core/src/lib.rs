@@ -10,6 +10,7 @@
 //! - [`credentials`]: the sync user's credentials file (username, login URL, password, TOTP).
 //! - [`totp`]: the sync user's TOTP secret, its codes and otpauth URI.
 
+mod ahead;
 pub mod client;
 pub mod codes;
 pub mod credentials;

@@ -11,8 +11,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::ahead::PlannedWrite;
 use crate::failure::StepFailure;
 use crate::playbook::PlaybookError;
+use crate::write::Write;
 
 /// A pass cannot find more problems than it has step calls; this bounds a playbook
 /// whose calls differ from pass to pass.
@@ -45,6 +47,9 @@ pub(crate) struct PlanPass {
     thrown: Mutex<Option<Finding>>,
     /// The run after this pass writes (it is not a `--check` run).
     pub(crate) for_writing_run: bool,
+    /// The writes the pass asked for, in order: what the run may send ahead.
+    writes: Mutex<Vec<PlannedWrite>>,
+    write_calls: AtomicUsize,
 }
 
 impl PlanPass {
@@ -69,5 +74,17 @@ impl PlanPass {
 
     pub(crate) fn take_thrown(&self) -> Option<Finding> {
         self.thrown.lock().ok()?.take()
+    }
+
+    /// Notes the writes of one `write`/`write_all` call of a step.
+    pub(crate) fn planned_writes(&self, step: &str, writes: &[Write]) {
+        let call = self.write_calls.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut all) = self.writes.lock() {
+            all.extend(writes.iter().map(|w| PlannedWrite { call, step: step.to_string(), write: w.clone() }));
+        }
+    }
+
+    pub(crate) fn take_writes(&self) -> Vec<PlannedWrite> {
+        self.writes.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
     }
 }

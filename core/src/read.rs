@@ -150,11 +150,29 @@ impl ReadAhead {
         if answers.closed {
             return Vec::new();
         }
+        // Last first: the expected reads are in the order of the last step that asks for
+        // each (the observe pass's), so these are the ones the steps still to come want.
         answers
             .expected
             .iter()
+            .rev()
             .filter(|(key, _)| !answers.queries.contains_key(*key) && !sending.contains(key))
             .map(|(_, read)| read.clone())
+            .take(room)
+            .collect()
+    }
+
+    /// [`ReadAhead::refill`] for queries that go in the same request as `writes`, after
+    /// them: none that those writes may change, since whether a query sees what the
+    /// request's own writes derive is not documented (see `StepCtx::write_then_confirm`).
+    pub(crate) fn refill_beside(&self, writes: &[crate::write::Write], sending: &[String], room: usize) -> Vec<Read> {
+        let changed: Vec<Option<Changed>> = writes.iter().map(changes).collect();
+        if changed.iter().any(Option::is_none) {
+            return Vec::new();
+        }
+        self.refill(sending, usize::MAX)
+            .into_iter()
+            .filter(|read| !changed.iter().flatten().any(|c| c.touches(&read.key())))
             .take(room)
             .collect()
     }
@@ -266,6 +284,10 @@ impl Changed {
         if from.into_iter().any(|object| self.objects.iter().any(|o| reads(o, object))) {
             return true;
         }
+        // The field read through a relationship (`Assignee.LastPasswordChangeDate`).
+        if self.objects.iter().filter_map(|o| o.split_once(':')).any(|(_, field)| soql.contains(&format!(".{field}"))) {
+            return true;
+        }
         self.relationships && soql.contains('.')
     }
 }
@@ -280,13 +302,13 @@ impl Changed {
 ///   `PermissionSet.IsOwnedByProfile = true`, object reference, PermissionSet);
 /// - a PermissionSetLicenseAssign: `PermissionSetLicense.UsedLicenses`;
 /// - a TwoFactorInfo: `TwoFactorMethodsInfo.HasTotp` (object reference, TwoFactorMethodsInfo);
-/// - a password: the User (`LastPasswordChangeDate`) and its `UserLogin`.
+/// - a password: the User's `LastPasswordChangeDate` (salesforce-api.md C.2) and its `UserLogin`.
 fn changes(write: &crate::write::Write) -> Option<Changed> {
     use crate::write::Write;
     const USER: &[&str] =
         &["User", "UserLicense:UsedLicenses", "UserLogin", "TwoFactorMethodsInfo", "PermissionSetAssignment"];
     let objects: &'static [&'static str] = match write {
-        Write::Password { .. } => &["User", "UserLogin"],
+        Write::Password { .. } => &["User:LastPasswordChangeDate", "UserLogin"],
         Write::ProfileRecordTypes { profile, .. } => {
             return Some(Changed { objects: &[], relationships: false, profile: Some(profile.clone()) });
         }
@@ -301,7 +323,9 @@ fn changes(write: &crate::write::Write) -> Option<Changed> {
         }
     };
     let relationships = match write {
-        Write::Update { .. } | Write::Password { .. } => true,
+        // A password changes no field but the one named above, which that rule follows
+        // through relationships too.
+        Write::Update { .. } => true,
         // A deleted row is gone from the rows that reached it, which are of its own
         // object or the derived ones above; a created user's rows elsewhere are those too.
         _ => false,
@@ -429,7 +453,7 @@ mod tests {
             Read::tooling("rt", "SELECT Id FROM RecordType"),
         ]);
         let again: Vec<String> = kept.refill(&[], 25).iter().map(Read::key).collect();
-        assert_eq!(again, vec![user.to_string(), psla.to_string()], "REST reads only, the dropped ones");
+        assert_eq!(again, vec![psla.to_string(), user.to_string()], "REST reads only, the dropped ones, last first");
         assert!(kept.refill(&[user.to_string()], 25).iter().all(|r| r.key() != user), "not what is being sent");
         assert_eq!(kept.refill(&[], 1).len(), 1, "within the room of one batch");
         kept.wrote(&create("Account"));

@@ -110,6 +110,8 @@ fn complete_facts(shared: &Arc<RunShared>) -> Arc<RunShared> {
 
 /// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
 /// playbook, before anything is written.
+/// A plan that finds nothing also gives the writes the run will ask for, in order (see
+/// [`crate::ahead`]).
 fn plan(playbook: &Playbook, registry: &Registry, shared: &RunShared, vars: &IndexMap<String, String>) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
     for _ in 0..crate::plan::MAX_PASSES {
@@ -117,7 +119,14 @@ fn plan(playbook: &Playbook, registry: &Registry, shared: &RunShared, vars: &Ind
         let engine = playbook.engine_with(&pass.budget, |e| bindings::register(e, registry, &pass, Mode::Run));
         let ended = playbook.run(&engine, &pass.budget, registry, &pass.facts, vars, true);
         let thrown = pass.plan.as_ref().and_then(PlanPass::take_thrown);
-        let Err(err) = ended else { return found };
+        let Err(err) = ended else {
+            if found.is_empty()
+                && let Some(plan) = &pass.plan
+            {
+                shared.ahead.set_plan(plan.take_writes());
+            }
+            return found;
+        };
         // The pass ended on the failure a step threw: a finding. Anything else is the
         // playbook's own error, which the run meets before its first write as well.
         let Some(mut finding) =
@@ -190,7 +199,12 @@ fn plan_and_run(
         return Err(plan_error(&findings, task_shared.check_mode));
     }
     let engine = playbook.engine_with(&task_shared.budget, |e| bindings::register(e, registry, task_shared, Mode::Run));
-    playbook.run(&engine, &task_shared.budget, registry, &task_shared.facts, vars, task_shared.check_mode)
+    let ended = playbook.run(&engine, &task_shared.budget, registry, &task_shared.facts, vars, task_shared.check_mode);
+    for (step, changes) in task_shared.ahead.unclaimed() {
+        let what: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+        task_shared.note(format!("written ahead for {step}, which this run did not reach: {}", what.join("; ")));
+    }
+    ended
 }
 
 /// Runs a compiled playbook against one org and reports what happened.

@@ -54,6 +54,8 @@ pub struct RunShared {
     pub(crate) schema: Arc<crate::schema::Schema>,
     /// Set on a planning pass.
     pub(crate) plan: Option<PlanPass>,
+    /// What the run sends ahead of its steps, from the plan (see [`crate::ahead`]).
+    pub(crate) ahead: Arc<crate::ahead::Ahead>,
     pub(crate) journal: Option<Arc<Journal>>,
     pub(crate) observer: Option<Arc<dyn RunObserver>>,
     pub(crate) records: Mutex<Vec<StepRecord>>,
@@ -193,6 +195,7 @@ impl RunShared {
             read_ahead,
             schema: Arc::default(),
             plan: None,
+            ahead: Arc::default(),
             journal: options.journal.clone(),
             observer: options.observer.clone(),
             records: Mutex::new(Vec::new()),
@@ -219,6 +222,7 @@ impl RunShared {
             // What the observe pass saw written is what the check's one batch of describes reads.
             schema: self.schema.clone(),
             plan: None,
+            ahead: self.ahead.clone(),
             journal: self.journal.clone(),
             observer: self.observer.clone(),
             records: Mutex::new(self.records.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()),
@@ -243,6 +247,7 @@ impl RunShared {
             read_ahead: self.read_ahead.clone(),
             schema: self.schema.clone(),
             plan: Some(PlanPass::new(found, !self.check_mode)),
+            ahead: Arc::default(),
             journal: None,
             observer: None,
             records: Mutex::new(Vec::new()),

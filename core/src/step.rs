@@ -257,6 +257,11 @@ impl StepCtx {
             write.register_secrets();
         }
         if self.run.check_mode() {
+            if self.run.planning_writes()
+                && let Some(plan) = &self.run.plan
+            {
+                plan.planned_writes(&self.step, &writes);
+            }
             for write in &writes {
                 self.changes.extend(write.changes());
             }
@@ -265,8 +270,28 @@ impl StepCtx {
         // Checked before each request below too: a signal that arrives while one write is in flight lets it
         // finish (and be journaled), and no later write start.
         self.run.interrupt.check()?;
+        if let Some(made) = self.run.ahead.claim(&self.step, &writes) {
+            for write in &writes {
+                self.run.read_ahead.wrote(write);
+                self.changes.extend(write.changes());
+            }
+            return Ok(made);
+        }
         for write in &writes {
             self.run.read_ahead.wrote(write);
+        }
+        if let Some(chain) = self.run.ahead.chain_for(&self.step, &writes) {
+            match self.send_ahead(chain).await {
+                Ok(()) => {
+                    if let Some(made) = self.run.ahead.claim(&self.step, &writes) {
+                        for write in &writes {
+                            self.changes.extend(write.changes());
+                        }
+                        return Ok(made);
+                    }
+                }
+                Err(failure) => return Err(failure),
+            }
         }
         let journal = self.run.journal_context(&self.step);
         let mut out = vec![Written::Planned; writes.len()];
@@ -289,6 +314,116 @@ impl StepCtx {
             self.changes.extend(write.changes());
         }
         Ok(out)
+    }
+
+    /// Makes writes and confirms them with one query, in one round trip where the API
+    /// allows: the writes and the query as one all-or-none Composite request. `confirms`
+    /// judges the query's answer. Whether a query in the same request sees what its
+    /// writes derive (a password's `LastPasswordChangeDate`, TwoFactorMethodsInfo after a
+    /// TwoFactorInfo) is not documented (salesforce-api.md A.7 says only that later
+    /// subrequests see earlier ones' output), so an answer that does not confirm is read
+    /// again on its own, after the request has committed, before the step says so.
+    /// The answer is given when it confirms; in check mode nothing is written and none is.
+    pub async fn write_then_confirm(
+        &mut self,
+        writes: Vec<Write>,
+        soql: &str,
+        confirms: impl Fn(&QueryResult) -> bool,
+    ) -> Result<(Vec<Written>, Option<QueryResult>), StepFailure> {
+        if self.run.check_mode() || !crate::write::composable(&writes) {
+            let written = self.write_all(writes).await?;
+            if self.run.check_mode() {
+                return Ok((written, None));
+            }
+            let answer = self.query(soql).await?;
+            return Ok((written, Some(answer).filter(&confirms)));
+        }
+        for write in &writes {
+            write.register_secrets();
+        }
+        self.run.interrupt.check()?;
+        for write in &writes {
+            self.run.read_ahead.wrote(write);
+        }
+        // The expected reads the writes dropped ride along, as with any read that must go
+        // to the org (`ReadAhead::refill`): the steps after this one find them kept.
+        let refill =
+            self.run.read_ahead.refill_beside(&writes, &[soql.to_string()], crate::write::COMPOSITE_QUERIES - 1);
+        let soqls: Vec<String> =
+            std::iter::once(soql.to_string()).chain(refill.iter().map(|r| r.soql.clone())).collect();
+        let journal = self.run.journal_context(&self.step);
+        let (written, answers) = crate::write::send_then_query(&self.run.client, &journal, &writes, &soqls).await?;
+        for write in &writes {
+            self.changes.extend(write.changes());
+        }
+        let mut answers = answers.into_iter();
+        let answer = answers.next().flatten();
+        for (read, kept) in refill.iter().zip(answers) {
+            if let Some(kept) = kept {
+                self.run.read_ahead.keep(read.key(), &Ok(kept));
+            }
+        }
+        if let Some(answer) = answer.filter(&confirms) {
+            return Ok((written, Some(answer)));
+        }
+        let again = self.query(soql).await?;
+        Ok((written, Some(again).filter(&confirms)))
+    }
+
+    /// Sends a chain of writes ahead (see [`crate::ahead`]): the creates in one
+    /// Composite request, the Metadata updates beside it. `Ok` whether or not the chain
+    /// was applied, unless the asking call's own write was refused or may have been
+    /// applied: then that is this call's failure, as if it had been sent alone.
+    async fn send_ahead(&mut self, chain: crate::ahead::Chain) -> Result<(), StepFailure> {
+        let journals: Vec<_> = chain.creates.iter().map(|e| self.run.journal_context(&e.step)).collect();
+        let run = &self.run;
+        // Beside the chain; one after another, as there is seldom more than one profile.
+        let beside = async {
+            let mut results = Vec::with_capacity(chain.beside.len());
+            for entry in &chain.beside {
+                let journal = run.journal_context(&entry.step);
+                results.push((entry, crate::write::send_one(&run.client, &journal, &entry.write).await));
+            }
+            results
+        };
+        let (chained, beside) = tokio::join!(crate::write::send_chain(&run.client, &journals, &chain.creates), beside);
+        for (entry, result) in beside {
+            match result {
+                Ok(_) => self.run.ahead.made_beside(entry),
+                // Its step reads again and meets the profile as it is now.
+                Err(failure) if failure.ambiguous => self.run.read_ahead.wrote(&entry.write),
+                // Its step sends it itself and meets the refusal there.
+                Err(_) => {}
+            }
+        }
+        match chained {
+            Ok(ids) => {
+                self.run.ahead.made(&chain, &ids);
+                Ok(())
+            }
+            Err(crate::write::ChainFailure::Refused { index, failure }) => {
+                self.run.ahead.stop();
+                if index < chain.own { Err(failure) } else { Ok(()) }
+            }
+            Err(crate::write::ChainFailure::Request(failure)) => {
+                self.run.ahead.stop();
+                if failure.ambiguous {
+                    // Applied or not, no one knows: every step after reads again by natural key.
+                    for entry in &chain.creates {
+                        self.run.read_ahead.wrote(&entry.write);
+                    }
+                    return Err(failure);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The id a check-mode step writes for a record an earlier step plans to create
+    /// (see [`crate::ahead`]): never sent.
+    pub fn planned_id(&self, what: &Planned) -> String {
+        let (sobject, key) = what.key();
+        crate::ahead::placeholder(&sobject, &key)
     }
 
     /// Keeps what a step knows a read now answers, having just written it (a created
@@ -346,7 +481,7 @@ impl Planned {
     }
 
     /// Usernames compare case-insensitively, as Salesforce compares them.
-    fn key(&self) -> (String, String) {
+    pub(crate) fn key(&self) -> (String, String) {
         match self {
             Planned::User { username } => ("User".into(), username.to_ascii_lowercase()),
             Planned::PermissionSetLicense { username, license_id } => {

@@ -287,3 +287,223 @@ pub(crate) async fn send_creates(
 pub fn is_rollback_echo(code: &str) -> bool {
     matches!(code, "ALL_OR_NONE_OPERATION_ROLLED_BACK" | "PROCESSING_HALTED")
 }
+
+/// How a chain of creates sent ahead ended when it was not applied.
+pub(crate) enum ChainFailure {
+    /// Salesforce refused the create at this index of the chain and rolled the rest
+    /// back: nothing was written.
+    Refused { index: usize, failure: StepFailure },
+    /// The request failed as a whole; `ambiguous` on the failure says whether it may
+    /// have been applied.
+    Request(StepFailure),
+}
+
+/// Sends a chain of creates (see [`crate::ahead`]) as one all-or-none `POST /composite`,
+/// each create journaled under its own step before the request goes and with its
+/// result after. The creates' ids, in order.
+pub(crate) async fn send_chain(
+    client: &SfClient,
+    journals: &[JournalContext],
+    entries: &[crate::ahead::ChainEntry],
+) -> Result<Vec<String>, ChainFailure> {
+    use crate::client::{CompositeRequest, SubRequest};
+    let mut subrequests = Vec::with_capacity(entries.len());
+    let mut journaled = Vec::with_capacity(entries.len());
+    for (entry, journal) in entries.iter().zip(journals) {
+        let Write::Create { sobject, fields, .. } = &entry.write else {
+            return Err(ChainFailure::Request(StepFailure::new("runner::internal", "a chain holds only creates")));
+        };
+        let path = format!("/sobjects/{sobject}");
+        let body = Value::Object(fields.clone());
+        let started = journal.begin("POST", &path, &body).map_err(ChainFailure::Request)?;
+        journaled.push((journal, path.clone(), body.clone(), started));
+        subrequests.push(SubRequest {
+            method: "POST".into(),
+            url: path,
+            reference_id: entry.reference.clone(),
+            body: Some(body),
+        });
+    }
+    let responses = match client.composite(&CompositeRequest { all_or_none: true, subrequests }).await {
+        Ok(responses) => responses,
+        Err(err) => {
+            for (journal, path, body, started) in journaled {
+                journal.append("POST", &path, body, Err(&err), started);
+            }
+            return Err(ChainFailure::Request(StepFailure::from(err)));
+        }
+    };
+    let mut results: Vec<Result<String, crate::client::ClientError>> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let result = match responses.iter().find(|r| r.reference_id == entry.reference) {
+            Some(sub) => sub.clone().into_result().and_then(|body| {
+                body.get("id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
+                    crate::client::ClientError::Api {
+                        method: "POST".into(),
+                        path: "/composite".into(),
+                        status: sub.status,
+                        errors: vec![ApiError::new("UNKNOWN", format!("no id for `{}`", entry.reference))],
+                    }
+                })
+            }),
+            None => Err(crate::client::ClientError::Api {
+                method: "POST".into(),
+                path: "/composite".into(),
+                status: 200,
+                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{}`", entry.reference))],
+            }),
+        };
+        results.push(result);
+    }
+    for ((journal, path, body, started), result) in journaled.into_iter().zip(&results) {
+        let outcome = result.as_ref().map(|id| json!({"id": id}));
+        journal.append("POST", &path, body, outcome, started);
+    }
+    if results.iter().all(Result::is_ok) {
+        return Ok(results.into_iter().filter_map(Result::ok).collect());
+    }
+    // Every other subrequest says only that it was rolled back (PROCESSING_HALTED): the
+    // cause is the one that does not.
+    let failed =
+        |r: &Result<String, crate::client::ClientError>| r.as_ref().err().map(|e| e.error_code().map(str::to_string));
+    let index = results
+        .iter()
+        .position(|r| failed(r).is_some_and(|code| !code.as_deref().is_some_and(is_rollback_echo)))
+        .or_else(|| results.iter().position(Result::is_err))
+        .unwrap_or(0);
+    let failure = match results.into_iter().nth(index) {
+        Some(Err(err)) => StepFailure::from(err),
+        _ => StepFailure::new("runner::internal", "the chain failed with no cause"),
+    };
+    Err(ChainFailure::Refused { index, failure })
+}
+
+/// A write as a `/composite` subrequest: method, path, the body sent, and the body
+/// journaled (the password's redacted). `None` for a Metadata write, which is SOAP.
+fn subrequest(write: &Write) -> Option<(&'static str, String, Option<Value>, Value)> {
+    use secrecy::ExposeSecret as _;
+    Some(match write {
+        Write::Create { sobject, fields, .. } => {
+            ("POST", format!("/sobjects/{sobject}"), Some(Value::Object(fields.clone())), Value::Object(fields.clone()))
+        }
+        Write::Update { sobject, id, fields, .. } => (
+            "PATCH",
+            format!("/sobjects/{sobject}/{id}"),
+            Some(Value::Object(fields.clone())),
+            Value::Object(fields.clone()),
+        ),
+        Write::Delete { sobject, id, .. } => ("DELETE", format!("/sobjects/{sobject}/{id}"), None, Value::Null),
+        Write::Password { user_id, password, .. } => (
+            "POST",
+            format!("/sobjects/User/{user_id}/password"),
+            Some(json!({ "NewPassword": password.expose_secret() })),
+            json!({ "NewPassword": crate::journal::REDACTED }),
+        ),
+        Write::ProfileRecordTypes { .. } => return None,
+    })
+}
+
+/// Whether these writes can go in one `/composite` request with a query after them.
+pub(crate) fn composable(writes: &[Write]) -> bool {
+    !writes.is_empty() && writes.len() < crate::ahead::CHAIN_LIMIT && writes.iter().all(|w| subrequest(w).is_some())
+}
+
+/// Queries one `/composite` request may hold (salesforce-api.md A.7).
+pub(crate) const COMPOSITE_QUERIES: usize = 5;
+
+/// What [`send_then_query`] gives back: each write's result, and the answers of the
+/// queries sent after the writes, in order (`None`: not one page; read it alone).
+pub(crate) type SentThenQueried = (Vec<Written>, Vec<Option<crate::client::QueryResult>>);
+
+/// Sends writes and then queries (at most [`COMPOSITE_QUERIES`]) as one all-or-none
+/// `POST /composite` (the password resource is an sObject resource, which Composite
+/// takes: salesforce-api.md A.7), each write journaled before the request and with its
+/// result after.
+pub(crate) async fn send_then_query(
+    client: &SfClient,
+    journal: &JournalContext,
+    writes: &[Write],
+    soqls: &[String],
+) -> Result<SentThenQueried, StepFailure> {
+    use crate::client::{CompositeRequest, SubRequest};
+    let mut subrequests = Vec::with_capacity(writes.len() + 1);
+    let mut journaled = Vec::with_capacity(writes.len());
+    for (i, write) in writes.iter().enumerate() {
+        let Some((method, path, body, shown)) = subrequest(write) else {
+            return Err(StepFailure::new("runner::internal", "a Metadata write cannot go in a composite request"));
+        };
+        let started = journal.begin(method, &path, &shown)?;
+        journaled.push((method, path.clone(), shown, started));
+        subrequests.push(SubRequest { method: method.into(), url: path, reference_id: format!("w{i}"), body });
+    }
+    for (i, soql) in soqls.iter().take(COMPOSITE_QUERIES).enumerate() {
+        subrequests.push(SubRequest {
+            method: "GET".into(),
+            url: client.query_subrequest_url(soql),
+            reference_id: format!("q{i}"),
+            body: None,
+        });
+    }
+    let responses = match client.composite(&CompositeRequest { all_or_none: true, subrequests }).await {
+        Ok(responses) => responses,
+        Err(err) => {
+            for (method, path, shown, started) in journaled {
+                journal.append(method, &path, shown, Err(&err), started);
+            }
+            return Err(StepFailure::from(err));
+        }
+    };
+    let mut results = Vec::with_capacity(writes.len());
+    for i in 0..writes.len() {
+        let reference = format!("w{i}");
+        results.push(match responses.iter().find(|r| r.reference_id == reference) {
+            Some(sub) => sub.clone().into_result(),
+            None => Err(crate::client::ClientError::Api {
+                method: "POST".into(),
+                path: "/composite".into(),
+                status: 200,
+                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{reference}`"))],
+            }),
+        });
+    }
+    for ((method, path, shown, started), result) in journaled.into_iter().zip(&results) {
+        let outcome = result.as_ref().map(|body| match body.get("id") {
+            Some(id) => json!({ "id": id }),
+            None => json!({}),
+        });
+        journal.append(method, &path, shown, outcome, started);
+    }
+    if let Some(cause) = results
+        .iter()
+        .position(|r| r.as_ref().err().is_some_and(|e| !e.error_code().is_some_and(is_rollback_echo)))
+        .or_else(|| results.iter().position(Result::is_err))
+    {
+        return Err(results
+            .into_iter()
+            .nth(cause)
+            .and_then(Result::err)
+            .map(StepFailure::from)
+            .unwrap_or_else(|| StepFailure::new("runner::internal", "the composite request failed with no cause")));
+    }
+    let written = writes
+        .iter()
+        .zip(results)
+        .map(|(write, result)| {
+            let body = result.unwrap_or_default();
+            let id = match write {
+                Write::Create { .. } => body.get("id").and_then(Value::as_str).map(str::to_string),
+                Write::Update { id, .. } | Write::Delete { id, .. } => Some(id.clone()),
+                Write::Password { user_id, .. } => Some(user_id.clone()),
+                Write::ProfileRecordTypes { .. } => None,
+            };
+            Written::Done { id }
+        })
+        .collect();
+    let answers = (0..soqls.len())
+        .map(|i| {
+            let reference = format!("q{i}");
+            responses.iter().find(|r| r.reference_id == reference).and_then(|sub| client.query_subresponse(sub).ok())
+        })
+        .collect();
+    Ok((written, answers))
+}

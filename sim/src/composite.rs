@@ -190,6 +190,7 @@ pub fn composite(org_state: &mut OrgState, ctx: &Ctx<'_>, dispatch: Dispatch) ->
         }
     }
     let snapshot = all_or_none.then(|| org_state.org.clone());
+    let before = org_state.composite_reads_before_writes.then(|| org_state.org.clone());
     let opened = all_or_none && open_mixed(org_state);
     let mut results: Vec<(String, Option<Value>)> = Vec::new();
     let mut out: Vec<Value> = Vec::new();
@@ -213,7 +214,16 @@ pub fn composite(org_state: &mut OrgState, ctx: &Ctx<'_>, dispatch: Dispatch) ->
                     _ => Vec::new(),
                 };
                 let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-                dispatch(org_state, Request { method, path_and_query: &url, headers: &headers, body: &bytes })
+                let request = Request { method, path_and_query: &url, headers: &headers, body: &bytes };
+                match &before {
+                    Some(before) if method == "GET" => {
+                        let now = std::mem::replace(&mut org_state.org, before.clone());
+                        let resp = dispatch(org_state, request);
+                        org_state.org = now;
+                        resp
+                    }
+                    _ => dispatch(org_state, request),
+                }
             }
         };
         if resp.status >= 400 && all_or_none {

@@ -180,6 +180,14 @@ pub struct Faults {
     pub expire_token_after: Option<u64>,
     /// Refuse calls with REQUEST_LIMIT_EXCEEDED after this many.
     pub api_limit: Option<u64>,
+    /// A query inside a `/composite` request answers from the org as it was before the
+    /// request's writes. Salesforce documents that later subrequests see earlier ones'
+    /// output (the GET-after-POST example of resources_composite_composite_post); whether
+    /// a query sees what those writes derive (a password's LastPasswordChangeDate,
+    /// TwoFactorMethodsInfo.HasTotp) is not documented. Off, the sim shows them; on, it
+    /// shows none of the request's writes, the strictest reading, which runner must
+    /// survive by reading again after the request.
+    pub composite_reads_before_writes: bool,
 }
 
 /// A share of requests that is not a probability: NaN, negative, or above 1.

@@ -46,6 +46,7 @@ pub fn build_org(config: &SimConfig, instance_url: String) -> Result<OrgState, S
         console: Console::default(),
         instance_url,
         api_usage: (0, config.faults.api_limit.unwrap_or(DEFAULT_API_LIMIT)),
+        composite_reads_before_writes: config.faults.composite_reads_before_writes,
     };
     for file in &config.seed_files {
         seed_file::apply(&mut org_state, file)?;

@@ -53,6 +53,8 @@ pub struct OrgState {
     pub instance_url: String,
     /// Daily API requests (used, max), as the HTTP layer counts them.
     pub api_usage: (u64, u64),
+    /// See [`crate::Faults::composite_reads_before_writes`].
+    pub composite_reads_before_writes: bool,
 }
 
 /// StoreConnect's side of the org: whom it authenticated. Kept apart from the

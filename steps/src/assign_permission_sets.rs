@@ -5,7 +5,7 @@ use runner_core::step::prelude::*;
 
 use crate::common::{
     API_INTEGRATION_PSL, INTEGRATION_LICENSE, STORECONNECT_NAMESPACE, STORECONNECT_PERMISSION_SETS, UserState,
-    assignments_read, require_user, split_namespace, user_read,
+    assignee_id, assignments_read, require_user, split_namespace, user_read,
 };
 
 pub struct AssignPermissionSets;
@@ -157,25 +157,18 @@ impl Step for AssignPermissionSets {
                 )));
             }
         }
+        let assignee = assignee_id(&user, ctx, &params.user);
         let writes: Vec<Write> = missing
             .iter()
             .map(|set| {
                 let mut fields = Map::new();
-                fields.insert("AssigneeId".into(), json!(user.id().unwrap_or_default()));
+                fields.insert("AssigneeId".into(), json!(assignee));
                 fields.insert("PermissionSetId".into(), json!(str_field(set, "Id").unwrap_or_default()));
                 let change =
                     Change::new(format!("User {}", params.user), Some("permission set"), "absent", api_name(set));
                 Write::Create { sobject: "PermissionSetAssignment".into(), fields, change }
             })
             .collect();
-        if let UserState::Planned = user {
-            for write in &writes {
-                if let Write::Create { change, .. } = write {
-                    ctx.note_change(change.clone());
-                }
-            }
-            return Ok(StepOutput::new(format!("would assign {} to {}", names(&missing), params.user)));
-        }
         if let Err(failure) = ctx.write_all(writes).await {
             return Err(explain(failure, &params.user));
         }

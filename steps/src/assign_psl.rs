@@ -3,7 +3,7 @@
 
 use runner_core::step::prelude::*;
 
-use crate::common::{API_INTEGRATION_PSL, UserState, require_user, reread_after_ambiguous, user_read};
+use crate::common::{API_INTEGRATION_PSL, UserState, assignee_id, require_user, reread_after_ambiguous, user_read};
 
 pub struct AssignPsl;
 
@@ -73,15 +73,16 @@ impl Step for AssignPsl {
         }
         let change =
             Change::new(format!("User {}", params.user), Some("permission set licence"), "absent", label.clone());
-        let UserState::Found(found) = user else {
-            ctx.note_change(change);
-            ctx.plan(Planned::PermissionSetLicense { username: params.user.clone(), license_id: license_id.clone() });
-            return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
-        };
-        let user_id = str_field(found, "Id").unwrap_or_default().to_string();
+        let user_id = assignee_id(&user, ctx, &params.user);
         let mut fields = Map::new();
         fields.insert("AssigneeId".into(), json!(user_id));
         fields.insert("PermissionSetLicenseId".into(), json!(license_id));
+        if let UserState::Planned = user {
+            // The planned write, which the run may send ahead with the user's create.
+            ctx.write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change }).await?;
+            ctx.plan(Planned::PermissionSetLicense { username: params.user.clone(), license_id: license_id.clone() });
+            return Ok(output(format!("would assign {label} to {}", params.user), &license_id, &label));
+        }
         let assigned = observed.rows("assigned")?.to_vec();
         match ctx
             .write(Write::Create { sobject: "PermissionSetLicenseAssign".into(), fields, change: change.clone() })

@@ -57,12 +57,12 @@ pub enum UserState<'a> {
     Planned,
 }
 
-impl UserState<'_> {
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            UserState::Found(user) => str_field(user, "Id"),
-            UserState::Planned => None,
-        }
+/// The id to assign to: the user's, or for a user an earlier step of this check-mode run
+/// plans to create, the stand-in the plan's writes carry (see `StepCtx::planned_id`).
+pub fn assignee_id(user: &UserState, ctx: &StepCtx, username: &str) -> String {
+    match user {
+        UserState::Found(found) => str_field(found, "Id").unwrap_or_default().to_string(),
+        UserState::Planned => ctx.planned_id(&Planned::user(username)),
     }
 }
 

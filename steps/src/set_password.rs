@@ -105,16 +105,29 @@ impl Step for SetPassword {
         // user out of StoreConnect's Console.
         credentials.set_password(password.clone());
         file.store(&credentials)?;
-        ctx.write(Write::Password { user_id: user_id.clone(), password: password.clone(), change })
+        let write = Write::Password { user_id: user_id.clone(), password: password.clone(), change };
+        let (_, confirmation) = ctx
+            .write_then_confirm(
+                vec![write],
+                &format!("SELECT LastPasswordChangeDate FROM User WHERE Id = {}", soql_quote(&user_id)),
+                |answer| {
+                    answer.records.first().and_then(|u| u.get("LastPasswordChangeDate")).is_some_and(|d| !d.is_null())
+                },
+            )
             .await
             .map_err(explain)?;
-        let confirmed = ctx
-            .query(&format!("SELECT LastPasswordChangeDate FROM User WHERE Id = {}", soql_quote(&user_id)))
-            .await?
-            .records
-            .first()
+        let confirmed = confirmation
+            .as_ref()
+            .and_then(|a| a.records.first())
             .and_then(|u| u.get("LastPasswordChangeDate"))
-            .is_some_and(|d| !Value::is_null(d));
+            .filter(|d| !d.is_null());
+        // What the user's row reads now, for the steps after this one (verify reads it).
+        if let Some(date) = confirmed {
+            let mut row = found.clone();
+            row.insert("LastPasswordChangeDate".into(), date.clone());
+            ctx.wrote_answer(&user_read(&params.user), vec![row]);
+        }
+        let confirmed = confirmed.is_some();
         if !confirmed {
             return Err(StepFailure::new(
                 "runner::set_password::not_confirmed",

@@ -157,13 +157,14 @@ impl Step for Verify {
         fields.insert("Type".into(), json!("TOTP"));
         fields.insert("SharedKey".into(), json!(shared_key.expose_secret()));
         writes.push(Write::Create { sobject: "TwoFactorInfo".into(), fields, change });
-        ctx.write_all(writes).await?;
-        let confirmed = ctx
-            .query(&format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE UserId = {}", soql_quote(&user_id)))
-            .await?
-            .records
-            .iter()
-            .any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true));
+        let (_, confirmation) = ctx
+            .write_then_confirm(
+                writes,
+                &format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE UserId = {}", soql_quote(&user_id)),
+                |answer| answer.records.iter().any(|m| m.get("HasTotp").and_then(Value::as_bool) == Some(true)),
+            )
+            .await?;
+        let confirmed = confirmation.is_some();
         if !confirmed {
             return Err(StepFailure::new(
                 "runner::verify::not_confirmed",

@@ -65,12 +65,13 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
     let first = org.play(&setup, &borrowed(&vars), false).await;
     assert_eq!(failure_code(&first), None, "{:?}", first.error);
     assert_eq!(outcome_of(&first, "set_defaults"), "changed");
-    // Connecting (userinfo beside the Organization), the reads in one round trip, then
-    // the writes one by one: the user, its licence, the permission sets, the password, its
-    // confirmation (with it, the reads of the later steps that the writes so far dropped),
-    // the TOTP secret and its confirmation, the profile's defaults. What a step wrote is
-    // not read again (`read::changes`, `StepCtx::wrote_answer`).
-    assert_eq!(counts(&first, &log), (13, 13, 10, 9), "a first setup");
+    // Connecting (userinfo beside the Organization), the reads in one round trip, then the
+    // writes: the user, its licence and its permission sets in one Composite request, sent
+    // ahead from the plan, with the profile's defaults (Metadata) beside it; the password
+    // and its confirmation in one request, with the reads of the later steps that the
+    // writes dropped; the TOTP secret and its confirmation in one request. What a step
+    // wrote is not read again (`read::changes`, `StepCtx::wrote_answer`).
+    assert_eq!(counts(&first, &log), (9, 9, 5, 4), "a first setup");
 
     log.clear();
     let again = org.play(&setup, &borrowed(&vars), false).await;
@@ -104,8 +105,8 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
         .expect("compiles");
     assert_eq!(failure_code(&grant), None, "{:?}", grant.error);
     assert_eq!(outcome_of(&grant, "assign_permission_sets"), "changed");
-    // The reads, the licence, the permission sets: the licence assignment just made is not read again.
-    assert_eq!(counts(&grant, &log), (5, 5, 4, 3), "PSL and two permission sets on an existing user");
+    // The reads, then the licence and the permission sets in one Composite request.
+    assert_eq!(counts(&grant, &log), (4, 4, 3, 2), "PSL and two permission sets on an existing user");
     let sets = org
         .count(&format!(
             "SELECT Id FROM PermissionSetAssignment WHERE Assignee.Username = '{OTHER}' AND PermissionSet.IsOwnedByProfile = false"

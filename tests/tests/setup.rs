@@ -200,6 +200,13 @@ async fn a_set_salesforce_refuses_is_reported_by_its_cause_not_by_the_rollback()
         ))
         .await;
     assert_eq!(held, 0, "all or none: the other set was not kept either");
+    // The refusal rolled back the chain sent ahead with the user's create; each step then
+    // sent its own write, so what the steps before the refused one made is there.
+    assert_eq!(outcome_of(&report, "create_user"), "changed");
+    assert_eq!(outcome_of(&report, "assign_psl"), "changed");
+    assert_eq!(org.count(&format!("SELECT Id FROM User WHERE Username = '{USER}'")).await, 1);
+    let psl = org.count(&format!("SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = '{USER}'")).await;
+    assert_eq!(psl, 1, "the licence, assigned once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

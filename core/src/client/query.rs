@@ -163,6 +163,27 @@ impl SfClient {
         Ok(results)
     }
 
+    /// The url of a query as a `/composite` subrequest.
+    pub(crate) fn query_subrequest_url(&self, soql: &str) -> String {
+        format!("/services/data/v{}/query?q={}", self.api_version(), encode(soql))
+    }
+
+    /// The answer of a query sent as a `/composite` subrequest: one page only; a result
+    /// with more pages is an error, and the caller reads it again as a query of its own.
+    pub(crate) fn query_subresponse(&self, sub: &SubResponse) -> Result<QueryResult, ClientError> {
+        let url = if sub.url.is_empty() { format!("composite:{}", sub.reference_id) } else { sub.url.clone() };
+        let page = self.sub_query_page(&url, sub.status, sub.body.clone())?;
+        if page.next_records_url.is_some() {
+            return Err(ClientError::UnexpectedShape {
+                method: "GET".into(),
+                path: strip_query(&url),
+                wanted: "a query result of one page".into(),
+                write: false,
+            });
+        }
+        Ok(QueryResult { total_size: page.total_size, records: page.records })
+    }
+
     pub(super) fn sub_query_page(&self, url: &str, status: u16, body: Value) -> Result<QueryPage, ClientError> {
         let path = strip_query(url);
         if !(200..300).contains(&status) {

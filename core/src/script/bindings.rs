@@ -692,9 +692,13 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
+    /// In the order of the last call that asks for each read, so that the reads the later
+    /// steps still want come last (see [`crate::read::ReadAhead::refill`]).
     fn add(&self, read: Read) {
         if let Ok(mut reads) = self.reads.lock() {
-            reads.entry(read.key()).or_insert(read);
+            let key = read.key();
+            let read = reads.shift_remove(&key).unwrap_or(read);
+            reads.insert(key, read);
         }
     }
 
