@@ -198,6 +198,12 @@ impl ReadAhead {
         answers.profile_names.get(&profile_id.chars().take(15).collect::<String>()).cloned()
     }
 
+    /// Whether answers are still kept: after a write whose effects are not known, every
+    /// read goes to the org.
+    pub(crate) fn is_open(&self) -> bool {
+        self.answers.lock().is_ok_and(|a| !a.closed)
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<Result<QueryResult, StepFailure>> {
         let answers = self.answers.lock().ok()?;
         if answers.closed { None } else { answers.queries.get(key).cloned() }

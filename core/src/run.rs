@@ -202,7 +202,7 @@ fn plan_and_run(
     let ended = playbook.run(&engine, &task_shared.budget, registry, &task_shared.facts, vars, task_shared.check_mode);
     for (step, changes) in task_shared.ahead.unclaimed() {
         let what: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-        task_shared.note(format!("written ahead for {step}, which this run did not reach: {}", what.join("; ")));
+        task_shared.note(format!("written ahead for {step}, which did not ask for it (the run stopped before it, or it found the org changed): {}", what.join("; ")));
     }
     ended
 }

@@ -33,7 +33,7 @@ async fn what_went_ahead_for_a_step_the_run_never_reached_is_in_the_report() {
     let notes = report.notes.join("\n");
     for step in ["assign_psl", "assign_permission_sets"] {
         assert!(
-            notes.contains(&format!("written ahead for {step}, which this run did not reach")),
+            notes.contains(&format!("written ahead for {step}, which did not ask for it")),
             "{step} is named: {notes}"
         );
     }
