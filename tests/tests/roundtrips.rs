@@ -117,3 +117,27 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
         .await;
     assert_eq!(sets, 2, "both permission sets assigned");
 }
+
+/// The read-ahead's first round runs before the org's facts are in: a query built from
+/// them is sent again once they are, and answered as the facts say, at the cost of the
+/// round trip and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_built_from_the_facts_costs_a_round_and_is_answered_right() {
+    let log = RequestLog::memory();
+    let config = SimConfig {
+        access_log: Some(log.clone()),
+        faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
+        ..SimConfig::default()
+    };
+    let org = TestOrg::start_with(config).await;
+    let playbook = r#"
+        let rows = sf::query(`SELECT Id, Name FROM Organization WHERE Id = '${org.org_id}'`);
+        if rows.len() != 1 || rows[0].Name != org.org_name { throw `the facts' query answered ${rows}`; }
+    "#;
+    log.clear();
+    let report = org.play_text(playbook, &[], false).await.expect("compiles");
+    assert_eq!(failure_code(&report), None, "{:?}", report.error);
+    // Connecting with the first round (the query with no org id yet), then the query as
+    // the facts say, which the run finds kept.
+    assert_eq!(counts(&report, &log), (4, 4, 2, 1), "{:?}", log.entries());
+}
