@@ -233,7 +233,8 @@ pub async fn connect_and_run(
         .await
         .unwrap_or_else(|join| Err(PlaybookError::internal(format!("the playbook thread stopped: {join}"))));
         let round = observed?;
-        let more = round.reads.is_empty() || answer_round(&speculative, round.reads).await;
+        // Even with no reads: the describes check mode's field checks need go with connecting.
+        let more = answer_round(&speculative, round.reads).await;
         Ok(FirstRound { stopped_early: round.stopped_early, more })
     };
     // A facts read that fails ends the join at once, and the round's requests with it.

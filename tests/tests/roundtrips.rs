@@ -141,3 +141,26 @@ async fn a_read_built_from_the_facts_costs_a_round_and_is_answered_right() {
     // the facts say, which the run finds kept.
     assert_eq!(counts(&report, &log), (4, 4, 2, 1), "{:?}", log.entries());
 }
+
+/// A playbook that only writes reads nothing ahead but the describes check mode's field
+/// checks need: they go with connecting, and a check run is that one round trip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_describes_of_what_a_playbook_writes_go_with_connecting() {
+    let log = RequestLog::memory();
+    let config = SimConfig {
+        access_log: Some(log.clone()),
+        faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
+        ..SimConfig::default()
+    };
+    let org = TestOrg::start_with(config).await;
+    log.clear();
+    let report =
+        org.play_text(r#"sf::create("Account", #{ Name: "Roundtrips Pty Ltd" });"#, &[], true).await.expect("compiles");
+    assert_eq!(failure_code(&report), None, "{:?}", report.error);
+    assert_eq!(outcome_of(&report, "sf::create"), "changed", "{:?}", report.steps);
+    assert!(report.steps[0].summary.starts_with("would create"), "{:?}", report.steps);
+    let paths: Vec<String> = log.entries().iter().map(|r| r.path.clone()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/composite/batch")), "{paths:?}");
+    // userinfo, the Organization and Account's describe (in a batch of describes).
+    assert_eq!(counts(&report, &log), (3, 3, 1, 0), "{paths:?}");
+}
