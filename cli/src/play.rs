@@ -13,8 +13,8 @@ use tokio::sync::Semaphore;
 
 use crate::Context;
 use crate::engine::{
-    FailureInfo, Journal, Limits, OrgFacts, OrgReport, Playbook, PlaybookError, PlaybookRoot, Registry, RunObserver,
-    RunOptions, connect_failure_report, run_playbook,
+    FailureInfo, Journal, Limits, OrgReport, Playbook, PlaybookError, PlaybookRoot, Registry, RunObserver, RunOptions,
+    connect_and_run, connect_failure_report,
 };
 use crate::exit::{self, Outcome};
 use crate::output::{HumanOutput, render_json};
@@ -541,11 +541,11 @@ async fn run_one(
         Ok(connection) => connection,
         Err(err) => return connect_failed(&label, err, started),
     };
-    let facts = match OrgFacts::read(&connection.client, &label, connection.simulated).await {
-        Ok(facts) => facts,
+    let ran = connect_and_run(playbook, registry, connection.client.clone(), &label, connection.simulated, options);
+    let report = match ran.await {
+        Ok((_, report)) => report,
         Err(err) => return connect_failed(&label, err, started),
     };
-    let report = run_playbook(playbook, registry, connection.client.clone(), facts, options).await;
     if let Some(sim) = connection.sim {
         sim.shutdown().await;
     }

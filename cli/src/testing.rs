@@ -23,7 +23,7 @@ use indexmap::IndexMap;
 pub use runner_sim::{Scenario, SeedFile, SimConfig, SimHandle};
 use serde_json::Value;
 
-use crate::engine::{Auth, ClientOptions, Journal, OrgFacts, RunOptions, SfClient, run_playbook};
+use crate::engine::{Auth, ClientOptions, Journal, RunOptions, SfClient, connect_and_run};
 pub use crate::engine::{OrgReport, Playbook, Registry};
 
 /// The REST API version the harness reads with.
@@ -110,7 +110,6 @@ impl TestOrg {
     /// Runs a loaded playbook against this org with `steps`, whatever `runner check` would say of it.
     pub async fn run(&self, steps: &Registry, playbook: Playbook, vars: &[(&str, &str)], mode: Mode) -> OrgReport {
         let client = self.client().await;
-        let facts = OrgFacts::read(&client, "sim", true).await.unwrap_or_else(|e| panic!("the org's facts: {e}"));
         let journal = Journal::open(&self.journal_path()).unwrap_or_else(|e| panic!("the journal opens: {e}"));
         let options = RunOptions {
             check_mode: mode == Mode::Check,
@@ -118,7 +117,8 @@ impl TestOrg {
             journal: Some(Arc::new(journal)),
             ..RunOptions::default()
         };
-        run_playbook(Arc::new(playbook), steps.clone(), client, facts, options).await
+        let ran = connect_and_run(Arc::new(playbook), steps.clone(), client, "sim", true, options).await;
+        ran.unwrap_or_else(|e| panic!("the org's facts: {e}")).1
     }
 
     /// A runner client for this org, for what a playbook cannot show.

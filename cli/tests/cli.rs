@@ -475,7 +475,11 @@ fn runner_plays_over_https_against_sim_serve_tls_when_told_to_trust_its_certific
 
 #[test]
 fn an_org_over_its_api_limit_stops_while_the_other_orgs_go_on() {
-    let limited = Served::start(TOKEN, &["--api-limit", "2"]);
+    // Connecting and the read-ahead's first round are one wave: userinfo (which the limit
+    // gates but does not count), the Organization, the playbook's query and Account's
+    // describe. A limit that ran out inside it would refuse whichever request came last;
+    // this one runs out after the create, on the query the create made stale.
+    let limited = Served::start(TOKEN, &["--api-limit", "4"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = runner()
         .env("SF_ACCESS_TOKEN", "test-token-123")

@@ -20,14 +20,9 @@ pub struct OrgFacts {
     pub simulated: bool,
     pub user_id: String,
     pub username: String,
-    /// The running user's profile, through which it holds permissions. Empty in the
-    /// read-ahead's observe pass, which reads it (see [`OrgFacts::read`]).
-    pub profile_id: String,
-    /// The running user's settings, used as defaults for new users.
+    /// The running user's settings (`userinfo`'s `zoneinfo`, `locale`, `language`), the
+    /// defaults of new users.
     pub user_defaults: UserDefaults,
-    /// Whether the running user's row has been read ([`OrgFacts::complete`]).
-    #[serde(skip)]
-    pub running_user_read: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -41,27 +36,43 @@ pub struct UserDefaults {
 const ORGANIZATION_SOQL: &str = "SELECT Id, Name, OrganizationType, IsSandbox FROM Organization";
 
 impl OrgFacts {
+    /// What is known before the org has answered: enough for a playbook's observe pass,
+    /// which runs while [`OrgFacts::read`] is under way. Every read a step declares must
+    /// therefore stand without the org's answers (the running user is
+    /// `UserPermissionAccess`, never an id); what a playbook reads from `org` differently
+    /// once the facts are in costs the read-ahead a round, never a wrong answer, since
+    /// answers are kept by their query's text.
+    pub fn provisional(client: &SfClient, target: &str, simulated: bool) -> OrgFacts {
+        OrgFacts {
+            target: target.to_string(),
+            instance_url: client.instance_url().as_str().trim_end_matches('/').to_string(),
+            api_version: client.api_version().to_string(),
+            org_id: String::new(),
+            org_name: String::new(),
+            edition: String::new(),
+            is_sandbox: false,
+            simulated,
+            user_id: String::new(),
+            username: String::new(),
+            user_defaults: UserDefaults::default(),
+        }
+    }
+
     /// Reads the facts in one round trip: `userinfo` and the Organization at once. The
-    /// running user's row (its profile and settings) needs the user id that `userinfo`
-    /// gives, so it is not read here: [`OrgFacts::running_user_soql`] is read with the
-    /// run's first read-ahead batch and [`OrgFacts::complete`] fills it in. Until then the
-    /// settings are `userinfo`'s (the same values: `zoneinfo`, `locale`, `language`) and
-    /// `profile_id` is empty.
+    /// running user's settings are `userinfo`'s: the same values its User row holds
+    /// (`TimeZoneSidKey`, `LocaleSidKey`, `LanguageLocaleKey`), without the round trip the
+    /// row would cost after `userinfo` gave its id. `userinfo` has no email encoding:
+    /// `UTF-8`, the picklist's Unicode entry, which can write every language.
     pub async fn read(client: &SfClient, target: &str, simulated: bool) -> Result<OrgFacts, ClientError> {
         let (info, org) = tokio::join!(client.userinfo(), client.query(ORGANIZATION_SOQL));
         let info = info?;
         let org = org?.records.into_iter().next().unwrap_or_default();
         Ok(OrgFacts {
-            target: target.to_string(),
-            instance_url: client.instance_url().as_str().trim_end_matches('/').to_string(),
-            api_version: client.api_version().to_string(),
             org_id: first_nonempty(string(&org, "Id"), string(&info, "organization_id")),
             org_name: string(&org, "Name"),
             edition: string(&org, "OrganizationType"),
             is_sandbox: org.get("IsSandbox").and_then(Value::as_bool).unwrap_or(false),
-            simulated,
             username: string(&info, "preferred_username"),
-            profile_id: String::new(),
             user_id: string(&info, "user_id"),
             user_defaults: UserDefaults {
                 time_zone: string(&info, "zoneinfo"),
@@ -69,44 +80,8 @@ impl OrgFacts {
                 language: string(&info, "language"),
                 email_encoding: "UTF-8".into(),
             },
-            running_user_read: false,
+            ..OrgFacts::provisional(client, target, simulated)
         })
-    }
-
-    /// The query of the running user's row, until [`OrgFacts::complete`] has it.
-    pub fn running_user_soql(&self) -> Option<String> {
-        (!self.running_user_read && !self.user_id.is_empty()).then(|| {
-            format!(
-                "SELECT Id, Username, ProfileId, TimeZoneSidKey, LocaleSidKey, LanguageLocaleKey, EmailEncodingKey FROM User WHERE Id = '{}'",
-                crate::client::soql::soql_escape(&self.user_id)
-            )
-        })
-    }
-
-    /// Fills in the running user's row; what it lacks stays as `userinfo` said.
-    pub fn complete(&mut self, user: &Map<String, Value>) {
-        let keep = |field: &mut String, key: &str| {
-            let value = string(user, key);
-            if !value.is_empty() {
-                *field = value;
-            }
-        };
-        keep(&mut self.username, "Username");
-        keep(&mut self.profile_id, "ProfileId");
-        keep(&mut self.user_defaults.time_zone, "TimeZoneSidKey");
-        keep(&mut self.user_defaults.locale, "LocaleSidKey");
-        keep(&mut self.user_defaults.language, "LanguageLocaleKey");
-        keep(&mut self.user_defaults.email_encoding, "EmailEncodingKey");
-        self.running_user_read = true;
-    }
-
-    /// Reads the running user's row now, when no read-ahead batch took it along.
-    pub async fn complete_from(&mut self, client: &SfClient) -> Result<(), ClientError> {
-        if let Some(soql) = self.running_user_soql() {
-            let user = client.query(&soql).await?.records.into_iter().next().unwrap_or_default();
-            self.complete(&user);
-        }
-        Ok(())
     }
 }
 

@@ -141,6 +141,14 @@ impl ReadAhead {
         }
     }
 
+    /// Forgets the reads expected so far: an observe pass with other facts is about to say
+    /// what the playbook reads.
+    pub(crate) fn forget_expected(&self) {
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.expected.clear();
+        }
+    }
+
     /// The expected reads a write has dropped (or that were never answered), at most
     /// `room`, other than `sending`: when a step must ask the org anyway, they go in the
     /// same batch, so that the steps after it find them kept instead of each asking in a

@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use indexmap::IndexMap;
 
-use crate::client::SfClient;
 pub use crate::client::soql::{soql_escape, soql_quote};
+use crate::client::{ClientError, SfClient};
 use crate::facts::OrgFacts;
 use crate::plan::{Finding, PlanPass};
 use crate::playbook::{Playbook, PlaybookError};
+use crate::read::Read;
 use crate::report::{ApiUsageReport, FailureInfo, OrgFailure, OrgReport, Outcome, Recap, StepRecord};
 use crate::script::bindings::{self, Collector, Mode};
 use crate::session::RunShared;
@@ -26,57 +27,87 @@ pub use crate::write::is_rollback_echo;
 /// that user's licence, sets and authenticator) has both read ahead, in one batch each.
 const READ_AHEAD_ROUNDS: usize = 3;
 
+/// One observe pass: the reads it collected that no earlier round answered, and where the
+/// pass stopped short, if it did.
+struct Round {
+    reads: Vec<Read>,
+    stopped_early: Option<PlaybookError>,
+}
+
+/// Runs the observe pass once. It sees no results of steps (and no rows of queries not
+/// answered yet), so it may stop early on what it cannot know; what it collected still
+/// counts. A limit, the deadline or an interrupt are not that: they stop the run.
+fn observe_round(
+    playbook: &Playbook,
+    registry: &Registry,
+    shared: &Arc<RunShared>,
+    vars: &IndexMap<String, String>,
+) -> Result<Round, PlaybookError> {
+    let collector = Arc::new(Collector::default());
+    let engine = playbook.engine_with(&shared.budget, |engine| {
+        bindings::register(engine, registry, shared, Mode::Observe(collector.clone()))
+    });
+    let mut stopped_early = None;
+    if let Err(stopped) = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode()) {
+        if matches!(stopped.code.as_str(), "runner::playbook::limit" | "runner::playbook::timeout")
+            || stopped.code == crate::interrupt::CODE
+        {
+            return Err(stopped);
+        }
+        stopped_early = Some(stopped);
+    }
+    let collected = collector.take();
+    shared.read_ahead.expect(&collected);
+    let reads = collected.into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
+    Ok(Round { reads, stopped_early })
+}
+
+/// Answers one round's reads in one round trip, and beside them the describes check
+/// mode's sf::create/sf::update checks need. False when the org is not answering
+/// batches now: another round would only cost more.
+async fn answer_round(shared: &RunShared, reads: Vec<Read>) -> bool {
+    let (mut answered, ()) =
+        tokio::join!(crate::read::answer(&shared.client, reads), shared.schema.prefetch(&shared.client));
+    shared.read_ahead.fill(std::mem::take(&mut answered.queries));
+    shared.read_ahead.fill_profiles(&mut answered);
+    if let Some(why) = answered.unanswered {
+        shared.note(format!("read-ahead: {why}; the steps read for themselves"));
+        return false;
+    }
+    true
+}
+
+/// The read-ahead's first round, made while connecting (see [`connect_and_run`]).
+struct FirstRound {
+    stopped_early: Option<PlaybookError>,
+    /// False when the org did not answer its batch.
+    more: bool,
+}
+
 /// Runs the observe pass and answers the reads it collected in one batch, again while a
 /// pass finds reads the earlier ones did not. Best effort: whatever goes wrong here, the
-/// real run reads for itself.
+/// real run reads for itself. The `first` round was made with provisional facts, so the
+/// next pass always runs, with the real ones, even when the first found nothing: what
+/// they change of the reads is sent then.
 fn read_ahead(
     playbook: &Playbook,
     registry: &Registry,
     shared: &Arc<RunShared>,
     vars: &IndexMap<String, String>,
+    first: FirstRound,
 ) -> Result<(), PlaybookError> {
-    let mut stopped_early = None;
-    for _ in 0..READ_AHEAD_ROUNDS {
-        let collector = Arc::new(Collector::default());
-        let engine = playbook.engine_with(&shared.budget, |engine| {
-            bindings::register(engine, registry, shared, Mode::Observe(collector.clone()))
-        });
-        // The pass sees no results of steps (and no rows of queries not answered yet), so it may stop early on
-        // what it cannot know; what it collected still counts. A limit, the deadline or an interrupt are not
-        // that: they stop the run.
-        stopped_early = None;
-        if let Err(stopped) = playbook.run(&engine, &shared.budget, registry, &shared.facts, vars, shared.check_mode())
-        {
-            if matches!(stopped.code.as_str(), "runner::playbook::limit" | "runner::playbook::timeout")
-                || stopped.code == crate::interrupt::CODE
-            {
-                return Err(stopped);
-            }
-            stopped_early = Some(stopped);
+    let mut stopped_early = first.stopped_early;
+    let mut rounds = if first.more { 1 } else { READ_AHEAD_ROUNDS };
+    while rounds < READ_AHEAD_ROUNDS {
+        if rounds == 1 {
+            // What the playbook will read is what it reads with the real facts.
+            shared.read_ahead.forget_expected();
         }
-        // Only what no earlier round answered: a pass that finds nothing new ends the read-ahead.
-        let collected = collector.take();
-        shared.read_ahead.expect(&collected);
-        let mut reads: Vec<_> = collected.into_iter().filter(|r| !shared.read_ahead.has(r)).collect();
-        // The running user's row goes with the first batch rather than on a round trip of its own.
-        if let Some(soql) = shared.facts.running_user_soql()
-            && shared.read_ahead.get(&soql).is_none()
-            && !reads.iter().any(|r| r.key() == soql)
-        {
-            reads.push(crate::read::Read::new("running_user", soql));
-        }
-        if reads.is_empty() {
-            break;
-        }
-        // The describes check mode's sf::create/sf::update checks need go beside the batch.
-        let (mut answered, ()) = shared.block_on(async {
-            tokio::join!(crate::read::answer(&shared.client, reads), shared.schema.prefetch(&shared.client))
-        });
-        shared.read_ahead.fill(std::mem::take(&mut answered.queries));
-        shared.read_ahead.fill_profiles(&mut answered);
-        if let Some(why) = answered.unanswered {
-            // The org is not answering batches now: another round would only cost more.
-            shared.note(format!("read-ahead: {why}; the steps read for themselves"));
+        rounds += 1;
+        let round = observe_round(playbook, registry, shared, vars)?;
+        stopped_early = round.stopped_early;
+        // A pass that finds nothing new ends the read-ahead.
+        if round.reads.is_empty() || !shared.block_on(answer_round(shared, round.reads)) {
             break;
         }
     }
@@ -88,24 +119,6 @@ fn read_ahead(
         ));
     }
     Ok(())
-}
-
-/// The run's shared state with the running user's row in its facts: from the read-ahead
-/// when it took the row along, else read now. A row that cannot be read leaves
-/// `userinfo`'s settings, with a note: the steps meet the org's refusal themselves.
-fn complete_facts(shared: &Arc<RunShared>) -> Arc<RunShared> {
-    let Some(soql) = shared.facts.running_user_soql() else { return shared.clone() };
-    let mut facts = shared.facts.clone();
-    match shared.read_ahead.get(&soql) {
-        Some(Ok(result)) => facts.complete(&result.records.into_iter().next().unwrap_or_default()),
-        _ => {
-            if let Err(err) = shared.block_on(facts.complete_from(&shared.client)) {
-                shared.note(format!("the running user's settings were not read ({err}); userinfo's are used"));
-                facts.running_user_read = true;
-            }
-        }
-    }
-    Arc::new(shared.with_facts(facts))
 }
 
 /// Plans the run (see [`crate::plan`]): every failure the reads foresee, uncaught by the
@@ -207,26 +220,66 @@ fn plan_and_run(
     ended
 }
 
-/// Runs a compiled playbook against one org and reports what happened.
-pub async fn run_playbook(
+/// Connects and runs a compiled playbook against one org: the org's facts
+/// ([`OrgFacts::read`]: `userinfo` and the Organization) and the read-ahead's first round
+/// go out at once, the round's observe pass run with [`OrgFacts::provisional`] facts (no
+/// step's reads need the org's answers). The rounds after it run with the real facts and
+/// send only what no earlier round answered, so what the provisional facts got wrong
+/// costs a round, never a wrong answer. When the facts cannot be read, the org is one
+/// that could not be reached, as before, and what the round read is dropped unused.
+pub async fn connect_and_run(
     playbook: Arc<Playbook>,
     registry: Registry,
     client: SfClient,
-    facts: OrgFacts,
+    target: &str,
+    simulated: bool,
     options: RunOptions,
-) -> OrgReport {
+) -> Result<(OrgFacts, OrgReport), ClientError> {
     let started = Instant::now();
-    let shared = Arc::new(RunShared::new(client.clone(), facts.clone(), &options, Arc::default()));
+    let provisional = OrgFacts::provisional(&client, target, simulated);
+    let speculative = Arc::new(RunShared::new(client.clone(), provisional, &options, Arc::default()));
+    let first_round = async {
+        let (p, r, s, v) = (playbook.clone(), registry.clone(), speculative.clone(), options.vars.clone());
+        let observed = tokio::task::spawn_blocking(move || {
+            s.interrupt.check().map_err(|stopped| PlaybookError::plain(&stopped.code, stopped.message))?;
+            observe_round(&p, &r, &s, &v)
+        })
+        .await
+        .unwrap_or_else(|join| Err(PlaybookError::internal(format!("the playbook thread stopped: {join}"))));
+        let round = observed?;
+        // Even with no reads: the describes check mode's field checks need go with connecting.
+        let more = answer_round(&speculative, round.reads).await;
+        Ok(FirstRound { stopped_early: round.stopped_early, more })
+    };
+    // A facts read that fails ends the join at once, and the round's requests with it.
+    let (facts, first) = tokio::try_join!(OrgFacts::read(&client, target, simulated), async {
+        Ok::<_, ClientError>(first_round.await)
+    })?;
+    let shared = Arc::new(speculative.with_facts(facts.clone()));
+    let report = run_shared(playbook, registry, client, shared, options.vars, first, started).await;
+    Ok((facts, report))
+}
+
+/// The read-ahead after its `first` round, planning and the run.
+async fn run_shared(
+    playbook: Arc<Playbook>,
+    registry: Registry,
+    client: SfClient,
+    shared: Arc<RunShared>,
+    vars: IndexMap<String, String>,
+    first: Result<FirstRound, PlaybookError>,
+    started: Instant,
+) -> OrgReport {
+    let facts = shared.facts.clone();
     let task_shared = shared.clone();
-    let vars = options.vars.clone();
     let joined = tokio::task::spawn_blocking(move || {
-        if let Err(stopped) = task_shared.interrupt.check() {
-            return (task_shared, Err(PlaybookError::plain(&stopped.code, stopped.message)));
-        }
-        if let Err(stopped) = read_ahead(&playbook, &registry, &task_shared, &vars) {
+        let first = match first {
+            Ok(first) => first,
+            Err(stopped) => return (task_shared, Err(stopped)),
+        };
+        if let Err(stopped) = read_ahead(&playbook, &registry, &task_shared, &vars, first) {
             return (task_shared, Err(stopped));
         }
-        let task_shared = complete_facts(&task_shared);
         let ended = plan_and_run(&playbook, &registry, &task_shared, &vars);
         (task_shared, ended)
     })

@@ -381,9 +381,7 @@ mod tests {
             simulated: true,
             user_id: "005000000000001".into(),
             username: "admin@test.example".into(),
-            profile_id: "00e000000000001".into(),
             user_defaults: UserDefaults::default(),
-            running_user_read: true,
         }
     }
 

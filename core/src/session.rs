@@ -208,8 +208,8 @@ impl RunShared {
         }
     }
 
-    /// The same run with the facts completed (see [`OrgFacts::complete`]): what the
-    /// read-ahead noted moves over.
+    /// The same run with the org's facts, once read (see [`crate::run::connect_and_run`]):
+    /// the read-ahead's answers, and what its first round noted, move over.
     pub(crate) fn with_facts(&self, facts: OrgFacts) -> RunShared {
         let take = |m: &Mutex<Vec<String>>| m.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
         RunShared {

@@ -13,6 +13,10 @@ use crate::model::{Org, Record};
 /// a generated Profile describe model, a third-party source (real-org-review, risk 5).
 pub const MFA_API_PERMISSION: &str = "PermissionsManageTwoFactor";
 
+/// The object that answers the running user's effective permissions (see
+/// `seed::user_permission_access`); its one row is [`holds_permission`] per field.
+pub const PERMISSION_ACCESS: &str = "UserPermissionAccess";
+
 /// The objects that permission gates.
 pub const MFA_OBJECTS: [&str; 2] = ["TwoFactorInfo", "TwoFactorMethodsInfo"];
 

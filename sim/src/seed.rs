@@ -55,6 +55,29 @@ fn read_only_object(mut o: ObjectDef) -> ObjectDef {
     o
 }
 
+/// The running user's effective user permissions as one read-only row (official object
+/// reference, UserPermissionAccess: "Represents the permissions accessibility for a
+/// current user", describeSObjects() and query() only, API 41.0 and later; fields
+/// `LastCacheUpdate` and `Permissions<PermissionName>`). Jetstream reads it as
+/// `SELECT Id, PermissionsModifyAllData, PermissionsModifyMetadata FROM UserPermissionAccess`
+/// (libs/shared/ui-core/src/orgs/useOrgPermissions.tsx, github.com/jetstreamapp/jetstream),
+/// so it has an `Id`; it has the system fields every sim object has (the object reference
+/// lists only the object's own fields, as it does for every object). One
+/// `Permissions<Name>` field per permission the sim's PermissionSet knows: a permission it
+/// does not know is `INVALID_FIELD`, as OrgCheck expects of a real org
+/// (build/src/api/dataset/orgcheck-api-dataset-currentuserpermissions.js, github.com/SalesforceLabs/OrgCheck).
+/// The key prefix is the sim's own: the real one is unconfirmed. The row is derived
+/// (`dml::derived`), never written.
+fn user_permission_access(schema: &Schema) -> ObjectDef {
+    let mut object = ObjectDef::new(crate::access::PERMISSION_ACCESS, "0up", true)
+        .with_field(FieldDef::new("LastCacheUpdate", FieldType::DateTime).read_only().label("Last Cache Update"));
+    let permissions = schema.definition("PermissionSet").map(|ps| ps.fields.clone()).unwrap_or_default();
+    for field in permissions.into_iter().filter(|f| f.name.starts_with("Permissions")) {
+        object = object.with_field(field.read_only());
+    }
+    labels(read_only_object(object), "User Permission Access", "User Permission Access")
+}
+
 fn labels(mut o: ObjectDef, label: &str, plural: &str) -> ObjectDef {
     o.label = label.to_string();
     o.label_plural = plural.to_string();
@@ -261,6 +284,7 @@ pub fn schema(package: bool, person_accounts: bool) -> Schema {
         "Permission Set",
         "Permission Sets",
     ));
+    schema.add(user_permission_access(&schema));
     // One row per object the org has: how clients ask whether an object exists without
     // a describe per name (official object reference, EntityDefinition: "row-based
     // access to metadata about standard and custom objects", queryable with SOQL).

@@ -98,38 +98,26 @@ pub async fn reread_after_ambiguous(ctx: &StepCtx, soql: &str) -> Result<Option<
     Ok(result.records.into_iter().next())
 }
 
-/// The reads that tell whether the running user holds [`MFA_API_PERMISSION`]: through its
-/// profile's own permission set, or an assigned one. Refusals are answers: an org whose
-/// API version lacks the field says nothing either way.
-pub fn mfa_permission_reads(ctx: &StepCtx) -> Vec<Read> {
-    let facts = ctx.facts();
-    vec![
-        // Through the user, not `facts.profile_id`: the observe pass runs before the
-        // running user's row is read (it goes in the same batch as this read). A
-        // semi-join on a reference field is documented SOQL ("Semi-Joins with IN",
-        // https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm).
-        Read::new(
-            "mfa_by_profile",
-            format!(
-                "SELECT Id FROM PermissionSet WHERE ProfileId IN (SELECT ProfileId FROM User WHERE Id = {}) AND {MFA_API_PERMISSION} = true",
-                soql_quote(&facts.user_id)
-            ),
-        )
-        .may_fail(),
-        Read::new(
-            "mfa_by_assignment",
-            format!(
-                "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} AND PermissionSet.{MFA_API_PERMISSION} = true",
-                soql_quote(&facts.user_id)
-            ),
-        )
-        .may_fail(),
-    ]
+/// The read that tells whether the running user holds [`MFA_API_PERMISSION`], however it
+/// holds it (its profile or an assigned permission set). `UserPermissionAccess` is the
+/// current session's effective user permissions, one row with a `Permissions<Name>` field
+/// per permission (object reference, "UserPermissionAccess": describeSObjects() and
+/// query(), API 41.0 and later, readable without View Setup), so the read needs no user
+/// id and goes out while connecting, beside `userinfo`. Mature clients read it so:
+/// Jetstream's `libs/shared/ui-core/src/orgs/useOrgPermissions.tsx`
+/// (`SELECT Id, PermissionsModifyAllData, PermissionsModifyMetadata FROM UserPermissionAccess`,
+/// github.com/jetstreamapp/jetstream) and Salesforce Labs OrgCheck's
+/// `build/src/api/dataset/orgcheck-api-dataset-currentuserpermissions.js`
+/// (`SELECT Permissions<field> FROM UserPermissionAccess`, passing over `INVALID_FIELD`
+/// where the org does not know the permission, github.com/SalesforceLabs/OrgCheck).
+/// A refusal is an answer: an org or API version without the field says nothing either way.
+pub fn mfa_permission_read() -> Read {
+    Read::new("mfa_permission", format!("SELECT {MFA_API_PERMISSION} FROM UserPermissionAccess")).may_fail()
 }
 
-/// Fails, before anything is written, when the reads of [`mfa_permission_reads`] show
-/// that the running user lacks the permission, or when Salesforce hides a TwoFactor
-/// object from it (`INVALID_TYPE`, which would otherwise read as a missing package).
+/// Fails, before anything is written, when [`mfa_permission_read`] shows that the running
+/// user lacks the permission, or when Salesforce hides a TwoFactor object from it
+/// (`INVALID_TYPE`, which would otherwise read as a missing package).
 pub fn require_mfa_permission(
     step: &str,
     observed: &Observed,
@@ -140,9 +128,11 @@ pub fn require_mfa_permission(
     for name in two_factor_reads {
         hidden |= observed.failure(name)?.and_then(StepFailure::error_code) == Some("INVALID_TYPE");
     }
-    let answered = observed.failure("mfa_by_profile")?.is_none() || observed.failure("mfa_by_assignment")?.is_none();
-    let held = !observed.rows("mfa_by_profile")?.is_empty() || !observed.rows("mfa_by_assignment")?.is_empty();
-    if hidden || (answered && !held) {
+    // Only an answered `false` is a finding: a refusal, or a row without the field, says nothing.
+    let lacking = observed.failure("mfa_permission")?.is_none()
+        && observed.first("mfa_permission")?.and_then(|row| row.get(MFA_API_PERMISSION)).and_then(Value::as_bool)
+            == Some(false);
+    if hidden || lacking {
         return Err(mfa_permission_missing(step, ctx));
     }
     for name in two_factor_reads {

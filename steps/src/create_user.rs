@@ -38,7 +38,7 @@ pub struct Params {
     #[schemars(extend("x-default" = "the running user's"))]
     language: Option<String>,
     /// EmailEncodingKey, e.g. UTF-8.
-    #[schemars(extend("x-default" = "the running user's"))]
+    #[schemars(extend("x-default" = "UTF-8"))]
     email_encoding: Option<String>,
     /// Reactivate the user if it exists but is inactive.
     #[serde(default)]

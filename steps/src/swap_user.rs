@@ -13,7 +13,7 @@ use runner_core::step::prelude::*;
 
 use crate::common::{
     API_INTEGRATION_PSL, SELECTED_SYNC_USER, SETUP_CONFIGURATION, SETUP_CONFIGURATION_VALUE,
-    STORECONNECT_PERMISSION_SETS, mfa_permission_reads, require_mfa_permission, split_namespace,
+    STORECONNECT_PERMISSION_SETS, mfa_permission_read, require_mfa_permission, split_namespace,
 };
 
 pub struct SwapUser;
@@ -72,7 +72,7 @@ impl Step for SwapUser {
         &META
     }
 
-    fn observe(&self, params: &Params, ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
+    fn observe(&self, params: &Params, _ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
         let mut reads = vec![Read::new(
             "config",
             format!(
@@ -103,7 +103,7 @@ impl Step for SwapUser {
                 Read::new("mfa", format!("SELECT HasTotp FROM TwoFactorMethodsInfo WHERE User.Username = {user}"))
                     .may_fail(),
             );
-            reads.extend(mfa_permission_reads(ctx));
+            reads.push(mfa_permission_read());
         }
         if let Some(old) = &params.old_user {
             let old = soql_quote(old);

@@ -13,7 +13,7 @@ use runner_core::step::prelude::*;
 use runner_core::totp::{self, TotpSecret};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common::{UserState, mfa_permission_reads, require_mfa_permission, require_user, user_read};
+use crate::common::{UserState, mfa_permission_read, require_mfa_permission, require_user, user_read};
 use crate::kept::Kept;
 
 pub struct Verify;
@@ -57,7 +57,7 @@ impl Step for Verify {
         &META
     }
 
-    fn observe(&self, params: &Params, ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
+    fn observe(&self, params: &Params, _ctx: &StepCtx) -> Result<Vec<Read>, StepFailure> {
         let user = soql_quote(&params.user);
         let mut reads = vec![
             user_read(&params.user),
@@ -80,7 +80,7 @@ impl Step for Verify {
             )
             .may_fail(),
         ];
-        reads.extend(mfa_permission_reads(ctx));
+        reads.push(mfa_permission_read());
         Ok(reads)
     }
 

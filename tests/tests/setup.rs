@@ -67,8 +67,8 @@ async fn setup_creates_a_fully_set_up_sync_user_and_a_rerun_writes_nothing() {
         assert_eq!(outcome_of(&again, step), "ok", "{step} on a set-up org");
     }
     assert_eq!(org.writes().len(), writes_before, "a re-run sends no write");
-    // Connection and facts (2: userinfo and the Organization), every step's reads read
-    // ahead in one batch with the running user's row (1), beside it the profiles' full
+    // Connection and facts (2: userinfo and the Organization), and beside them every step's
+    // reads read ahead in one batch (1), beside it the profiles' full
     // names (listMetadata, 1) and the integration profile's record types (readMetadata, 1);
     // planning reuses what was read.
     assert_eq!(again.recap.api_calls, 5, "a re-run costs one round of reads: {:#?}", again.steps);

@@ -152,9 +152,11 @@ async fn swap_can_deactivate_the_previous_user_once_storeconnect_syncs_as_the_ne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_limit_stops_the_run_with_a_clear_error() {
-    // Connecting (3), the batch of reads (1), the profile's FullName and metadata (2):
-    // the limit falls on the first write.
-    let faults = Faults { api_limit: Some(6), ..Faults::default() };
+    // The record type choices read here (4), then one wave: userinfo (which the limit
+    // gates but does not count), the Organization, the batch of reads, listMetadata and
+    // readMetadata (4); then the user's create (1): the limit falls on the next write.
+    // A limit inside that wave would refuse whichever of its requests came last.
+    let faults = Faults { api_limit: Some(9), ..Faults::default() };
     let org = TestOrg::start_with(SimConfig { faults, ..SimConfig::default() }).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let creds = dir.path().join("sync.creds").to_string_lossy().to_string();

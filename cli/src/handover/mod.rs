@@ -15,7 +15,7 @@ use miette::Report;
 use tokio::sync::Semaphore;
 
 use crate::Context;
-use crate::engine::{OrgFacts, RunOptions, run_playbook};
+use crate::engine::{RunOptions, connect_and_run};
 use crate::exit::Outcome;
 use crate::play::{OrgSelection, Preflight, SelectedOrg, preflight, select_orgs};
 use crate::target::{ConnectOptions, connect};
@@ -205,16 +205,17 @@ async fn one_org(
 ) -> OrgDocument {
     let name = org.name.clone();
     let connection = connect(&org.target, &connect_options).await.map_err(|e| (name.clone(), Report::new(e)))?;
-    let facts = OrgFacts::read(&connection.client, &org.name, connection.simulated)
-        .await
-        .map_err(|e| (name.clone(), Report::new(e)))?;
     let options = RunOptions { check_mode: true, vars: org.vars.clone(), ..RunOptions::default() };
     let audited_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let audit_name = audit.name().to_string();
-    let audit_run = run_playbook(audit, registry, connection.client.clone(), facts.clone(), options);
-    let (audit_report, reads) =
-        tokio::join!(audit_run, async { read::read(&connection.client, &facts, &org.vars, &version).await });
+    // The document's reads need none of the facts: they go out with connecting and the audit's first reads.
+    let audit_run =
+        connect_and_run(audit, registry, connection.client.clone(), &org.name, connection.simulated, options);
+    let (ran, reads) = tokio::join!(audit_run, read::read(&connection.client, &org.vars, &version));
+    // An org that cannot be reached is that first, whatever the document's reads met.
+    let (facts, audit_report) = ran.map_err(|e| (name.clone(), Report::new(e)))?;
     let mut handover = reads.map_err(|e| (name.clone(), Report::new(e)))?;
+    handover.set_org(&facts);
     handover.audit = read::audit_part(&audit_report, &audit_name, audited_at);
     if let Some(sim) = connection.sim {
         sim.shutdown().await;

@@ -46,6 +46,18 @@ pub struct Handover {
     pub notes: Vec<String>,
 }
 
+impl Handover {
+    /// The org's own part, from the facts read while the document's reads were under way.
+    pub fn set_org(&mut self, facts: &OrgFacts) {
+        self.org = facts.target.clone();
+        self.org_id = facts.org_id.clone();
+        self.org_name = facts.org_name.clone();
+        self.instance_url = facts.instance_url.clone();
+        self.edition = facts.edition.clone();
+        self.sandbox = facts.is_sandbox;
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncUser {
     pub id: String,
@@ -125,11 +137,10 @@ pub struct CredentialsFile {
     pub detail: Option<String>,
 }
 
-/// Reads the org for the document. A read Salesforce refuses becomes a note; a failure to reach the org is
-/// the error.
+/// Reads the org for the document, all but its facts ([`Handover::set_org`]). A read Salesforce refuses
+/// becomes a note; a failure to reach the org is the error.
 pub async fn read(
     client: &SfClient,
-    facts: &OrgFacts,
     vars: &IndexMap<String, String>,
     runner_version: &str,
 ) -> Result<Handover, ClientError> {
@@ -181,12 +192,12 @@ pub async fn read(
         .filter(|p| !p.is_empty())
         .map(|path| credentials_part(Path::new(path), username.as_deref()));
     Ok(Handover {
-        org: facts.target.clone(),
-        org_id: facts.org_id.clone(),
-        org_name: facts.org_name.clone(),
-        instance_url: facts.instance_url.clone(),
-        edition: facts.edition.clone(),
-        sandbox: facts.is_sandbox,
+        org: String::new(),
+        org_id: String::new(),
+        org_name: String::new(),
+        instance_url: client.instance_url().as_str().trim_end_matches('/').to_string(),
+        edition: String::new(),
+        sandbox: false,
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         runner_version: runner_version.to_string(),
         user_source: user_source.to_string(),

@@ -1,7 +1,8 @@
 //! Fields and records Salesforce derives from others: a new record's defaults and
 //! audit fields, a person's `Name`, compound addresses, a user's nickname and
 //! `UserLogin` row, the default record type, seat counts, one `TwoFactorMethodsInfo`
-//! row per user, and which objects the running user may access.
+//! row per user, and which objects the running user may access and which user
+//! permissions it holds (`UserPermissionAccess`).
 
 use serde_json::{Map, Value, json};
 
@@ -123,6 +124,40 @@ pub(super) fn after_insert(org_state: &mut OrgState, object: &ObjectDef, id: &st
     }
 }
 
+/// The running user's `UserPermissionAccess` row: each `Permissions<Name>` field is what
+/// [`crate::access::holds_permission`] says (its profile's own permission set or an active
+/// assignment), the one rule that also gates the MFA objects. Re-derived after every
+/// write, so an assignment made during a run shows on the next read; `LastCacheUpdate`
+/// ("the last modified date and time of either the user info or org info", object
+/// reference) moves only when a value does.
+fn derive_permission_access(org: &mut Org, running_user: &str) {
+    let Some(def) = org.schema.definition(crate::access::PERMISSION_ACCESS).cloned() else { return };
+    let held: Vec<(String, bool)> = def
+        .fields
+        .iter()
+        .filter(|f| f.name.starts_with("Permissions"))
+        .map(|f| (f.name.clone(), crate::access::holds_permission(org, running_user, &f.name)))
+        .collect();
+    let existing = org.records(&def.name).next().and_then(|r| str_of(r, "Id").map(str::to_string));
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = org.new_id(&def);
+            org.insert(&def.name, blank_record(&def, &id, &util::now_sf(), running_user));
+            id
+        }
+    };
+    let Some(row) = org.get_mut(&id) else { return };
+    let mut changed = row.get("LastCacheUpdate").is_none_or(Value::is_null);
+    for (field, value) in held {
+        changed |= row.get(&field) != Some(&Value::Bool(value));
+        row.insert(field, Value::Bool(value));
+    }
+    if changed {
+        row.insert("LastCacheUpdate".into(), Value::String(util::now_sf()));
+    }
+}
+
 /// Recomputes derived data: seat counts, one `TwoFactorMethodsInfo` row per user, and
 /// which objects the running user may access.
 pub fn derive(org_state: &mut OrgState) {
@@ -132,6 +167,7 @@ pub fn derive(org_state: &mut OrgState) {
 /// Recomputes derived data on an org (used by seeding too).
 pub fn derive_org(org: &mut Org, admin_id: &str) {
     crate::access::refresh(org, admin_id);
+    derive_permission_access(org, admin_id);
     let licenses: Vec<(String, i64)> = org
         .records("UserLicense")
         .filter_map(|l| str_of(l, "Id").map(str::to_string))

@@ -266,6 +266,55 @@ async fn the_admin_holds_the_mfa_permission_in_the_default_scenario() {
     assert_eq!(held[0]["PermissionsManageTwoFactor"], false);
 }
 
+#[tokio::test]
+async fn user_permission_access_is_the_running_users_effective_permissions() {
+    const SOQL: &str = "SELECT PermissionsManageTwoFactor, PermissionsModifyAllData FROM UserPermissionAccess";
+    let sim = sim().await;
+    let rows = sim.query(SOQL).await;
+    assert_eq!(rows.len(), 1, "one row, the running user's: {rows:?}");
+    assert_eq!(
+        (rows[0]["PermissionsManageTwoFactor"].clone(), rows[0]["PermissionsModifyAllData"].clone()),
+        (json!(true), json!(true))
+    );
+
+    // Without it on the profile, then granted through an assigned permission set: the
+    // row follows, on the next read.
+    let no_mfa = sim_scenario(Scenario::NoMfaPermission).await;
+    let rows = no_mfa.query(SOQL).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["PermissionsManageTwoFactor"], false, "{rows:?}");
+    assert_eq!(rows[0]["PermissionsModifyAllData"], true, "the profile's other permissions still count");
+    let admin = id_of(&no_mfa, &format!("SELECT Id FROM User WHERE Username = '{ADMIN_USERNAME}'")).await;
+    let ps = no_mfa
+        .create("PermissionSet", json!({"Name": "Mfa_Api", "Label": "MFA API", "PermissionsManageTwoFactor": true}))
+        .await;
+    let assignment =
+        no_mfa.create("PermissionSetAssignment", json!({"AssigneeId": admin, "PermissionSetId": ps})).await;
+    assert_eq!(no_mfa.query_one(SOQL, "PermissionsManageTwoFactor").await, true);
+    assert_eq!(no_mfa.delete(&format!("sobjects/PermissionSetAssignment/{assignment}")).await.status, 204);
+    assert_eq!(no_mfa.query_one(SOQL, "PermissionsManageTwoFactor").await, false, "unassigned, it is gone again");
+
+    // A permission the org does not know is an unknown field; the object is read-only.
+    let reply =
+        sim.get(&format!("query?q={}", encode("SELECT PermissionsNoSuchThing FROM UserPermissionAccess"))).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(error_of(&reply).0, "INVALID_FIELD");
+    let id = sim.query("SELECT Id FROM UserPermissionAccess").await[0]["Id"].as_str().expect("an id").to_string();
+    let reply = sim.post("sobjects/UserPermissionAccess", &json!({"PermissionsManageTwoFactor": false})).await;
+    assert!(reply.status.is_client_error(), "{} {}", reply.status, reply.body);
+    let reply =
+        sim.patch(&format!("sobjects/UserPermissionAccess/{id}"), &json!({"PermissionsManageTwoFactor": false})).await;
+    assert!(reply.status.is_client_error(), "{} {}", reply.status, reply.body);
+    assert_eq!(sim.delete(&format!("sobjects/UserPermissionAccess/{id}")).await.status.as_u16() / 100, 4);
+    assert_eq!(sim.query_one(SOQL, "PermissionsManageTwoFactor").await, true, "nothing changed");
+    let describe = sim.get("sobjects/UserPermissionAccess/describe").await;
+    assert_eq!(describe.status, 200);
+    assert_eq!(
+        (describe.body["createable"].clone(), describe.body["updateable"].clone(), describe.body["deletable"].clone()),
+        (json!(false), json!(false), json!(false))
+    );
+}
+
 // ------------------------------------------------------------------ licences
 
 #[tokio::test]
