@@ -154,7 +154,8 @@ async fn swap_can_deactivate_the_previous_user_once_storeconnect_syncs_as_the_ne
 async fn the_api_limit_stops_the_run_with_a_clear_error() {
     // The record type choices read here (4), then one wave: userinfo (which the limit
     // gates but does not count), the Organization, the batch of reads, listMetadata and
-    // readMetadata (4); then the user's create (1): the limit falls on the next write.
+    // readMetadata (4); then the user's create, sent ahead with its licence and sets in
+    // one request (1): the limit falls on the next write, the password's.
     // A limit inside that wave would refuse whichever of its requests came last.
     let faults = Faults { api_limit: Some(9), ..Faults::default() };
     let org = TestOrg::start_with(SimConfig { faults, ..SimConfig::default() }).await;
