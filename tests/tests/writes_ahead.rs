@@ -104,3 +104,25 @@ async fn confirmations_the_composite_request_did_not_show_are_read_again() {
     assert_eq!(failure_code(&default), None, "{:?}", default.error);
     assert!(requests > default_requests, "read again: {requests} requests, {default_requests} without");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_first_write_fails_its_own_step_and_the_chain_writes_nothing() {
+    // The username is taken in another org: Salesforce refuses the user's create, the
+    // first of the chain, and rolls back the licence sent with it.
+    let log = RequestLog::memory();
+    let org = TestOrg::start_with(SimConfig { access_log: Some(log.clone()), ..SimConfig::default() }).await;
+    let taken = "sync@taken.example";
+    let playbook = format!(
+        r#"create_user(#{{ username: "{taken}", email: "ops@client.example" }});
+           assign_psl(#{{ user: "{taken}" }});"#
+    );
+    let report = org.play_text(&playbook, &[], false).await.expect("compiles");
+    assert_eq!(failure_code(&report), Some("runner::create_user::duplicate_username"), "{:?}", report.error);
+    assert!(report.steps.iter().all(|s| s.name != "assign_psl"), "the playbook stopped at create_user");
+    let psl =
+        org.count(&format!("SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = '{taken}'")).await;
+    assert_eq!(psl, 0, "nothing of the chain was kept");
+    let chains = log.entries().iter().filter(|r| r.method == "POST" && r.path.ends_with("/composite")).count();
+    assert_eq!(chains, 1, "the user and its licence went as one request");
+    assert!(report.notes.iter().all(|n| !n.contains("written ahead")), "{:?}", report.notes);
+}
