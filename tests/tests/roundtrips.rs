@@ -47,15 +47,20 @@ fn counts(report: &runner_core::report::OrgReport, log: &RequestLog) -> (u64, us
     (report.recap.api_calls, requests.len(), all, all - connecting_waves(&requests))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
+/// A simulated org with its request log, waiting the latency on each request.
+async fn logged_org() -> (TestOrg, RequestLog) {
     let log = RequestLog::memory();
     let config = SimConfig {
         access_log: Some(log.clone()),
         faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
         ..SimConfig::default()
     };
-    let org = TestOrg::start_with(config).await;
+    (TestOrg::start_with(config).await, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
+    let (org, log) = logged_org().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let credentials = dir.path().join("sync.creds");
     let vars = org.setup_vars(USER, &credentials.to_string_lossy()).await;
@@ -125,13 +130,7 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
 /// round trip and no more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_built_from_the_facts_costs_a_round_and_is_answered_right() {
-    let log = RequestLog::memory();
-    let config = SimConfig {
-        access_log: Some(log.clone()),
-        faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
-        ..SimConfig::default()
-    };
-    let org = TestOrg::start_with(config).await;
+    let (org, log) = logged_org().await;
     let playbook = r#"
         let rows = sf::query(`SELECT Id, Name FROM Organization WHERE Id = '${org.org_id}'`);
         if rows.len() != 1 || rows[0].Name != org.org_name { throw `the facts' query answered ${rows}`; }
@@ -148,13 +147,7 @@ async fn a_read_built_from_the_facts_costs_a_round_and_is_answered_right() {
 /// checks need: they go with connecting, and a check run is that one round trip.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_describes_of_what_a_playbook_writes_go_with_connecting() {
-    let log = RequestLog::memory();
-    let config = SimConfig {
-        access_log: Some(log.clone()),
-        faults: Faults { latency_ms: LATENCY_MS, ..Faults::default() },
-        ..SimConfig::default()
-    };
-    let org = TestOrg::start_with(config).await;
+    let (org, log) = logged_org().await;
     log.clear();
     let report =
         org.play_text(r#"sf::create("Account", #{ Name: "Roundtrips Pty Ltd" });"#, &[], true).await.expect("compiles");

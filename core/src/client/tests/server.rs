@@ -910,39 +910,10 @@ async fn single_query_batch_keeps_the_contract() {
     assert!(matches!(err, ClientError::SessionInvalid { .. }));
 }
 
-#[tokio::test]
-async fn concurrent_401s_refresh_once() {
-    let tokens = Arc::new(AtomicUsize::new(0));
-    let issued = tokens.clone();
-    let server = mock(move |seen, _| match seen.path.as_str() {
-        "/services/oauth2/token" => {
-            let n = issued.fetch_add(1, Ordering::SeqCst);
-            Reply::Json(200, json!({"access_token": if n == 0 { TOKEN } else { FRESH }}))
-        }
-        _ if seen.authorization.as_deref() == Some(&format!("Bearer {FRESH}")) => {
-            Reply::Json(200, page(1, &["ok"], None))
-        }
-        _ => Reply::Json(401, json!([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])),
-    })
-    .await;
-    let auth = Auth::ClientCredentials {
-        token_url: url::Url::parse(&format!("{}/services/oauth2/token", server.url)).expect("url"),
-        client_id: "id".into(),
-        client_secret: SecretString::from(CLIENT_SECRET),
-    };
-    let sf = SfClient::connect(&server.url, auth, options()).await.expect("connect");
-    let other = sf.clone();
-    let (a, b) = tokio::join!(sf.query("SELECT Id FROM User"), other.query("SELECT Id FROM Profile"));
-    a.expect("a");
-    b.expect("b");
-    assert_eq!(tokens.load(Ordering::SeqCst), 2, "one refresh for both");
-    assert_eq!(other.api_calls(), sf.api_calls(), "clones share the counters");
-}
-
 /// Connecting sends userinfo, the Organization and the read-ahead's first reads at once:
 /// with an expired token, all of them meet the 401 together and still make one refresh.
 #[tokio::test]
-async fn connecting_and_the_first_reads_on_an_expired_token_refresh_once() {
+async fn concurrent_401s_refresh_once() {
     let tokens = Arc::new(AtomicUsize::new(0));
     let issued = tokens.clone();
     let server = mock(move |seen, _| match seen.path.as_str() {
@@ -963,17 +934,19 @@ async fn connecting_and_the_first_reads_on_an_expired_token_refresh_once() {
         client_secret: SecretString::from(CLIENT_SECRET),
     };
     let sf = SfClient::connect(&server.url, auth, options()).await.expect("connect");
+    let other = sf.clone();
     let (info, org, permissions, user) = tokio::join!(
         sf.userinfo(),
         sf.query("SELECT Id, Name FROM Organization"),
-        sf.query("SELECT PermissionsManageTwoFactor FROM UserPermissionAccess"),
-        sf.query("SELECT Id FROM User"),
+        other.query("SELECT PermissionsManageTwoFactor FROM UserPermissionAccess"),
+        other.query("SELECT Id FROM User"),
     );
     assert_eq!(info.expect("userinfo")["user_id"], "005000000000001AAA");
     org.expect("org");
     permissions.expect("permissions");
     user.expect("user");
     assert_eq!(tokens.load(Ordering::SeqCst), 2, "the first token, then one refresh for all four");
+    assert_eq!(other.api_calls(), sf.api_calls(), "clones share the counters");
 }
 
 #[tokio::test]
