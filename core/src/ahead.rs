@@ -1,8 +1,9 @@
 //! Writes ahead: the chain of setup-object creates that the plan foresees (a user, its
 //! permission set licence, its permission sets) goes to the org as one all-or-none
-//! Composite request when the run meets the chain's first write, and the Metadata
-//! update of a profile, which depends on none of them, goes beside it. The later steps
-//! then ask for their writes as they always do and find them made.
+//! Composite request when the run meets the chain's first write. Once it is applied, the
+//! Metadata update of a profile the plan has after it, which depends on none of those
+//! writes, goes beside the run's next write request (the password's, in setup.rhai). The
+//! later steps then ask for their writes as they always do and find them made.
 //!
 //! Why from the plan: the planning pass has just run the whole playbook in check mode
 //! against the same answers, so it knows each write the run will ask for, in order. A
@@ -83,11 +84,13 @@ enum State {
 }
 
 /// What a chain sends: the planned writes, by their index in the plan, with
-/// placeholders turned into references, and the Metadata updates that go beside it.
+/// placeholders turned into references; and the Metadata updates that go beside the next
+/// request once the chain is applied (not beside the chain: a refused chain would leave
+/// a profile changed for a user who does not exist).
 #[derive(Debug)]
 pub(crate) struct Chain {
     pub(crate) creates: Vec<ChainEntry>,
-    pub(crate) beside: Vec<ChainEntry>,
+    pub(crate) then_beside: Vec<ChainEntry>,
     /// How many of `creates` are the asking call's own (they come first).
     pub(crate) own: usize,
 }
@@ -110,6 +113,8 @@ struct Inner {
     /// After a chain that failed, or a write that was not the plan's, nothing more is
     /// written ahead.
     off: bool,
+    /// Metadata updates to send beside the run's next write request.
+    ready: Vec<ChainEntry>,
 }
 
 /// The run's writes ahead (see the module).
@@ -231,12 +236,13 @@ impl Ahead {
                 }
             }
         }
-        (creates.len() > own_count || !beside.is_empty()).then_some(Chain { creates, beside, own: own_count })
+        (creates.len() > own_count).then_some(Chain { creates, then_beside: beside, own: own_count })
     }
 
-    /// The chain's creates were applied, with these ids.
+    /// The chain's creates were applied, with these ids; its Metadata updates may go now.
     pub(crate) fn made(&self, chain: &Chain, ids: &[String]) {
         let Ok(mut inner) = self.inner.lock() else { return };
+        inner.ready.extend(chain.then_beside.iter().cloned());
         for (entry, id) in chain.creates.iter().zip(ids) {
             if let Some(key) = natural_key(&inner.planned[entry.index].write) {
                 inner.ids.insert(key, id.clone());
@@ -245,7 +251,15 @@ impl Ahead {
         }
     }
 
-    /// A write beside the chain was applied.
+    /// The Metadata updates to send beside the request now going, less any of `sending`
+    /// (its step is sending it itself).
+    pub(crate) fn take_ready(&self, sending: &[Write]) -> Vec<ChainEntry> {
+        let Ok(mut inner) = self.inner.lock() else { return Vec::new() };
+        let ready = std::mem::take(&mut inner.ready);
+        ready.into_iter().filter(|entry| !sending.iter().any(|w| same_write(&entry.write, w))).collect()
+    }
+
+    /// A write sent beside another request was applied.
     pub(crate) fn made_beside(&self, entry: &ChainEntry) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.state[entry.index] = State::Made(Written::Done { id: None });
@@ -359,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn the_chain_references_the_planned_user_and_takes_the_metadata_beside() {
+    fn the_chain_references_the_planned_user_and_readies_the_metadata_once_applied() {
         let ahead = Ahead::default();
         let plan = setup_plan();
         let first = plan[0].write.clone();
@@ -369,9 +383,12 @@ mod tests {
         assert_eq!(chain.creates.len(), 4);
         let Write::Create { fields, .. } = &chain.creates[2].write else { panic!("a create") };
         assert_eq!(fields["AssigneeId"], json!("@{w0.id}"));
-        assert_eq!(chain.beside.len(), 1);
+        assert_eq!(chain.then_beside.len(), 1);
+        assert!(ahead.take_ready(&[]).is_empty(), "the Metadata waits for the chain");
 
         ahead.made(&chain, &["005A".into(), "0PLA".into(), "0PaA".into(), "0PaB".into()]);
+        assert_eq!(ahead.take_ready(&[]).len(), 1, "then goes beside the next request");
+        assert!(ahead.take_ready(&[]).is_empty(), "once");
         // The step asks with the real id: made. Asked with another id: not this write.
         let asked =
             create("PermissionSetLicenseAssign", json!({"AssigneeId": "005A", "PermissionSetLicenseId": "0PL1"}));

@@ -301,9 +301,13 @@ impl StepCtx {
         let mut out = vec![Written::Planned; writes.len()];
         let creates: Vec<usize> = (0..writes.len()).filter(|&i| writes[i].is_create()).collect();
         let batched = creates.len() > 1;
+        // What the chain readied goes beside this call's first request.
+        let mut first = true;
         if batched {
             let batch: Vec<&Write> = creates.iter().map(|&i| &writes[i]).collect();
-            let ids = crate::write::send_creates(&self.run.client, &journal, &batch).await?;
+            let ids =
+                self.beside_ready(&writes, crate::write::send_creates(&self.run.client, &journal, &batch)).await?;
+            first = false;
             for (&i, id) in creates.iter().zip(ids) {
                 out[i] = Written::Done { id: Some(id) };
                 self.changes.extend(writes[i].changes());
@@ -314,7 +318,8 @@ impl StepCtx {
                 continue;
             }
             self.run.interrupt.check()?;
-            out[i] = crate::write::send_one(&self.run.client, &journal, write).await?;
+            let send = crate::write::send_one(&self.run.client, &journal, write);
+            out[i] = if std::mem::take(&mut first) { self.beside_ready(&writes, send).await } else { send.await }?;
             self.changes.extend(write.changes());
         }
         Ok(out)
@@ -356,7 +361,9 @@ impl StepCtx {
         let soqls: Vec<String> =
             std::iter::once(soql.to_string()).chain(refill.iter().map(|r| r.soql.clone())).collect();
         let journal = self.run.journal_context(&self.step);
-        let (written, answers) = crate::write::send_then_query(&self.run.client, &journal, &writes, &soqls).await?;
+        let (written, answers) = self
+            .beside_ready(&writes, crate::write::send_then_query(&self.run.client, &journal, &writes, &soqls))
+            .await?;
         for write in &writes {
             self.changes.extend(write.changes());
         }
@@ -380,26 +387,7 @@ impl StepCtx {
     /// applied: then that is this call's failure, as if it had been sent alone.
     async fn send_ahead(&mut self, chain: crate::ahead::Chain) -> Result<(), StepFailure> {
         let journals: Vec<_> = chain.creates.iter().map(|e| self.run.journal_context(&e.step)).collect();
-        let run = &self.run;
-        // Beside the chain; one after another, as there is seldom more than one profile.
-        let beside = async {
-            let mut results = Vec::with_capacity(chain.beside.len());
-            for entry in &chain.beside {
-                let journal = run.journal_context(&entry.step);
-                results.push((entry, crate::write::send_one(&run.client, &journal, &entry.write).await));
-            }
-            results
-        };
-        let (chained, beside) = tokio::join!(crate::write::send_chain(&run.client, &journals, &chain.creates), beside);
-        for (entry, result) in beside {
-            match result {
-                Ok(_) => self.run.ahead.made_beside(entry),
-                // Its step reads again and meets the profile as it is now.
-                Err(failure) if failure.ambiguous => self.run.read_ahead.wrote(&entry.write),
-                // Its step sends it itself and meets the refusal there.
-                Err(_) => {}
-            }
-        }
+        let chained = crate::write::send_chain(&self.run.client, &journals, &chain.creates).await;
         match chained {
             Ok(ids) => {
                 self.run.ahead.made(&chain, &ids);
@@ -421,6 +409,33 @@ impl StepCtx {
                 Ok(())
             }
         }
+    }
+
+    /// Sends `request` and, beside it, the Metadata updates the plan's chain readied
+    /// ([`crate::ahead`]), less those among `writes` (its step sends them itself).
+    async fn beside_ready<T>(&self, writes: &[Write], request: impl Future<Output = T>) -> T {
+        let ready = self.run.ahead.take_ready(writes);
+        let run = &self.run;
+        // One after another: there is seldom more than one profile.
+        let beside = async {
+            let mut results = Vec::with_capacity(ready.len());
+            for entry in &ready {
+                let journal = run.journal_context(&entry.step);
+                results.push((entry, crate::write::send_one(&run.client, &journal, &entry.write).await));
+            }
+            results
+        };
+        let (out, beside) = tokio::join!(request, beside);
+        for (entry, result) in beside {
+            match result {
+                Ok(_) => run.ahead.made_beside(entry),
+                // Its step reads again and meets the profile as it is now.
+                Err(failure) if failure.ambiguous => run.read_ahead.wrote(&entry.write),
+                // Its step sends it itself and meets the refusal there.
+                Err(_) => {}
+            }
+        }
+        out
     }
 
     /// The id a check-mode step writes for a record an earlier step plans to create

@@ -74,9 +74,9 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
     // Connecting (userinfo beside the Organization) and, in the same round trip, the
     // reads (the observe pass needs none of connecting's answers); then the writes: the
     // user, its licence and its permission sets in one Composite request, sent ahead from
-    // the plan, with the profile's defaults (Metadata) beside it; the password and its
-    // confirmation in one request, with the reads of the later steps that the writes
-    // dropped; the TOTP secret and its confirmation in one request. What a step wrote is
+    // the plan; the password and its confirmation in one request, with the reads of the
+    // later steps that the writes dropped, and beside it the profile's defaults
+    // (Metadata); the TOTP secret and its confirmation in one request. What a step wrote is
     // not read again (`read::changes`, `StepCtx::wrote_answer`).
     assert_eq!(counts(&first, &log), (9, 9, 4, 3), "a first setup");
 

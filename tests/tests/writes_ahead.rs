@@ -112,9 +112,21 @@ async fn a_refused_first_write_fails_its_own_step_and_the_chain_writes_nothing()
     let log = RequestLog::memory();
     let org = TestOrg::start_with(SimConfig { access_log: Some(log.clone()), ..SimConfig::default() }).await;
     let taken = "sync@taken.example";
+    // The profile's defaults come later in the plan: they wait for the chain, so a
+    // refused chain leaves the profile as it was.
+    let profile = org.query("SELECT Id FROM Profile WHERE UserLicense.Name = 'Salesforce Integration'").await;
+    let profile = profile[0]["Id"].as_str().expect("the integration profile").to_string();
+    let before = org.profile_visibilities(&profile).await;
+    let defaults = org.default_vars().await;
     let playbook = format!(
         r#"create_user(#{{ username: "{taken}", email: "ops@client.example" }});
-           assign_psl(#{{ user: "{taken}" }});"#
+           assign_psl(#{{ user: "{taken}" }});
+           set_defaults(#{{ user: "{taken}", defaults: #{{ {} }} }});"#,
+        defaults
+            .iter()
+            .map(|(k, v)| format!("{}: \"{v}\"", k.trim_start_matches("default_")))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let report = org.play_text(&playbook, &[], false).await.expect("compiles");
     assert_eq!(failure_code(&report), Some("runner::create_user::duplicate_username"), "{:?}", report.error);
@@ -125,4 +137,5 @@ async fn a_refused_first_write_fails_its_own_step_and_the_chain_writes_nothing()
     let chains = log.entries().iter().filter(|r| r.method == "POST" && r.path.ends_with("/composite")).count();
     assert_eq!(chains, 1, "the user and its licence went as one request");
     assert!(report.notes.iter().all(|n| !n.contains("written ahead")), "{:?}", report.notes);
+    assert_eq!(org.profile_visibilities(&profile).await, before, "the profile's defaults are untouched");
 }
