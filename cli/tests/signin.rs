@@ -59,6 +59,12 @@ async fn setup_then_credentials_show_then_storeconnect_signs_in() {
     assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
     let details: Value = serde_json::from_slice(&shown.stdout).expect("one JSON object");
     assert_eq!(details["username"], USER);
+    // The password and the TOTP secret went inside Composite requests: the journal names
+    // each write and holds neither.
+    let journal = std::fs::read_to_string(dir.path().join("first.jsonl")).expect("the journal");
+    let password = details["password"].as_str().expect("a password");
+    assert!(!journal.contains(password), "the password is in the journal");
+    assert!(journal.contains("/password") && journal.contains("\"SharedKey\":\"[REDACTED]\""), "{journal}");
     let body = serde_json::json!({
         "username": details["username"],
         "password": details["password"],
