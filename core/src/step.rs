@@ -381,13 +381,14 @@ impl StepCtx {
         Ok((written, Some(again).filter(&confirms)))
     }
 
-    /// Sends a chain of writes ahead (see [`crate::ahead`]): the creates in one
-    /// Composite request, the Metadata updates beside it. `Ok` whether or not the chain
-    /// was applied, unless the asking call's own write was refused or may have been
-    /// applied: then that is this call's failure, as if it had been sent alone.
+    /// Sends a chain of creates ahead (see [`crate::ahead`]) in one Composite request.
+    /// `Ok` whether or not the chain was applied, unless the asking call's own write was
+    /// refused or may have been applied: then that is this call's failure, as if it had
+    /// been sent alone.
     async fn send_ahead(&mut self, chain: crate::ahead::Chain) -> Result<(), StepFailure> {
         let journals: Vec<_> = chain.creates.iter().map(|e| self.run.journal_context(&e.step)).collect();
-        let chained = crate::write::send_chain(&self.run.client, &journals, &chain.creates).await;
+        let entries: Vec<(&str, &Write)> = chain.creates.iter().map(|e| (e.reference.as_str(), &e.write)).collect();
+        let chained = crate::write::send_chain(&self.run.client, &journals, &entries).await;
         match chained {
             Ok(ids) => {
                 self.run.ahead.made(&chain, &ids);

@@ -298,19 +298,22 @@ pub(crate) enum ChainFailure {
     Request(StepFailure),
 }
 
-/// Sends a chain of creates (see [`crate::ahead`]) as one all-or-none `POST /composite`,
-/// each create journaled under its own step before the request goes and with its
-/// result after. The creates' ids, in order.
+/// Subrequests of one `/composite` request (salesforce-api.md A.7).
+pub(crate) const COMPOSITE_SUBREQUESTS: usize = 25;
+
+/// Sends a chain of creates, each with its reference (see `crate::ahead`), as one
+/// all-or-none `POST /composite`, each create journaled under its own step before the
+/// request goes and with its result after. The creates' ids, in order.
 pub(crate) async fn send_chain(
     client: &SfClient,
     journals: &[JournalContext],
-    entries: &[crate::ahead::ChainEntry],
+    entries: &[(&str, &Write)],
 ) -> Result<Vec<String>, ChainFailure> {
     use crate::client::{CompositeRequest, SubRequest};
     let mut subrequests = Vec::with_capacity(entries.len());
     let mut journaled = Vec::with_capacity(entries.len());
-    for (entry, journal) in entries.iter().zip(journals) {
-        let Write::Create { sobject, fields, .. } = &entry.write else {
+    for (&(reference, write), journal) in entries.iter().zip(journals) {
+        let Write::Create { sobject, fields, .. } = write else {
             return Err(ChainFailure::Request(StepFailure::new("runner::internal", "a chain holds only creates")));
         };
         let path = format!("/sobjects/{sobject}");
@@ -320,7 +323,7 @@ pub(crate) async fn send_chain(
         subrequests.push(SubRequest {
             method: "POST".into(),
             url: path,
-            reference_id: entry.reference.clone(),
+            reference_id: reference.to_string(),
             body: Some(body),
         });
     }
@@ -334,15 +337,15 @@ pub(crate) async fn send_chain(
         }
     };
     let mut results: Vec<Result<String, crate::client::ClientError>> = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let result = match responses.iter().find(|r| r.reference_id == entry.reference) {
+    for &(reference, _) in entries {
+        let result = match responses.iter().find(|r| r.reference_id == reference) {
             Some(sub) => sub.clone().into_result().and_then(|body| {
                 body.get("id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
                     crate::client::ClientError::Api {
                         method: "POST".into(),
                         path: "/composite".into(),
                         status: sub.status,
-                        errors: vec![ApiError::new("UNKNOWN", format!("no id for `{}`", entry.reference))],
+                        errors: vec![ApiError::new("UNKNOWN", format!("no id for `{reference}`"))],
                     }
                 })
             }),
@@ -350,7 +353,7 @@ pub(crate) async fn send_chain(
                 method: "POST".into(),
                 path: "/composite".into(),
                 status: 200,
-                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{}`", entry.reference))],
+                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{reference}`"))],
             }),
         };
         results.push(result);
@@ -405,7 +408,7 @@ fn subrequest(write: &Write) -> Option<(&'static str, String, Option<Value>, Val
 
 /// Whether these writes can go in one `/composite` request with a query after them.
 pub(crate) fn composable(writes: &[Write]) -> bool {
-    !writes.is_empty() && writes.len() < crate::ahead::CHAIN_LIMIT && writes.iter().all(|w| subrequest(w).is_some())
+    !writes.is_empty() && writes.len() < COMPOSITE_SUBREQUESTS && writes.iter().all(|w| subrequest(w).is_some())
 }
 
 /// Queries one `/composite` request may hold (salesforce-api.md A.7).
