@@ -361,9 +361,13 @@ impl StepCtx {
         let soqls: Vec<String> =
             std::iter::once(soql.to_string()).chain(refill.iter().map(|r| r.soql.clone())).collect();
         let journal = self.run.journal_context(&self.step);
-        let (written, answers) = self
-            .beside_ready(&writes, crate::write::send_then_query(&self.run.client, &journal, &writes, &soqls))
-            .await?;
+        let composed: Vec<crate::write::Composed> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, write)| crate::write::Composed { journal: &journal, reference: format!("w{i}"), write })
+            .collect();
+        let sent = self.beside_ready(&writes, crate::write::send_composite(&self.run.client, &composed, &soqls)).await;
+        let (written, answers) = sent.map_err(crate::write::CompositeFailure::into_failure)?;
         for write in &writes {
             self.changes.extend(write.changes());
         }
@@ -386,19 +390,25 @@ impl StepCtx {
     /// refused or may have been applied: then that is this call's failure, as if it had
     /// been sent alone.
     async fn send_ahead(&mut self, chain: crate::ahead::Chain) -> Result<(), StepFailure> {
+        use crate::write::{Composed, CompositeFailure};
         let journals: Vec<_> = chain.creates.iter().map(|e| self.run.journal_context(&e.step)).collect();
-        let entries: Vec<(&str, &Write)> = chain.creates.iter().map(|e| (e.reference.as_str(), &e.write)).collect();
-        let chained = crate::write::send_chain(&self.run.client, &journals, &entries).await;
-        match chained {
-            Ok(ids) => {
+        let composed: Vec<Composed> = chain
+            .creates
+            .iter()
+            .zip(&journals)
+            .map(|(entry, journal)| Composed { journal, reference: entry.reference.clone(), write: &entry.write })
+            .collect();
+        match crate::write::send_composite(&self.run.client, &composed, &[]).await {
+            Ok((written, _)) => {
+                let ids: Vec<String> = written.iter().map(|w| w.id().unwrap_or_default().to_string()).collect();
                 self.run.ahead.made(&chain, &ids);
                 Ok(())
             }
-            Err(crate::write::ChainFailure::Refused { index, failure }) => {
+            Err(CompositeFailure::Refused { index, failure }) => {
                 self.run.ahead.stop();
                 if index < chain.own { Err(failure) } else { Ok(()) }
             }
-            Err(crate::write::ChainFailure::Request(failure)) => {
+            Err(CompositeFailure::Request(failure)) => {
                 self.run.ahead.stop();
                 if failure.ambiguous {
                     // Applied or not, no one knows: every step after reads again by natural key.

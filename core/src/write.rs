@@ -288,98 +288,40 @@ pub fn is_rollback_echo(code: &str) -> bool {
     matches!(code, "ALL_OR_NONE_OPERATION_ROLLED_BACK" | "PROCESSING_HALTED")
 }
 
-/// How a chain of creates sent ahead ended when it was not applied.
-pub(crate) enum ChainFailure {
-    /// Salesforce refused the create at this index of the chain and rolled the rest
-    /// back: nothing was written.
+/// Subrequests of one `/composite` request, and how many of them may be queries
+/// (salesforce-api.md A.7).
+pub(crate) const COMPOSITE_SUBREQUESTS: usize = 25;
+pub(crate) const COMPOSITE_QUERIES: usize = 5;
+
+/// One write of a Composite request: the journal of its step, and its `referenceId`,
+/// which later subrequests may name (`@{w0.id}`).
+pub(crate) struct Composed<'a> {
+    pub(crate) journal: &'a JournalContext,
+    pub(crate) reference: String,
+    pub(crate) write: &'a Write,
+}
+
+/// How a Composite request of writes ended when it was not applied.
+pub(crate) enum CompositeFailure {
+    /// Salesforce refused the write at this index and rolled the rest back: nothing was
+    /// written.
     Refused { index: usize, failure: StepFailure },
     /// The request failed as a whole; `ambiguous` on the failure says whether it may
     /// have been applied.
     Request(StepFailure),
 }
 
-/// Subrequests of one `/composite` request (salesforce-api.md A.7).
-pub(crate) const COMPOSITE_SUBREQUESTS: usize = 25;
-
-/// Sends a chain of creates, each with its reference (see `crate::ahead`), as one
-/// all-or-none `POST /composite`, each create journaled under its own step before the
-/// request goes and with its result after. The creates' ids, in order.
-pub(crate) async fn send_chain(
-    client: &SfClient,
-    journals: &[JournalContext],
-    entries: &[(&str, &Write)],
-) -> Result<Vec<String>, ChainFailure> {
-    use crate::client::{CompositeRequest, SubRequest};
-    let mut subrequests = Vec::with_capacity(entries.len());
-    let mut journaled = Vec::with_capacity(entries.len());
-    for (&(reference, write), journal) in entries.iter().zip(journals) {
-        let Write::Create { sobject, fields, .. } = write else {
-            return Err(ChainFailure::Request(StepFailure::new("runner::internal", "a chain holds only creates")));
-        };
-        let path = format!("/sobjects/{sobject}");
-        let body = Value::Object(fields.clone());
-        let started = journal.begin("POST", &path, &body).map_err(ChainFailure::Request)?;
-        journaled.push((journal, path.clone(), body.clone(), started));
-        subrequests.push(SubRequest {
-            method: "POST".into(),
-            url: path,
-            reference_id: reference.to_string(),
-            body: Some(body),
-        });
-    }
-    let responses = match client.composite(&CompositeRequest { all_or_none: true, subrequests }).await {
-        Ok(responses) => responses,
-        Err(err) => {
-            for (journal, path, body, started) in journaled {
-                journal.append("POST", &path, body, Err(&err), started);
-            }
-            return Err(ChainFailure::Request(StepFailure::from(err)));
+impl CompositeFailure {
+    pub(crate) fn into_failure(self) -> StepFailure {
+        match self {
+            CompositeFailure::Refused { failure, .. } | CompositeFailure::Request(failure) => failure,
         }
-    };
-    let mut results: Vec<Result<String, crate::client::ClientError>> = Vec::with_capacity(entries.len());
-    for &(reference, _) in entries {
-        let result = match responses.iter().find(|r| r.reference_id == reference) {
-            Some(sub) => sub.clone().into_result().and_then(|body| {
-                body.get("id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
-                    crate::client::ClientError::Api {
-                        method: "POST".into(),
-                        path: "/composite".into(),
-                        status: sub.status,
-                        errors: vec![ApiError::new("UNKNOWN", format!("no id for `{reference}`"))],
-                    }
-                })
-            }),
-            None => Err(crate::client::ClientError::Api {
-                method: "POST".into(),
-                path: "/composite".into(),
-                status: 200,
-                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{reference}`"))],
-            }),
-        };
-        results.push(result);
     }
-    for ((journal, path, body, started), result) in journaled.into_iter().zip(&results) {
-        let outcome = result.as_ref().map(|id| json!({"id": id}));
-        journal.append("POST", &path, body, outcome, started);
-    }
-    if results.iter().all(Result::is_ok) {
-        return Ok(results.into_iter().filter_map(Result::ok).collect());
-    }
-    // Every other subrequest says only that it was rolled back (PROCESSING_HALTED): the
-    // cause is the one that does not.
-    let failed =
-        |r: &Result<String, crate::client::ClientError>| r.as_ref().err().map(|e| e.error_code().map(str::to_string));
-    let index = results
-        .iter()
-        .position(|r| failed(r).is_some_and(|code| !code.as_deref().is_some_and(is_rollback_echo)))
-        .or_else(|| results.iter().position(Result::is_err))
-        .unwrap_or(0);
-    let failure = match results.into_iter().nth(index) {
-        Some(Err(err)) => StepFailure::from(err),
-        _ => StepFailure::new("runner::internal", "the chain failed with no cause"),
-    };
-    Err(ChainFailure::Refused { index, failure })
 }
+
+/// What [`send_composite`] gives back: each write's result, and the answers of the
+/// queries sent after the writes, in order (`None`: not one page; read it alone).
+pub(crate) type Composited = (Vec<Written>, Vec<Option<crate::client::QueryResult>>);
 
 /// A write as a `/composite` subrequest: method, path, the body sent, and the body
 /// journaled (the password's redacted). `None` for a Metadata write, which is SOAP.
@@ -406,102 +348,103 @@ fn subrequest(write: &Write) -> Option<(&'static str, String, Option<Value>, Val
     })
 }
 
-/// Whether these writes can go in one `/composite` request with a query after them.
+/// Whether these writes can go in one `/composite` request with queries after them.
 pub(crate) fn composable(writes: &[Write]) -> bool {
-    !writes.is_empty() && writes.len() < COMPOSITE_SUBREQUESTS && writes.iter().all(|w| subrequest(w).is_some())
+    !writes.is_empty()
+        && writes.len() + COMPOSITE_QUERIES <= COMPOSITE_SUBREQUESTS
+        && writes.iter().all(|w| subrequest(w).is_some())
 }
 
-/// Queries one `/composite` request may hold (salesforce-api.md A.7).
-pub(crate) const COMPOSITE_QUERIES: usize = 5;
-
-/// What [`send_then_query`] gives back: each write's result, and the answers of the
-/// queries sent after the writes, in order (`None`: not one page; read it alone).
-pub(crate) type SentThenQueried = (Vec<Written>, Vec<Option<crate::client::QueryResult>>);
-
 /// Sends writes and then queries (at most [`COMPOSITE_QUERIES`]) as one all-or-none
-/// `POST /composite` (the password resource is an sObject resource, which Composite
-/// takes: salesforce-api.md A.7), each write journaled before the request and with its
-/// result after.
-pub(crate) async fn send_then_query(
+/// `POST /composite`, each write journaled under its step before the request goes and
+/// with its result after. Composite takes every sObject resource, the password's
+/// included (salesforce-api.md A.7).
+pub(crate) async fn send_composite(
     client: &SfClient,
-    journal: &JournalContext,
-    writes: &[Write],
+    writes: &[Composed<'_>],
     soqls: &[String],
-) -> Result<SentThenQueried, StepFailure> {
-    use crate::client::{CompositeRequest, SubRequest};
-    let mut subrequests = Vec::with_capacity(writes.len() + 1);
+) -> Result<Composited, CompositeFailure> {
+    use crate::client::{ClientError, CompositeRequest, SubRequest};
+    let mut subrequests = Vec::with_capacity(writes.len() + soqls.len());
     let mut journaled = Vec::with_capacity(writes.len());
-    for (i, write) in writes.iter().enumerate() {
-        let Some((method, path, body, shown)) = subrequest(write) else {
-            return Err(StepFailure::new("runner::internal", "a Metadata write cannot go in a composite request"));
+    for composed in writes {
+        let Some((method, path, body, shown)) = subrequest(composed.write) else {
+            let failure = StepFailure::new("runner::internal", "a Metadata write cannot go in a composite request");
+            return Err(CompositeFailure::Request(failure));
         };
-        let started = journal.begin(method, &path, &shown)?;
-        journaled.push((method, path.clone(), shown, started));
-        subrequests.push(SubRequest { method: method.into(), url: path, reference_id: format!("w{i}"), body });
+        let started = composed.journal.begin(method, &path, &shown).map_err(CompositeFailure::Request)?;
+        journaled.push((composed.journal, method, path.clone(), shown, started));
+        subrequests.push(SubRequest {
+            method: method.into(),
+            url: path,
+            reference_id: composed.reference.clone(),
+            body,
+        });
     }
     for (i, soql) in soqls.iter().take(COMPOSITE_QUERIES).enumerate() {
-        subrequests.push(SubRequest {
-            method: "GET".into(),
-            url: client.query_subrequest_url(soql),
-            reference_id: format!("q{i}"),
-            body: None,
-        });
+        let url = client.query_subrequest_url(soql);
+        subrequests.push(SubRequest { method: "GET".into(), url, reference_id: format!("q{i}"), body: None });
     }
     let responses = match client.composite(&CompositeRequest { all_or_none: true, subrequests }).await {
         Ok(responses) => responses,
         Err(err) => {
-            for (method, path, shown, started) in journaled {
+            for (journal, method, path, shown, started) in journaled {
                 journal.append(method, &path, shown, Err(&err), started);
             }
-            return Err(StepFailure::from(err));
+            return Err(CompositeFailure::Request(StepFailure::from(err)));
         }
     };
-    let mut results = Vec::with_capacity(writes.len());
-    for i in 0..writes.len() {
-        let reference = format!("w{i}");
-        results.push(match responses.iter().find(|r| r.reference_id == reference) {
+    let missing = |what: String| ClientError::Api {
+        method: "POST".into(),
+        path: "/composite".into(),
+        status: 200,
+        errors: vec![ApiError::new("UNKNOWN", what)],
+    };
+    let results: Vec<Result<Value, ClientError>> = writes
+        .iter()
+        .map(|composed| match responses.iter().find(|r| r.reference_id == composed.reference) {
             Some(sub) => sub.clone().into_result(),
-            None => Err(crate::client::ClientError::Api {
-                method: "POST".into(),
-                path: "/composite".into(),
-                status: 200,
-                errors: vec![ApiError::new("UNKNOWN", format!("no subresponse for `{reference}`"))],
-            }),
-        });
-    }
-    for ((method, path, shown, started), result) in journaled.into_iter().zip(&results) {
+            None => Err(missing(format!("no subresponse for `{}`", composed.reference))),
+        })
+        .collect();
+    for ((journal, method, path, shown, started), result) in journaled.into_iter().zip(&results) {
         let outcome = result.as_ref().map(|body| match body.get("id") {
             Some(id) => json!({ "id": id }),
             None => json!({}),
         });
         journal.append(method, &path, shown, outcome, started);
     }
-    if let Some(cause) = results
+    // Every other subrequest says only that it was rolled back (PROCESSING_HALTED): the
+    // cause is the one that does not.
+    if let Some(index) = results
         .iter()
         .position(|r| r.as_ref().err().is_some_and(|e| !e.error_code().is_some_and(is_rollback_echo)))
         .or_else(|| results.iter().position(Result::is_err))
     {
-        return Err(results
-            .into_iter()
-            .nth(cause)
-            .and_then(Result::err)
-            .map(StepFailure::from)
-            .unwrap_or_else(|| StepFailure::new("runner::internal", "the composite request failed with no cause")));
+        let failure = results.into_iter().nth(index).and_then(Result::err).map(StepFailure::from);
+        let failure =
+            failure.unwrap_or_else(|| StepFailure::new("runner::internal", "the request failed with no cause"));
+        return Err(CompositeFailure::Refused { index, failure });
     }
-    let written = writes
-        .iter()
-        .zip(results)
-        .map(|(write, result)| {
-            let body = result.unwrap_or_default();
-            let id = match write {
-                Write::Create { .. } => body.get("id").and_then(Value::as_str).map(str::to_string),
-                Write::Update { id, .. } | Write::Delete { id, .. } => Some(id.clone()),
-                Write::Password { user_id, .. } => Some(user_id.clone()),
-                Write::ProfileRecordTypes { .. } => None,
-            };
-            Written::Done { id }
-        })
-        .collect();
+    let mut written = Vec::with_capacity(writes.len());
+    for (composed, result) in writes.iter().zip(results) {
+        let body = result.unwrap_or_default();
+        let id = match composed.write {
+            Write::Create { .. } => match body.get("id").and_then(Value::as_str) {
+                Some(id) => Some(id.to_string()),
+                // Applied, by its status, but with no id to go on: the step re-reads.
+                None => {
+                    let mut failure = StepFailure::from(missing(format!("no id for `{}`", composed.reference)));
+                    failure.ambiguous = true;
+                    return Err(CompositeFailure::Request(failure));
+                }
+            },
+            Write::Update { id, .. } | Write::Delete { id, .. } => Some(id.clone()),
+            Write::Password { user_id, .. } => Some(user_id.clone()),
+            Write::ProfileRecordTypes { .. } => None,
+        };
+        written.push(Written::Done { id });
+    }
     let answers = (0..soqls.len())
         .map(|i| {
             let reference = format!("q{i}");
