@@ -76,8 +76,9 @@ pub(crate) struct PlannedWrite {
 #[derive(Debug, Clone)]
 enum State {
     Pending,
-    /// Sent ahead and applied; not yet asked for by its step.
-    Made(Written),
+    /// Sent ahead and applied, in the request of the step named; not yet asked for by its
+    /// own step.
+    Made(Written, String),
     Claimed,
 }
 
@@ -130,13 +131,14 @@ impl Ahead {
     }
 
     /// The results of these writes when all of them were made ahead, as planned for
-    /// this step; they count as asked for from now on.
-    pub(crate) fn claim(&self, step: &str, writes: &[Write]) -> Option<Vec<Written>> {
+    /// this step, each with the step whose request carried it; they count as asked for
+    /// from now on.
+    pub(crate) fn claim(&self, step: &str, writes: &[Write]) -> Option<Vec<(Written, String)>> {
         let mut inner = self.inner.lock().ok()?;
         let mut found = Vec::with_capacity(writes.len());
         for write in writes {
             let index = (0..inner.planned.len()).find(|&i| {
-                matches!(inner.state[i], State::Made(_))
+                matches!(inner.state[i], State::Made(..))
                     && !found.contains(&i)
                     && inner.planned[i].step == step
                     && resolve(&inner.planned[i].write, |key| inner.ids.get(key).cloned())
@@ -146,8 +148,10 @@ impl Ahead {
         }
         let mut out = Vec::with_capacity(found.len());
         for i in found {
-            let State::Made(written) = std::mem::replace(&mut inner.state[i], State::Claimed) else { return None };
-            out.push(written);
+            let State::Made(written, by) = std::mem::replace(&mut inner.state[i], State::Claimed) else {
+                return None;
+            };
+            out.push((written, by));
         }
         Some(out)
     }
@@ -237,15 +241,16 @@ impl Ahead {
         (creates.len() > own_count).then_some(Chain { creates, then_beside: beside, own: own_count })
     }
 
-    /// The chain's creates were applied, with these ids; its Metadata updates may go now.
-    pub(crate) fn made(&self, chain: &Chain, ids: &[String]) {
+    /// The chain's creates were applied, with these ids, in `by`'s request; its Metadata
+    /// updates may go now.
+    pub(crate) fn made(&self, chain: &Chain, ids: &[String], by: &str) {
         let Ok(mut inner) = self.inner.lock() else { return };
         inner.ready.extend(chain.then_beside.iter().cloned());
         for (entry, id) in chain.creates.iter().zip(ids) {
             if let Some(key) = natural_key(&inner.planned[entry.index].write) {
                 inner.ids.insert(key, id.clone());
             }
-            inner.state[entry.index] = State::Made(Written::Done { id: Some(id.clone()) });
+            inner.state[entry.index] = State::Made(Written::Done { id: Some(id.clone()) }, by.to_string());
         }
     }
 
@@ -257,10 +262,10 @@ impl Ahead {
         ready.into_iter().filter(|entry| !sending.iter().any(|w| same_write(&entry.write, w))).collect()
     }
 
-    /// A write sent beside another request was applied.
-    pub(crate) fn made_beside(&self, entry: &ChainEntry) {
+    /// A write sent beside `by`'s request was applied.
+    pub(crate) fn made_beside(&self, entry: &ChainEntry, by: &str) {
         if let Ok(mut inner) = self.inner.lock() {
-            inner.state[entry.index] = State::Made(Written::Done { id: None });
+            inner.state[entry.index] = State::Made(Written::Done { id: None }, by.to_string());
         }
     }
 
@@ -278,7 +283,7 @@ impl Ahead {
             .planned
             .iter()
             .zip(&inner.state)
-            .filter(|(_, state)| matches!(state, State::Made(_)))
+            .filter(|(_, state)| matches!(state, State::Made(..)))
             .map(|(planned, _)| (planned.step.clone(), planned.write.changes()))
             .collect()
     }
@@ -384,7 +389,7 @@ mod tests {
         assert_eq!(chain.then_beside.len(), 1);
         assert!(ahead.take_ready(&[]).is_empty(), "the Metadata waits for the chain");
 
-        ahead.made(&chain, &["005A".into(), "0PLA".into(), "0PaA".into(), "0PaB".into()]);
+        ahead.made(&chain, &["005A".into(), "0PLA".into(), "0PaA".into(), "0PaB".into()], "create_user");
         assert_eq!(ahead.take_ready(&[]).len(), 1, "then goes beside the next request");
         assert!(ahead.take_ready(&[]).is_empty(), "once");
         // The step asks with the real id: made. Asked with another id: not this write.
@@ -395,7 +400,7 @@ mod tests {
         assert!(ahead.claim("assign_psl", std::slice::from_ref(&wrong)).is_none());
         assert_eq!(
             ahead.claim("assign_psl", std::slice::from_ref(&asked)),
-            Some(vec![Written::Done { id: Some("0PLA".into()) }])
+            Some(vec![(Written::Done { id: Some("0PLA".into()) }, "create_user".to_string())])
         );
         // Once only.
         assert!(ahead.claim("assign_psl", &[asked]).is_none());

@@ -129,9 +129,15 @@ pub struct StepCtx {
     pub(crate) run: Arc<RunShared>,
     pub(crate) step: String,
     pub(crate) changes: Vec<Change>,
+    /// The steps whose requests carried this step's writes ahead (see [`crate::ahead`]).
+    pub(crate) sent_with: Vec<String>,
 }
 
 impl StepCtx {
+    pub(crate) fn new(run: Arc<RunShared>, step: impl Into<String>) -> StepCtx {
+        StepCtx { run, step: step.into(), changes: Vec::new(), sent_with: Vec::new() }
+    }
+
     pub fn check_mode(&self) -> bool {
         self.run.check_mode()
     }
@@ -270,10 +276,9 @@ impl StepCtx {
         // Checked before each request below too: a signal that arrives while one write is in flight lets it
         // finish (and be journaled), and no later write start.
         self.run.interrupt.check()?;
-        if let Some(made) = self.run.ahead.claim(&self.step, &writes) {
+        if let Some(made) = self.claim_ahead(&writes) {
             for write in &writes {
                 self.run.read_ahead.wrote(write);
-                self.changes.extend(write.changes());
             }
             return Ok(made);
         }
@@ -287,10 +292,7 @@ impl StepCtx {
         {
             match self.send_ahead(chain).await {
                 Ok(()) => {
-                    if let Some(made) = self.run.ahead.claim(&self.step, &writes) {
-                        for write in &writes {
-                            self.changes.extend(write.changes());
-                        }
+                    if let Some(made) = self.claim_ahead(&writes) {
                         return Ok(made);
                     }
                 }
@@ -385,6 +387,23 @@ impl StepCtx {
         Ok((written, Some(again).filter(&confirms)))
     }
 
+    /// These writes' results when they were made ahead as planned (see [`crate::ahead`]):
+    /// their changes are this step's, and the steps whose requests carried them are noted.
+    fn claim_ahead(&mut self, writes: &[Write]) -> Option<Vec<Written>> {
+        let made = self.run.ahead.claim(&self.step, writes)?;
+        for write in writes {
+            self.changes.extend(write.changes());
+        }
+        let mut out = Vec::with_capacity(made.len());
+        for (written, by) in made {
+            if by != self.step && !self.sent_with.contains(&by) {
+                self.sent_with.push(by);
+            }
+            out.push(written);
+        }
+        Some(out)
+    }
+
     /// Sends a chain of creates ahead (see [`crate::ahead`]) in one Composite request.
     /// `Ok` whether or not the chain was applied, unless the asking call's own write was
     /// refused or may have been applied: then that is this call's failure, as if it had
@@ -401,7 +420,7 @@ impl StepCtx {
         match crate::write::send_composite(&self.run.client, &composed, &[]).await {
             Ok((written, _)) => {
                 let ids: Vec<String> = written.iter().map(|w| w.id().unwrap_or_default().to_string()).collect();
-                self.run.ahead.made(&chain, &ids);
+                self.run.ahead.made(&chain, &ids, &self.step);
                 Ok(())
             }
             Err(CompositeFailure::Refused { index, failure }) => {
@@ -439,7 +458,7 @@ impl StepCtx {
         let (out, beside) = tokio::join!(request, beside);
         for (entry, result) in beside {
             match result {
-                Ok(_) => run.ahead.made_beside(entry),
+                Ok(_) => run.ahead.made_beside(entry, &self.step),
                 // Its step reads again and meets the profile as it is now.
                 Err(failure) if failure.ambiguous => run.read_ahead.wrote(&entry.write),
                 // Its step sends it itself and meets the refusal there.

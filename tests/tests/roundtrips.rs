@@ -71,6 +71,15 @@ async fn each_playbook_takes_its_pinned_calls_and_round_trips() {
     let first = org.play(&setup, &borrowed(&vars), false).await;
     assert_eq!(failure_code(&first), None, "{:?}", first.error);
     assert_eq!(outcome_of(&first, "set_defaults"), "changed");
+    // A step whose write went in an earlier step's request says whose.
+    let summary =
+        |step: &str| first.steps.iter().find(|s| s.name == step).map(|s| s.summary.clone()).unwrap_or_default();
+    assert!(summary("assign_psl").ends_with("(sent ahead with create_user's request)"), "{}", summary("assign_psl"));
+    assert!(
+        summary("set_defaults").ends_with("(sent ahead with set_password's request)"),
+        "{}",
+        summary("set_defaults")
+    );
     // Connecting (userinfo beside the Organization) and, in the same round trip, the
     // reads (the observe pass needs none of connecting's answers); then the writes: the
     // user, its licence and its permission sets in one Composite request, sent ahead from

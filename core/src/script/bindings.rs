@@ -137,7 +137,7 @@ fn call_step(
         return failed(failure, timer);
     }
     let json = from_dynamic(&args)?;
-    let mut ctx = StepCtx { run: shared.clone(), step: name.to_string(), changes: Vec::new() };
+    let mut ctx = StepCtx::new(shared.clone(), name);
     let result = shared.block_on(step.run(json, &mut ctx));
     match result {
         Ok(output) => {
@@ -153,7 +153,13 @@ fn call_step(
             let shown: Vec<Change> = ctx.changes.iter().map(redact_change).collect();
             data.insert("changes".into(), serde_json::to_value(&shown).unwrap_or(Value::Null));
             data.insert("warnings".into(), serde_json::to_value(&output.warnings).unwrap_or(Value::Null));
-            timer.record_warned(shared, name, outcome, output.summary, ctx.changes, None, output.warnings);
+            // Its writes went in an earlier step's request: the line says so, or its "0 API
+            // calls" would read as nothing sent.
+            let summary = match ctx.sent_with.as_slice() {
+                [] => output.summary,
+                by => format!("{} (sent ahead with {}'s request)", output.summary, by.join(", ")),
+            };
+            timer.record_warned(shared, name, outcome, summary, ctx.changes, None, output.warnings);
             Ok(to_dynamic(Value::Object(data)))
         }
         Err(failure) => failed(failure, timer),
@@ -409,7 +415,7 @@ fn sf_create(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
                 fields: fields.clone(),
                 change: Change::added(label.clone(), Value::Object(fields)),
             };
-            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::create".into(), changes: Vec::new() };
+            let mut step_ctx = StepCtx::new(s.clone(), "sf::create");
             match s.block_on(step_ctx.write(write)) {
                 Ok(Written::Done { id: Some(id) }) => {
                     timer.record(
@@ -491,7 +497,7 @@ fn sf_update(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
                 return Ok(());
             }
             let write = Write::Update { sobject: sobject.to_string(), id: id.to_string(), fields: diff, changes };
-            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::update".into(), changes: Vec::new() };
+            let mut step_ctx = StepCtx::new(s.clone(), "sf::update");
             match s.block_on(step_ctx.write(write)) {
                 Ok(written) => {
                     let verb = if written == Written::Planned { "would update" } else { "updated" };
@@ -517,7 +523,7 @@ fn sf_delete(module: &mut rhai::Module, name: &'static str, shared: &Arc<RunShar
             let timer = Timer::start(&s);
             let change = Change::removed(format!("{sobject} {id}"), "present");
             let write = Write::Delete { sobject: sobject.to_string(), id: id.to_string(), change };
-            let mut step_ctx = StepCtx { run: s.clone(), step: "sf::delete".into(), changes: Vec::new() };
+            let mut step_ctx = StepCtx::new(s.clone(), "sf::delete");
             match s.block_on(step_ctx.write(write)) {
                 Ok(written) => {
                     let verb = if written == Written::Planned { "would delete" } else { "deleted" };
@@ -677,7 +683,7 @@ pub(crate) fn register(engine: &mut rhai::Engine, registry: &Registry, shared: &
 /// A native step in the observe pass: the reads it would make with these arguments.
 fn observe_step(shared: &Arc<RunShared>, step: &Arc<dyn DynStep>, args: &Dynamic, collector: &Collector) -> Dynamic {
     if let Ok(json) = rhai::serde::from_dynamic::<Value>(args) {
-        let ctx = StepCtx { run: shared.clone(), step: step.meta().name.to_string(), changes: Vec::new() };
+        let ctx = StepCtx::new(shared.clone(), step.meta().name);
         for read in step.reads(json, &ctx) {
             collector.add(read);
         }
