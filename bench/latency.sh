@@ -15,6 +15,9 @@
 #
 #   bench/latency.sh [LATENCY_MS]        (default 150)
 #   RUNNER_BIN=path/to/runner bench/latency.sh …   uses that binary instead of building one
+#   LATENCY_STRICT=1 bench/latency.sh …              serves with --composite-reads-before-writes:
+#       a query in a Composite request sees none of its writes (the strictest reading of what
+#       Salesforce leaves undocumented), so each write's confirmation is read again alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 latency=${1:-150}
@@ -39,7 +42,9 @@ while read -r pair; do defaults+=(--var "$pair"); done < <("$bin" play record_ty
 
 token="latency-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # The server's `try:` line, not a sleep, says it accepts connections.
-exec 3< <(RUNNER_SIM_ACCESS_LOG=$log exec "$bin" sim serve --latency-ms "$latency" --token "$token" 2>"$work/serve.err")
+strict=()
+if [[ -n ${LATENCY_STRICT:-} ]]; then strict=(--composite-reads-before-writes); fi
+exec 3< <(RUNNER_SIM_ACCESS_LOG=$log exec "$bin" sim serve --latency-ms "$latency" --token "$token" "${strict[@]}" 2>"$work/serve.err")
 server=$!
 url=
 while read -r line <&3; do
@@ -100,7 +105,7 @@ PY
     if [[ $status != 0 && $status != 5 ]]; then cat "$work/err" >&2; fi
 }
 
-echo "runner latency benchmark: one simulated org, ${latency} ms per request, $(nproc) cores"
+echo "runner latency benchmark: one simulated org, ${latency} ms per request, $(nproc) cores${strict:+, composite queries see none of their request's writes}"
 run connect connect.rhai
 run setup setup.rhai --var "username=$user" --var email=ops@client.example \
     --var 'credentials_file=secrets/sync.creds' "${defaults[@]}"
