@@ -105,7 +105,7 @@ PY
     if [[ $status != 0 && $status != 5 ]]; then cat "$work/err" >&2; fi
 }
 
-echo "runner latency benchmark: one simulated org, ${latency} ms per request, $(nproc) cores${strict:+, composite queries see none of their request's writes}"
+echo "runner latency benchmark: one simulated org, ${latency} ms per request, $(nproc) cores${strict:+, Composite queries that see none of the request writes}"
 run connect connect.rhai
 run setup setup.rhai --var "username=$user" --var email=ops@client.example \
     --var 'credentials_file=secrets/sync.creds' "${defaults[@]}"
