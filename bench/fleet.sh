@@ -18,7 +18,7 @@ bin=$(runner_binary)
 work=$(mktemp -d)
 server=
 cleanup() {
-    if [[ -n $server ]]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    stop_server "$server"
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -26,7 +26,7 @@ bin=$(runner_binary)
 work=$(mktemp -d)
 server=
 cleanup() {
-    if [[ -n $server ]]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    stop_server "$server"
     if [[ -n ${LATENCY_KEEP_LOG:-} ]]; then cp "$log" "$LATENCY_KEEP_LOG"; fi
     rm -rf "$work"
 }

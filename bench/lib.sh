@@ -10,3 +10,8 @@ runner_binary() {
         realpath "${CARGO_TARGET_DIR:-target}/release/runner"
     fi
 }
+
+# Stops a server started in the background (its pid, or nothing) and waits for it.
+stop_server() {
+    if [[ -n ${1:-} ]]; then kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
+}
